@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* For driver writers only: faces include lbmember.h and nothing else. */
+#ifndef LBM_DRIVER_H
+#define LBM_DRIVER_H
+
+#include "lbmember.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* One planned change, handed to a driver's apply(). */
+struct lbm_item {
+	const char *pool;          /* canonical pool name, as listed */
+	const struct lbm_member *member; /* the member as listed before the change */
+	enum lbm_state state;      /* wanted */
+	int weight;                /* wanted weight; -1: keep (LVS: restore the recorded one) */
+	bool done;                 /* set by apply() once the balancer accepted it */
+};
+
+struct lbm_driver {
+	const char *scheme; /* "haproxy" in haproxy://... */
+	const char *name;   /* "HAProxy": starts every message the driver sets */
+
+	/* location: what follows "scheme://". Store private data in lb->priv. */
+	int (*open)(struct lbm *lb, const char *location, const struct lbm_options *opt);
+	/* Must cope with a failed or half-done open. */
+	void (*close)(struct lbm *lb);
+	/* pool NULL: all pools. Unknown pool: LBM_ENOTFOUND. *pools and *n
+	 * start NULL and 0; grow them with
+	 * lbm_pool_add()/lbm_pool_add_member(); the core frees, also on failure. */
+	int (*list)(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n);
+	/* Apply every item in one batch where the balancer allows it; mark each
+	 * one done as soon as it is known to be applied, so that a failure half
+	 * way tells the truth about what was changed. */
+	int (*apply)(struct lbm *lb, struct lbm_item *items, size_t n);
+
+	/* Optional: the canonical spelling of a pool name a user typed (F5 adds
+	 * the /Common/ partition, LVS normalises addresses). Return 0, or
+	 * LBM_EINVAL with a message naming what was expected. */
+	int (*pool_name)(struct lbm *lb, const char *typed, char *out, size_t outsz);
+	/* Optional: fill in what a dry run would read back after the change,
+	 * beyond the state and explicit weight the core already sets (LVS:
+	 * draining means weight 0). */
+	void (*predict)(const struct lbm_item *item, struct lbm_member *after);
+};
+
+struct lbm {
+	const struct lbm_driver *driver;
+	void *priv;
+	double timeout_s;
+	char errmsg[LBM_ERRMSG_MAX];
+	char warning[LBM_ERRMSG_MAX];
+};
+
+/* Set the handle's message and return code. lbm_fail() is for the core;
+ * lbm_driver_fail() starts the message with "<driver name>: ". */
+int lbm_fail(struct lbm *lb, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int lbm_driver_fail(struct lbm *lb, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Advice for the caller that is not an error (lbm_result.warning). */
+void lbm_warn(struct lbm *lb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Growing arrays for list(). Both return NULL when memory runs out. */
+struct lbm_pool *lbm_pool_add(struct lbm_pool **pools, size_t *n, const char *name);
+struct lbm_member *lbm_pool_add_member(struct lbm_pool *pool, const char *name);
+
+/* Copy src into a fixed buffer; false (and dst truncated) when it did not fit. */
+bool lbm_copy(char *dst, size_t dstsz, const char *src);
+
+/* Monotonic clock in seconds, for deadlines. */
+double lbm_now(void);
+
+/* Split "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" (and a bare "V6").
+ * port is 0 when none was given. Returns false when it is none of those. */
+bool lbm_split_hostport(const char *s, char *addr, size_t addrsz, unsigned *port);
+
+#endif

@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: MIT
+/* The handle, target dispatch, name matching, the min_enabled guard, dry run
+ * and the wait loop: everything that is the same on every balancer. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "driver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern const struct lbm_driver lbm_driver_haproxy;
+extern const struct lbm_driver lbm_driver_lvs;
+extern const struct lbm_driver lbm_driver_f5;
+extern const struct lbm_driver lbm_driver_fake;
+
+static const struct lbm_driver *const drivers[] = {
+#ifdef LBM_WITH_LVS
+	&lbm_driver_lvs,
+#endif
+#ifdef LBM_WITH_HAPROXY
+	&lbm_driver_haproxy,
+#endif
+#ifdef LBM_WITH_F5
+	&lbm_driver_f5,
+#endif
+#ifdef LBM_WITH_FAKE
+	&lbm_driver_fake,
+#endif
+	NULL,
+};
+
+static int vfail(struct lbm *lb, int code, const char *prefix, const char *fmt, va_list ap)
+{
+	int len = snprintf(lb->errmsg, sizeof(lb->errmsg), "%s", prefix);
+
+	if (len < 0 || (size_t)len >= sizeof(lb->errmsg))
+		len = 0;
+	vsnprintf(lb->errmsg + len, sizeof(lb->errmsg) - (size_t)len, fmt, ap);
+	return code;
+}
+
+int lbm_fail(struct lbm *lb, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(lb, code, "", fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int lbm_driver_fail(struct lbm *lb, int code, const char *fmt, ...)
+{
+	char prefix[64];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "%s: ", lb->driver->name);
+	va_start(ap, fmt);
+	vfail(lb, code, prefix, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void lbm_warn(struct lbm *lb, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(lb->warning, sizeof(lb->warning), fmt, ap);
+	va_end(ap);
+}
+
+bool lbm_copy(char *dst, size_t dstsz, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= dstsz) {
+		memcpy(dst, src, dstsz - 1);
+		dst[dstsz - 1] = '\0';
+		return false;
+	}
+	memcpy(dst, src, len + 1);
+	return true;
+}
+
+double lbm_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Arrays grow by doubling whenever their length reaches a power of two, so
+ * that listing 10,000 members does not reallocate 10,000 times. */
+static void *grow(void *array, size_t n, size_t size)
+{
+	if (n && (n & (n - 1)))
+		return array;
+	return realloc(array, (n ? 2 * n : 1) * size);
+}
+
+struct lbm_pool *lbm_pool_add(struct lbm_pool **pools, size_t *n, const char *name)
+{
+	struct lbm_pool *grown = grow(*pools, *n, sizeof(**pools));
+	struct lbm_pool *pool;
+
+	if (!grown)
+		return NULL;
+	*pools = grown;
+	pool = &grown[(*n)++];
+	memset(pool, 0, sizeof(*pool));
+	lbm_copy(pool->name, sizeof(pool->name), name);
+	return pool;
+}
+
+struct lbm_member *lbm_pool_add_member(struct lbm_pool *pool, const char *name)
+{
+	struct lbm_member *grown = grow(pool->members, pool->n_members, sizeof(*grown));
+	struct lbm_member *m;
+
+	if (!grown)
+		return NULL;
+	pool->members = grown;
+	m = &grown[pool->n_members++];
+	memset(m, 0, sizeof(*m));
+	lbm_copy(m->name, sizeof(m->name), name);
+	m->weight = -1;
+	m->active = -1;
+	m->inactive = -1;
+	return m;
+}
+
+void lbm_pools_free(struct lbm_pool *pools, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(pools[i].members);
+	free(pools);
+}
+
+bool lbm_split_hostport(const char *s, char *addr, size_t addrsz, unsigned *port)
+{
+	const char *colon, *host_end, *port_str = NULL;
+	char *end;
+	unsigned long p;
+
+	*port = 0;
+	if (*s == '[') {
+		host_end = strchr(s, ']');
+		if (!host_end || (host_end[1] && host_end[1] != ':'))
+			return false;
+		if (host_end[1] == ':')
+			port_str = host_end + 2;
+		s++;
+	} else {
+		colon = strchr(s, ':');
+		/* Two colons or more: a bare IPv6 address, which has no port. */
+		if (colon && !strchr(colon + 1, ':')) {
+			host_end = colon;
+			port_str = colon + 1;
+		} else {
+			host_end = s + strlen(s);
+		}
+	}
+	if (host_end == s || (size_t)(host_end - s) >= addrsz)
+		return false;
+	memcpy(addr, s, (size_t)(host_end - s));
+	addr[host_end - s] = '\0';
+	if (!port_str)
+		return true;
+	errno = 0;
+	p = strtoul(port_str, &end, 10);
+	if (errno || end == port_str || *end || p == 0 || p > 65535 || *port_str == '+' || *port_str == '-')
+		return false;
+	*port = (unsigned)p;
+	return true;
+}
+
+const char *lbm_strerror(int code)
+{
+	switch (code) {
+	case LBM_OK: return "OK";
+	case LBM_EINVAL: return "EINVAL";
+	case LBM_ENOTFOUND: return "ENOTFOUND";
+	case LBM_EPERM: return "EPERM";
+	case LBM_ETIMEDOUT: return "ETIMEDOUT";
+	case LBM_EGUARD: return "EGUARD";
+	case LBM_EPROTO: return "EPROTO";
+	case LBM_EIO: return "EIO";
+	case LBM_ENOTSUP: return "ENOTSUP";
+	case LBM_EHELD: return "EHELD";
+	case LBM_ENOMEM: return "ENOMEM";
+	}
+	return "EUNKNOWN";
+}
+
+static const char *const state_names[] = {
+	[LBM_STATE_UNKNOWN] = "unknown",
+	[LBM_STATE_ENABLED] = "enabled",
+	[LBM_STATE_DRAINING] = "draining",
+	[LBM_STATE_DISABLED] = "disabled",
+};
+
+const char *lbm_state_name(enum lbm_state state)
+{
+	if ((unsigned)state >= sizeof(state_names) / sizeof(state_names[0]))
+		return "unknown";
+	return state_names[state];
+}
+
+int lbm_state_parse(const char *name, enum lbm_state *out)
+{
+	static const struct {
+		const char *name;
+		enum lbm_state state;
+	} words[] = {
+		{ "enabled", LBM_STATE_ENABLED },   { "enable", LBM_STATE_ENABLED },
+		{ "draining", LBM_STATE_DRAINING }, { "drain", LBM_STATE_DRAINING },
+		{ "disabled", LBM_STATE_DISABLED }, { "disable", LBM_STATE_DISABLED },
+	};
+
+	for (size_t i = 0; name && i < sizeof(words) / sizeof(words[0]); i++) {
+		if (!strcmp(name, words[i].name)) {
+			*out = words[i].state;
+			return 0;
+		}
+	}
+	return LBM_EINVAL;
+}
+
+const char *lbm_health_name(enum lbm_health health)
+{
+	switch (health) {
+	case LBM_HEALTH_UP: return "up";
+	case LBM_HEALTH_DOWN: return "down";
+	case LBM_HEALTH_UNKNOWN: break;
+	}
+	return "unknown";
+}
+
+const char *lbm_errmsg(const struct lbm *lb)
+{
+	return lb ? lb->errmsg : "out of memory";
+}
+
+int lbm_open(struct lbm **out, const char *target, const struct lbm_options *opt)
+{
+	static const struct lbm_options defaults;
+	const char *sep;
+	char known[128] = "";
+	struct lbm *lb;
+
+	*out = lb = calloc(1, sizeof(*lb));
+	if (!lb)
+		return LBM_ENOMEM;
+	if (!opt)
+		opt = &defaults;
+	if (!(opt->timeout_s >= 0) || isinf(opt->timeout_s))
+		return lbm_fail(lb, LBM_EINVAL, "timeout must be a positive number of seconds");
+	lb->timeout_s = opt->timeout_s > 0 ? opt->timeout_s : 5.0;
+
+	for (size_t i = 0; drivers[i]; i++) {
+		size_t len = strlen(known);
+
+		snprintf(known + len, sizeof(known) - len, "%s%s://", len ? ", " : "", drivers[i]->scheme);
+	}
+	sep = target ? strstr(target, "://") : NULL;
+	if (!sep)
+		return lbm_fail(lb, LBM_EINVAL, "target %s%s%s is not a balancer URI: expected %s",
+				target ? "'" : "", target ? target : "(none)", target ? "'" : "", known);
+	for (size_t i = 0; drivers[i]; i++) {
+		if (strlen(drivers[i]->scheme) == (size_t)(sep - target) &&
+		    !strncmp(target, drivers[i]->scheme, (size_t)(sep - target))) {
+			lb->driver = drivers[i];
+			return lb->driver->open(lb, sep + 3, opt);
+		}
+	}
+	/* Only the scheme is echoed: the rest of a URI may hold credentials. */
+	return lbm_fail(lb, LBM_EINVAL, "unknown balancer type '%.*s': expected %s",
+			(int)(sep - target > 32 ? 32 : sep - target), target, known);
+}
+
+void lbm_close(struct lbm *lb)
+{
+	if (!lb)
+		return;
+	if (lb->driver && lb->driver->close)
+		lb->driver->close(lb);
+	free(lb);
+}
+
+static int canonical_pool(struct lbm *lb, const char *typed, char *out, size_t outsz)
+{
+	if (!*typed)
+		return lbm_fail(lb, LBM_EINVAL, "empty pool name");
+	if (lb->driver->pool_name)
+		return lb->driver->pool_name(lb, typed, out, outsz);
+	if (!lbm_copy(out, outsz, typed))
+		return lbm_fail(lb, LBM_EINVAL, "pool name is longer than %d bytes", LBM_NAME_MAX - 1);
+	return 0;
+}
+
+static int list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+{
+	char canon[LBM_NAME_MAX];
+	int ret;
+
+	*pools = NULL;
+	*n = 0;
+	if (pool) {
+		ret = canonical_pool(lb, pool, canon, sizeof(canon));
+		if (ret < 0)
+			return ret;
+		pool = canon;
+	}
+	ret = lb->driver->list(lb, pool, pools, n);
+	if (ret < 0) {
+		lbm_pools_free(*pools, *n);
+		*pools = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+int lbm_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+{
+	lb->errmsg[0] = '\0';
+	return list(lb, pool, pools, n);
+}
+
+static bool same_address(const char *a, const char *b)
+{
+	unsigned char ba[16], bb[16];
+
+	if (inet_pton(AF_INET6, a, ba) == 1 && inet_pton(AF_INET6, b, bb) == 1)
+		return !memcmp(ba, bb, 16);
+	return !strcmp(a, b);
+}
+
+/* A member is named by its name, or by "ADDR[:PORT]": the port may be left
+ * out when only one member of the pool has that address. */
+static int find_member(struct lbm *lb, const struct lbm_pool *pool, const char *typed,
+		       const struct lbm_member **out)
+{
+	char addr[LBM_NAME_MAX];
+	unsigned port;
+	size_t matches = 0;
+
+	*out = NULL;
+	for (size_t i = 0; i < pool->n_members; i++) {
+		if (!strcmp(pool->members[i].name, typed)) {
+			*out = &pool->members[i];
+			return 0;
+		}
+	}
+	if (!lbm_split_hostport(typed, addr, sizeof(addr), &port))
+		return LBM_ENOTFOUND;
+	for (size_t i = 0; i < pool->n_members; i++) {
+		const struct lbm_member *m = &pool->members[i];
+
+		if (same_address(m->address, addr) && (!port || port == m->port)) {
+			if (matches++)
+				return lbm_fail(lb, LBM_EINVAL,
+						"member '%s' is ambiguous in pool '%s' (%s, %s): give the port or the name",
+						typed, pool->name, (*out)->name, m->name);
+			*out = m;
+		}
+	}
+	return matches ? 0 : LBM_ENOTFOUND;
+}
+
+static struct lbm_pool *find_pool(struct lbm_pool *pools, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(pools[i].name, name))
+			return &pools[i];
+	return NULL;
+}
+
+static bool wildcard_pool(const char *pool)
+{
+	return !pool || !strcmp(pool, "-");
+}
+
+int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct lbm_member *out)
+{
+	struct lbm_pool *pools;
+	const struct lbm_member *m, *found = NULL;
+	const char *found_pool = NULL;
+	size_t n;
+	int ret;
+
+	lb->errmsg[0] = '\0';
+	if (!member || !*member)
+		return lbm_fail(lb, LBM_EINVAL, "no member given");
+	ret = list(lb, wildcard_pool(pool) ? NULL : pool, &pools, &n);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		ret = find_member(lb, &pools[i], member, &m);
+		if (ret == LBM_ENOTFOUND)
+			continue;
+		if (ret < 0)
+			goto out;
+		if (found) {
+			ret = lbm_fail(lb, LBM_EINVAL, "member '%s' is in several pools (%s, %s): name the pool",
+				       member, found_pool, pools[i].name);
+			goto out;
+		}
+		found = m;
+		found_pool = pools[i].name;
+	}
+	if (!found) {
+		ret = wildcard_pool(pool) ? lbm_fail(lb, LBM_ENOTFOUND, "no pool has a member '%s'", member)
+					  : lbm_fail(lb, LBM_ENOTFOUND, "pool '%s' has no member '%s'", pools[0].name, member);
+		goto out;
+	}
+	*out = *found;
+	ret = 0;
+out:
+	lbm_pools_free(pools, n);
+	return ret;
+}
+
+void lbm_result_free(struct lbm_result *res)
+{
+	if (!res)
+		return;
+	free(res->outcomes);
+	res->outcomes = NULL;
+	res->n = 0;
+}
+
+struct plan {
+	struct lbm_item *items;
+	size_t n;
+};
+
+static int plan_add(struct lbm *lb, struct plan *plan, const struct lbm_pool *pool,
+		    const struct lbm_member *m, const struct lbm_change *how)
+{
+	struct lbm_item *grown;
+
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->items[i].member == m)
+			return 0;
+	grown = grow(plan->items, plan->n, sizeof(*grown));
+	if (!grown)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	plan->items = grown;
+	plan->items[plan->n++] = (struct lbm_item){
+		.pool = pool->name,
+		.member = m,
+		.state = how->state,
+		.weight = (how->flags & LBM_CHANGE_HAS_WEIGHT) ? (int)how->weight : -1,
+	};
+	return 0;
+}
+
+static int plan_ref(struct lbm *lb, struct plan *plan, struct lbm_pool *pools, size_t n,
+		    const struct lbm_ref *ref, const struct lbm_change *how)
+{
+	char canon[LBM_NAME_MAX];
+	const struct lbm_member *m;
+	struct lbm_pool *pool;
+	size_t found = 0;
+	int ret;
+
+	if (!ref->member || !*ref->member)
+		return lbm_fail(lb, LBM_EINVAL, "no member given");
+	if (wildcard_pool(ref->pool)) {
+		for (size_t i = 0; i < n; i++) {
+			ret = find_member(lb, &pools[i], ref->member, &m);
+			if (ret == LBM_ENOTFOUND)
+				continue;
+			if (ret < 0 || (ret = plan_add(lb, plan, &pools[i], m, how)) < 0)
+				return ret;
+			found++;
+		}
+		if (!found)
+			return lbm_fail(lb, LBM_ENOTFOUND, "no pool has a member '%s'", ref->member);
+		return 0;
+	}
+	ret = canonical_pool(lb, ref->pool, canon, sizeof(canon));
+	if (ret < 0)
+		return ret;
+	pool = find_pool(pools, n, canon);
+	if (!pool)
+		return lbm_fail(lb, LBM_ENOTFOUND, "no pool '%s'", canon);
+	ret = find_member(lb, pool, ref->member, &m);
+	if (ret == LBM_ENOTFOUND)
+		return lbm_fail(lb, ret, "pool '%s' has no member '%s'", pool->name, ref->member);
+	if (ret < 0)
+		return ret;
+	return plan_add(lb, plan, pool, m, how);
+}
+
+static bool needs_change(const struct lbm_item *item)
+{
+	return item->member->state != item->state || (item->weight >= 0 && item->weight != item->member->weight);
+}
+
+static const struct lbm_item *planned(const struct plan *plan, const struct lbm_member *m)
+{
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->items[i].member == m)
+			return &plan->items[i];
+	return NULL;
+}
+
+/* Refuse, before touching anything, a change that would leave a pool with
+ * fewer than min_enabled members that are enabled and not known to be down. */
+static int guard(struct lbm *lb, const struct plan *plan, const struct lbm_pool *pools, size_t n,
+		 unsigned min_enabled)
+{
+	for (size_t p = 0; p < n; p++) {
+		const struct lbm_pool *pool = &pools[p];
+		const struct lbm_item *taken_out = NULL;
+		unsigned staying = 0;
+
+		for (size_t i = 0; i < pool->n_members; i++) {
+			const struct lbm_member *m = &pool->members[i];
+			const struct lbm_item *item = planned(plan, m);
+			enum lbm_state after = item && needs_change(item) ? item->state : m->state;
+
+			if (after == LBM_STATE_ENABLED && m->health != LBM_HEALTH_DOWN)
+				staying++;
+			else if (item && needs_change(item) && !taken_out)
+				taken_out = item;
+		}
+		if (taken_out && staying < min_enabled)
+			return lbm_fail(lb, LBM_EGUARD,
+					"refusing to make '%s' %s: pool '%s' would keep %u enabled member%s, "
+					"fewer than min_enabled %u",
+					taken_out->member->name, lbm_state_name(taken_out->state), pool->name,
+					staying, staying == 1 ? "" : "s", min_enabled);
+	}
+	return 0;
+}
+
+static void predict(const struct lbm *lb, const struct lbm_item *item, struct lbm_member *after)
+{
+	*after = *item->member;
+	if (!needs_change(item))
+		return;
+	after->state = item->state;
+	if (item->weight >= 0)
+		after->weight = item->weight;
+	if (lb->driver->predict)
+		lb->driver->predict(item, after);
+}
+
+static bool member_changed(const struct lbm_member *before, const struct lbm_member *after)
+{
+	return before->state != after->state || before->weight != after->weight;
+}
+
+/* Refresh each outcome's "after" from a fresh listing of the balancer. */
+static int read_back(struct lbm *lb, struct lbm_result *res)
+{
+	struct lbm_pool *pools = NULL, *pool;
+	const struct lbm_member *m;
+	size_t n = 0;
+	int ret;
+
+	ret = lb->driver->list(lb, res->n == 1 ? res->outcomes[0].pool : NULL, &pools, &n);
+	if (ret < 0) {
+		lbm_pools_free(pools, n);
+		return ret;
+	}
+	res->changed = 0;
+	for (size_t i = 0; i < res->n; i++) {
+		struct lbm_outcome *o = &res->outcomes[i];
+
+		pool = find_pool(pools, n, o->pool);
+		m = NULL;
+		for (size_t j = 0; pool && j < pool->n_members && !m; j++)
+			if (!strcmp(pool->members[j].name, o->before.name))
+				m = &pool->members[j];
+		if (m) {
+			o->after = *m;
+		} else {
+			o->after = o->before;
+			o->after.state = LBM_STATE_UNKNOWN;
+		}
+		o->changed = member_changed(&o->before, &o->after);
+		res->changed |= o->changed;
+	}
+	lbm_pools_free(pools, n);
+	return 0;
+}
+
+static int check_reached(struct lbm *lb, const struct lbm_result *res, const struct plan *plan)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct lbm_member *after = &res->outcomes[i].after;
+		const struct lbm_item *item = &plan->items[i];
+
+		if (after->state == item->state)
+			continue;
+		if (after->held[0])
+			return lbm_fail(lb, LBM_EHELD, "%s/%s: asked for %s, but it stays %s: %s", item->pool,
+					after->name, lbm_state_name(item->state), lbm_state_name(after->state),
+					after->held);
+		return lbm_fail(lb, LBM_EPROTO, "%s/%s: asked for %s, but the balancer now reports %s (%s)",
+				item->pool, after->name, lbm_state_name(item->state),
+				lbm_state_name(after->state), after->status);
+	}
+	return 0;
+}
+
+static bool settled(const struct lbm_member *m, char *why, size_t whysz)
+{
+	if (m->state == LBM_STATE_ENABLED) {
+		snprintf(why, whysz, "health is still down");
+		return m->health != LBM_HEALTH_DOWN;
+	}
+	snprintf(why, whysz, "%ld active connection%s left", m->active, m->active == 1 ? "" : "s");
+	return m->active <= 0;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Poll with backoff until every member has settled or the deadline passes. */
+static int wait_settled(struct lbm *lb, struct lbm_result *res, double wait_s)
+{
+	double deadline = lbm_now() + wait_s, delay = 0.1, left;
+	char why[64];
+	int ret;
+
+	for (;;) {
+		size_t i;
+
+		for (i = 0; i < res->n; i++)
+			if (!settled(&res->outcomes[i].after, why, sizeof(why)))
+				break;
+		if (i == res->n)
+			return 0;
+		left = deadline - lbm_now();
+		if (left <= 0)
+			return lbm_fail(lb, LBM_ETIMEDOUT, "%s/%s: still not settled after waiting %g s: %s",
+					res->outcomes[i].pool, res->outcomes[i].after.name, wait_s, why);
+		sleep_s(delay < left ? delay : left);
+		delay = delay * 2 < 1.0 ? delay * 2 : 1.0;
+		ret = read_back(lb, res);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
+		  struct lbm_result *res)
+{
+	struct plan plan = { 0 };
+	struct lbm_item *todo = NULL;
+	struct lbm_pool *pools = NULL;
+	size_t npools = 0, ntodo = 0;
+	unsigned min_enabled;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	lb->errmsg[0] = '\0';
+	lb->warning[0] = '\0';
+	if (how->state != LBM_STATE_ENABLED && how->state != LBM_STATE_DRAINING &&
+	    how->state != LBM_STATE_DISABLED)
+		return lbm_fail(lb, LBM_EINVAL, "state must be enabled, draining or disabled");
+	if ((how->flags & LBM_CHANGE_HAS_WEIGHT) && how->state != LBM_STATE_ENABLED)
+		return lbm_fail(lb, LBM_EINVAL, "a weight goes only with enabled: a %s member takes no new connections",
+				lbm_state_name(how->state));
+	if ((how->flags & LBM_CHANGE_HAS_WEIGHT) && how->weight > 65535)
+		return lbm_fail(lb, LBM_EINVAL, "weight %u is out of range: expected 0 to 65535", how->weight);
+	if (!(how->wait_s >= 0) || isinf(how->wait_s))
+		return lbm_fail(lb, LBM_EINVAL, "wait must be a positive number of seconds");
+	if (!n)
+		return lbm_fail(lb, LBM_EINVAL, "no member given");
+	min_enabled = (how->flags & LBM_CHANGE_HAS_MIN_ENABLED) ? how->min_enabled : 1;
+
+	ret = list(lb, NULL, &pools, &npools);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		ret = plan_ref(lb, &plan, pools, npools, &refs[i], how);
+		if (ret < 0)
+			goto out;
+	}
+	ret = guard(lb, &plan, pools, npools, min_enabled);
+	if (ret < 0)
+		goto out;
+
+	res->outcomes = calloc(plan.n, sizeof(*res->outcomes));
+	todo = calloc(plan.n, sizeof(*todo));
+	if (!res->outcomes || !todo) {
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		goto out;
+	}
+	res->n = plan.n;
+	for (size_t i = 0; i < plan.n; i++) {
+		struct lbm_outcome *o = &res->outcomes[i];
+
+		lbm_copy(o->pool, sizeof(o->pool), plan.items[i].pool);
+		o->before = *plan.items[i].member;
+		predict(lb, &plan.items[i], &o->after);
+		o->changed = member_changed(&o->before, &o->after);
+		res->changed |= o->changed;
+		if (needs_change(&plan.items[i]))
+			todo[ntodo++] = plan.items[i];
+	}
+	if (how->flags & LBM_CHANGE_DRY_RUN)
+		goto out;
+
+	if (ntodo)
+		ret = lb->driver->apply(lb, todo, ntodo);
+	if (ntodo || how->wait_s > 0) {
+		/* Read back even after a failed apply: the result must say what was done. */
+		char errmsg[LBM_ERRMSG_MAX];
+		int read_ret;
+
+		memcpy(errmsg, lb->errmsg, sizeof(errmsg));
+		read_ret = read_back(lb, res);
+		if (ret < 0) {
+			memcpy(lb->errmsg, errmsg, sizeof(errmsg));
+			goto out;
+		}
+		ret = read_ret;
+	}
+	if (ret == 0)
+		ret = check_reached(lb, res, &plan);
+	if (ret == 0 && how->wait_s > 0)
+		ret = wait_settled(lb, res, how->wait_s);
+out:
+	if (!res->n)
+		lbm_result_free(res);
+	memcpy(res->warning, lb->warning, sizeof(res->warning));
+	free(todo);
+	free(plan.items);
+	lbm_pools_free(pools, npools);
+	return ret;
+}
+
+int lbm_member_set_state(struct lbm *lb, const char *pool, const char *member, const struct lbm_change *how,
+			 struct lbm_result *res)
+{
+	const struct lbm_ref ref = { .pool = pool, .member = member };
+
+	return lbm_set_state(lb, &ref, 1, how, res);
+}

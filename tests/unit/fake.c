@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+#define _POSIX_C_SOURCE 200809L
+
+#include "fake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fake_model *fake_model(struct lbm *lb)
+{
+	return lb->priv;
+}
+
+struct lbm_member *fake_member(struct lbm *lb, const char *pool, const char *name)
+{
+	struct fake_model *fm = lb->priv;
+
+	for (size_t p = 0; p < fm->n_pools; p++)
+		for (size_t i = 0; i < fm->pools[p].n_members; i++)
+			if (!strcmp(fm->pools[p].name, pool) && !strcmp(fm->pools[p].members[i].name, name))
+				return &fm->pools[p].members[i];
+	return NULL;
+}
+
+static int add_member(struct lbm *lb, struct lbm_pool *pool, char *spec)
+{
+	char *at = strchr(spec, '@');
+	struct lbm_member *m;
+
+	if (at)
+		*at++ = '\0';
+	m = lbm_pool_add_member(pool, spec);
+	if (!m)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	m->state = LBM_STATE_ENABLED;
+	m->weight = 1;
+	m->active = 0;
+	snprintf(m->status, sizeof(m->status), "fake");
+	if (at && !lbm_split_hostport(at, m->address, sizeof(m->address), &m->port))
+		return lbm_driver_fail(lb, LBM_EINVAL, "bad address '%s'", at);
+	return 0;
+}
+
+static void fake_close(struct lbm *lb)
+{
+	struct fake_model *fm = lb->priv;
+
+	if (fm)
+		lbm_pools_free(fm->pools, fm->n_pools);
+	free(fm);
+}
+
+static int fake_open(struct lbm *lb, const char *location, const struct lbm_options *opt)
+{
+	struct fake_model *fm;
+	char *spec, *pool_spec, *save_pool = NULL, *save_member = NULL;
+	int ret = 0;
+
+	(void)opt;
+	lb->priv = fm = calloc(1, sizeof(*fm));
+	spec = strdup(location);
+	if (!fm || !spec) {
+		free(spec);
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	}
+	for (pool_spec = strtok_r(spec, ";", &save_pool); pool_spec && !ret;
+	     pool_spec = strtok_r(NULL, ";", &save_pool)) {
+		char *colon = strchr(pool_spec, ':'), *member;
+		struct lbm_pool *pool;
+
+		if (!colon) {
+			ret = lbm_driver_fail(lb, LBM_EINVAL, "pool spec '%s' has no ':'", pool_spec);
+			break;
+		}
+		*colon = '\0';
+		pool = lbm_pool_add(&fm->pools, &fm->n_pools, pool_spec);
+		if (!pool) {
+			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+			break;
+		}
+		for (member = strtok_r(colon + 1, ",", &save_member); member && !ret;
+		     member = strtok_r(NULL, ",", &save_member))
+			ret = add_member(lb, pool, member);
+	}
+	free(spec);
+	return ret;
+}
+
+static int fake_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+{
+	struct fake_model *fm = lb->priv;
+	bool found = false;
+
+	fm->list_calls++;
+	for (size_t p = 0; p < fm->n_pools; p++) {
+		struct lbm_pool *src = &fm->pools[p], *dst;
+
+		for (size_t i = 0; i < src->n_members; i++) {
+			long *active = &src->members[i].active;
+
+			*active = *active > fm->drain_per_list ? *active - fm->drain_per_list : 0;
+		}
+		if (pool && strcmp(pool, src->name))
+			continue;
+		found = true;
+		dst = lbm_pool_add(pools, n, src->name);
+		if (!dst)
+			return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		for (size_t i = 0; i < src->n_members; i++) {
+			struct lbm_member *m = lbm_pool_add_member(dst, src->members[i].name);
+
+			if (!m)
+				return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+			*m = src->members[i];
+		}
+	}
+	if (pool && !found)
+		return lbm_driver_fail(lb, LBM_ENOTFOUND, "no pool '%s'", pool);
+	return 0;
+}
+
+static int fake_apply(struct lbm *lb, struct lbm_item *items, size_t n)
+{
+	struct fake_model *fm = lb->priv;
+
+	fm->apply_calls++;
+	for (size_t i = 0; i < n; i++) {
+		struct lbm_member *m = fake_member(lb, items[i].pool, items[i].member->name);
+
+		if (fm->fail_apply_after && fm->items_applied >= (unsigned)fm->fail_apply_after)
+			return lbm_driver_fail(lb, LBM_EIO, "connection lost after %u changes", fm->items_applied);
+		if (fm->hold && !strcmp(fm->hold, m->name)) {
+			snprintf(m->held, sizeof(m->held), "held by the test");
+		} else {
+			m->state = items[i].state;
+			if (items[i].weight >= 0)
+				m->weight = items[i].weight;
+		}
+		items[i].done = true;
+		fm->items_applied++;
+	}
+	return 0;
+}
+
+const struct lbm_driver lbm_driver_fake = {
+	.scheme = "fake",
+	.name = "Fake",
+	.open = fake_open,
+	.close = fake_close,
+	.list = fake_list,
+	.apply = fake_apply,
+};

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* A balancer in memory, for testing the core and the faces without one. */
+#ifndef LBM_FAKE_H
+#define LBM_FAKE_H
+
+#include "driver.h"
+
+struct fake_model {
+	struct lbm_pool *pools;
+	size_t n_pools;
+	unsigned list_calls, apply_calls, items_applied;
+	int fail_apply_after; /* > 0: apply fails with LBM_EIO after that many items */
+	long drain_per_list;  /* active connections that close between two listings */
+	const char *hold;     /* member name that stays disabled whatever is asked */
+};
+
+/* The model behind a handle opened on "fake://POOL:M1,M2;POOL2:M3", where a
+ * member is NAME or NAME@ADDR:PORT. Members start enabled, weight 1. */
+struct fake_model *fake_model(struct lbm *lb);
+struct lbm_member *fake_member(struct lbm *lb, const char *pool, const char *name);
+
+#endif
