@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON shapes shared by the faces that speak JSON (CLI --json, Ansible), so
+ * that a member looks the same wherever an operator reads it. */
+#ifndef LBM_JSON_H
+#define LBM_JSON_H
+
+#include <jansson.h>
+
+#include "lbmember.h"
+
+/* {"name","address","port","state","health","weight","active","inactive","status","held"};
+ * numbers a balancer does not report, and an empty held, are null. */
+json_t *lbm_json_member(const struct lbm_member *m);
+/* {"pool","changed","before":member,"after":member} */
+json_t *lbm_json_outcome(const struct lbm_outcome *o);
+/* [outcome, ...] */
+json_t *lbm_json_outcomes(const struct lbm_result *res);
+/* [{"name","detail","members":[member, ...]}, ...] */
+json_t *lbm_json_pools(const struct lbm_pool *pools, size_t n);
+/* {"code":"ENOTFOUND","message":...} */
+json_t *lbm_json_error(int code, const char *message);
+
+#endif
