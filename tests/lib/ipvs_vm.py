@@ -1,0 +1,378 @@
+# SPDX-License-Identifier: MIT
+"""Run a shell script inside a throwaway QEMU VM whose kernel has real IPVS.
+
+The development and CI machines run kernels without IPVS (and cannot load
+modules), so suites that need the kernel's IPVS boot Debian's stock kernel
+under QEMU (TCG, no KVM, no network card) with a small initramfs that holds
+busybox, the ip_vs modules, the programs under test with every shared
+library they need (ldd: libasan/libubsan of a sanitizer build included) and
+ipvsadm as an independent witness.
+
+Python API (standard library only)::
+
+    sys.path.insert(0, "<source>/tests/lib")
+    import ipvs_vm
+    res = ipvs_vm.run_vm(
+        script="set -e; ipvsadm -A -t 198.51.100.11:80 -s rr; $LBM_CLI lvs:// list",
+        binaries=["/tmp/build/plugins/cli/lbmember"],   # copied at the same absolute path
+        files={"/tmp/x/case.sh": "/work/case.sh"},      # host path -> path in the VM
+        env={"LBM_CLI": "/tmp/build/plugins/cli/lbmember"},
+        cache_dir="/tmp/build/ipvs-vm-cache",           # kernel .deb + extracted tree, reused
+        timeout=120)
+    res.ok        # True when the VM booted, the script ran and exited 0
+    res.rc        # the script's exit status (None when it never finished)
+    res.output    # the console text the script printed (kernel noise included)
+    res.boot_s    # seconds from starting qemu until the script started
+    res.total_s   # seconds until qemu exited
+    res.error     # why it failed, when it did, in one line
+
+Command line (exit 0: passed, 1: the script failed, 2: the VM or the harness
+failed; the console is printed on stdout)::
+
+    python3 ipvs_vm.py [--cache DIR] [--bin PATH]... [--file SRC[:DST]]...
+                       [--env NAME=VALUE]... [--module NAME]... [--addr CIDR]...
+                       [--timeout S] [--memory MB] [--log FILE] SCRIPT
+    python3 ipvs_vm.py --prepare [--cache DIR]   # only fetch and unpack the kernel
+
+SCRIPT is a file run by busybox sh as root in /work (a tmpfs); "-" reads it
+from stdin. Inside the VM: /proc, /sys, /dev, /tmp, /run are mounted; lo is
+up with 198.51.100.1/24 and 2001:db8::1/64 (plus --addr); the modules
+ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_wlc, ip_vs_lc, ip_vs_sh and their
+dependencies (nf_conntrack...) are loaded (plus --module); every busybox
+applet (nc, httpd, timeout, unshare, nsenter...) is on PATH, and so are the
+--bin programs (also by basename in /usr/local/bin). Binaries keep their
+absolute host path, so paths in the environment work unchanged in the VM.
+
+Kernel: the package linux-image-amd64 depends on, fetched once with
+`apt-get download` into the cache (set LBM_VM_KERNEL_DEB to use a given .deb
+instead). Needs qemu-system-x86_64, busybox-static, cpio, kmod (depmod,
+modprobe), dpkg-deb and apt on the host.
+"""
+
+import argparse
+import fcntl
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+DEFAULT_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "ip_vs_lc", "ip_vs_sh"]
+DEFAULT_ADDRS = ["198.51.100.1/24", "2001:db8::1/64"]
+BUSYBOX = "/bin/busybox"
+IPVSADM = shutil.which("ipvsadm", path="/usr/sbin:/sbin:/usr/bin:/bin") or "/usr/sbin/ipvsadm"
+
+
+class VMError(Exception):
+    """The VM could not be prepared or booted (not a failing test)."""
+
+
+class Result:
+    def __init__(self):
+        self.ok = False
+        self.rc = None
+        self.output = ""
+        self.boot_s = None
+        self.total_s = None
+        self.error = None
+
+
+def _run(cmd, **kw):
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if proc.returncode != 0:
+        raise VMError("%s failed (exit %d): %s" % (" ".join(cmd), proc.returncode,
+                                                     (proc.stderr or proc.stdout).strip()[-500:]))
+    return proc.stdout
+
+
+def _kernel_package():
+    out = _run(["apt-cache", "depends", "linux-image-amd64"])
+    for line in out.splitlines():
+        m = re.match(r"\s*Depends:\s*(linux-image-\S+-amd64)\s*$", line)
+        if m:
+            return m.group(1)
+    raise VMError("cannot tell which kernel linux-image-amd64 depends on "
+                  "(run apt-get update?): %s" % out.strip()[:200])
+
+
+def prepare_kernel(cache_dir):
+    """Fetch and unpack the kernel once; return (vmlinuz, kroot, version)."""
+    os.makedirs(cache_dir, exist_ok=True)
+    with open(os.path.join(cache_dir, ".lock"), "w") as lock:
+        # Several tests may start at once: one prepares, the others wait.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = os.path.join(cache_dir, "kernel.ready")
+        if os.path.exists(done):
+            with open(done) as f:
+                version = f.read().strip()
+        else:
+            version = _unpack_kernel(cache_dir)
+            with open(done + ".tmp", "w") as f:
+                f.write(version + "\n")
+            os.rename(done + ".tmp", done)
+    kroot = os.path.join(cache_dir, "kroot")
+    return os.path.join(kroot, "boot", "vmlinuz-" + version), kroot, version
+
+
+def _unpack_kernel(cache_dir):
+    deb = os.environ.get("LBM_VM_KERNEL_DEB")
+    if not deb:
+        pkg = _kernel_package()
+        debs = [f for f in os.listdir(cache_dir) if f.startswith(pkg + "_") and f.endswith(".deb")]
+        if not debs:
+            _run(["apt-get", "download", pkg], cwd=cache_dir)
+            debs = [f for f in os.listdir(cache_dir) if f.startswith(pkg + "_") and f.endswith(".deb")]
+        if not debs:
+            raise VMError("apt-get download %s left no .deb in %s" % (pkg, cache_dir))
+        deb = os.path.join(cache_dir, sorted(debs)[-1])
+    kroot = os.path.join(cache_dir, "kroot")
+    shutil.rmtree(kroot, ignore_errors=True)
+    _run(["dpkg-deb", "-x", deb, kroot])
+    versions = os.listdir(os.path.join(kroot, "lib", "modules"))
+    if len(versions) != 1:
+        raise VMError("expected one kernel version in %s, found %s" % (deb, versions))
+    _run(["depmod", "-b", kroot, versions[0]])
+    return versions[0]
+
+
+def resolve_modules(kroot, version, modules):
+    """The .ko files (with insmod arguments) to load, dependencies first."""
+    seen, order = set(), []
+    for mod in modules:
+        out = _run(["modprobe", "-d", kroot, "-S", version, "--show-depends", mod])
+        for line in out.splitlines():
+            parts = line.split(None, 2)
+            if not parts or parts[0] != "insmod" or parts[1] in seen:
+                continue  # "builtin NAME": nothing to load
+            seen.add(parts[1])
+            order.append((parts[1], parts[2] if len(parts) > 2 else ""))
+    return order
+
+
+def _libraries(path):
+    """Every shared library a program needs, as ldd resolves them here."""
+    proc = subprocess.run(["ldd", path], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return []  # a script or a static program
+    libs = []
+    for line in proc.stdout.splitlines():
+        m = re.match(r"\s*(?:\S+ => )?(/\S+) \(0x", line)
+        if m:
+            libs.append(m.group(1))
+        elif "not found" in line:
+            raise VMError("%s needs a library that is not found: %s" % (path, line.strip()))
+    return libs
+
+
+def _copy(src, root, dst):
+    target = os.path.join(root, dst.lstrip("/"))
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if not os.path.exists(target):
+        shutil.copy2(os.path.realpath(src), target)
+    return target
+
+
+INIT = r"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+mkdir -p /work /var/lib
+mount -t tmpfs work /work
+echo "IPVSVM-START {token}"
+while read -r ko args; do
+	insmod "/modules/$ko" $args || echo "IPVSVM: insmod $ko failed"
+done < /modules.list
+ip link set lo up
+for a in {addrs}; do ip addr add "$a" dev lo || echo "IPVSVM: cannot add $a to lo"; done
+set -a
+. /vm.env
+set +a
+cd /work
+/bin/sh /test.sh < /dev/null
+echo "IPVSVM-RESULT {token} rc=$?"
+sync
+poweroff -f
+"""
+
+
+def build_initramfs(out, kroot, version, script, binaries=(), files=None, env=None, modules=None,
+                    addrs=None, token="x"):
+    """Write an uncompressed newc initramfs to out."""
+    files = files or {}
+    root = tempfile.mkdtemp(prefix="ipvsvm-root-", dir=os.path.dirname(out))
+    try:
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "proc", "sys", "dev",
+                  "tmp", "run", "modules"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        shutil.copy2(BUSYBOX, os.path.join(root, "bin", "busybox"))
+        for prog in [IPVSADM] + list(binaries):
+            prog = os.path.abspath(prog)
+            if not os.path.exists(prog):
+                raise VMError("no such program: %s" % prog)
+            _copy(prog, root, prog)
+            link = os.path.join(root, "usr/local/bin", os.path.basename(prog))
+            if not os.path.lexists(link) and prog != os.path.join("/usr/local/bin", os.path.basename(prog)):
+                os.symlink(prog, link)
+            for lib in _libraries(prog):
+                _copy(lib, root, lib)
+        for src, dst in files.items():
+            _copy(src, root, dst)
+        with open(os.path.join(root, "modules.list"), "w") as f:
+            for ko, args in resolve_modules(kroot, version, modules or DEFAULT_MODULES):
+                name = os.path.basename(ko)
+                _copy(ko, root, "/modules/" + name)
+                f.write("%s %s\n" % (name, args))
+        with open(os.path.join(root, "vm.env"), "w") as f:
+            for k, v in (env or {}).items():
+                if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k):
+                    raise VMError("bad environment variable name %r" % k)
+                f.write("%s='%s'\n" % (k, str(v).replace("'", "'\\''")))
+        with open(os.path.join(root, "test.sh"), "w") as f:
+            f.write(script)
+        init = os.path.join(root, "init")
+        with open(init, "w") as f:
+            f.write(INIT.replace("{token}", token).replace(
+                "{addrs}", " ".join(DEFAULT_ADDRS + list(addrs or []))))
+        os.chmod(init, 0o755)
+        names = subprocess.run(["find", ".", "-mindepth", "1"], cwd=root, capture_output=True,
+                               check=True).stdout
+        with open(out, "wb") as f:
+            proc = subprocess.run(["cpio", "-o", "-H", "newc", "-R", "0:0", "--quiet"], cwd=root,
+                                  input=names, stdout=f, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            raise VMError("cpio failed: %s" % proc.stderr.decode(errors="replace").strip())
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_vm(script, binaries=(), files=None, env=None, modules=None, addrs=None, cache_dir=None,
+           timeout=120, memory=512, log=None):
+    """Boot the VM, run script (shell text) in it; return a Result."""
+    res = Result()
+    cache_dir = os.path.abspath(cache_dir or os.environ.get("LBM_VM_CACHE") or "ipvs-vm-cache")
+    token = secrets.token_hex(8)
+    start = time.monotonic()
+    try:
+        vmlinuz, kroot, version = prepare_kernel(cache_dir)
+        with tempfile.TemporaryDirectory(prefix="ipvsvm-", dir=cache_dir) as tmp:
+            initrd = os.path.join(tmp, "initrd.cpio")
+            build_initramfs(initrd, kroot, version, script, binaries, files, env, modules, addrs,
+                            token)
+            _boot(res, vmlinuz, initrd, token, timeout, memory)
+    except VMError as e:
+        res.error = str(e)
+    res.total_s = time.monotonic() - start
+    if log:
+        with open(log, "w") as f:
+            f.write(res.output)
+    return res
+
+
+def _boot(res, vmlinuz, initrd, token, timeout, memory):
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(memory), "-smp", "1",
+           "-nographic", "-nic", "none", "-no-reboot", "-kernel", vmlinuz, "-initrd", initrd,
+           "-append", "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic"]
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    lines = []
+    started = re.compile(r"IPVSVM-START %s" % token)
+    finished = re.compile(r"IPVSVM-RESULT %s rc=(\d+)" % token)
+    deadline = start + timeout
+    os.set_blocking(proc.stdout.fileno(), False)
+    buf = b""
+    while True:
+        chunk = None
+        try:
+            chunk = proc.stdout.read()
+        except BlockingIOError:
+            pass
+        if chunk:
+            buf += chunk
+        elif proc.poll() is not None:
+            break
+        elif time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            res.error = "the VM did not finish within %g s" % timeout
+            break
+        else:
+            time.sleep(0.05)
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            line = line.decode(errors="replace").rstrip("\r")
+            lines.append(line)
+            if res.boot_s is None and started.search(line):
+                res.boot_s = time.monotonic() - start
+            m = finished.search(line)
+            if m:
+                res.rc = int(m.group(1))
+    if buf:
+        lines.append(buf.decode(errors="replace").rstrip("\r"))
+    res.output = "\n".join(lines) + "\n"
+    if res.error:
+        return
+    if res.boot_s is None:
+        res.error = "the VM did not boot (no start line on the console; qemu exit %s)" % proc.returncode
+    elif res.rc is None:
+        res.error = "the script did not finish (VM stopped without a result line)"
+    elif res.rc != 0:
+        res.error = "the script failed with exit status %d" % res.rc
+    else:
+        res.ok = True
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Run a shell script in a QEMU VM with real IPVS.")
+    ap.add_argument("script", nargs="?", help="shell script to run in the VM ('-': stdin)")
+    ap.add_argument("--cache", help="cache directory for the kernel (default $LBM_VM_CACHE or ./ipvs-vm-cache)")
+    ap.add_argument("--bin", action="append", default=[], help="program to copy in with its libraries")
+    ap.add_argument("--file", action="append", default=[], help="SRC[:DST] file to copy in")
+    ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for the script")
+    ap.add_argument("--module", action="append", default=[], help="extra kernel module to load")
+    ap.add_argument("--addr", action="append", default=[], help="extra CIDR address for lo")
+    ap.add_argument("--timeout", type=float, default=120, help="hard limit in seconds (120)")
+    ap.add_argument("--memory", type=int, default=512, help="VM memory in MB (512)")
+    ap.add_argument("--log", help="also write the console to this file")
+    ap.add_argument("--prepare", action="store_true", help="only fetch and unpack the kernel")
+    args = ap.parse_args(argv)
+    if args.prepare:
+        try:
+            print("kernel: %s" % prepare_kernel(os.path.abspath(args.cache or os.environ.get(
+                "LBM_VM_CACHE") or "ipvs-vm-cache"))[0])
+        except VMError as e:
+            print("ipvs_vm: %s" % e, file=sys.stderr)
+            return 2
+        return 0
+    if not args.script:
+        ap.error("a script is needed (or --prepare)")
+    if args.script == "-":
+        script = sys.stdin.read()
+    else:
+        with open(args.script) as f:
+            script = f.read()
+    files = {}
+    for spec in args.file:
+        src, _, dst = spec.partition(":")
+        files[src] = dst or os.path.abspath(src)
+    env = dict(e.split("=", 1) for e in args.env)
+    res = run_vm(script, args.bin, files, env, DEFAULT_MODULES + args.module, args.addr, args.cache,
+                 args.timeout, args.memory, args.log)
+    sys.stdout.write(res.output)
+    sys.stdout.flush()
+    print("ipvs_vm: %s (boot %.1f s, total %.1f s)" % (
+        "passed" if res.ok else res.error, res.boot_s or 0, res.total_s or 0), file=sys.stderr)
+    if res.ok:
+        return 0
+    return 1 if res.rc is not None else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
