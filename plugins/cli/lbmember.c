@@ -287,7 +287,8 @@ static void print_outcomes(const struct lbm_result *res, int dry_run)
 	}
 }
 
-static int cmd_set(const struct cli *cli, struct lbm *lb, enum lbm_state state, char **args, int nargs)
+static int cmd_set(const struct cli *cli, struct lbm *lb, enum lbm_state state, const char *command, char **args,
+		   int nargs)
 {
 	struct lbm_change how = cli->how;
 	struct lbm_result res;
@@ -295,7 +296,7 @@ static int cmd_set(const struct cli *cli, struct lbm *lb, enum lbm_state state, 
 	int ret;
 
 	if (nargs < 2)
-		return usage("%s takes POOL MEMBER [MEMBER...]", lbm_state_name(state));
+		return usage("%s takes POOL MEMBER [MEMBER...]", command);
 	refs = calloc((size_t)nargs - 1, sizeof(*refs));
 	if (!refs)
 		return fail(cli, NULL, LBM_ENOMEM);
@@ -448,7 +449,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(command, "status")) {
 		ret = cmd_status(&cli, lb, argv + optind + 2, nargs);
 	} else {
-		ret = cmd_set(&cli, lb, state, argv + optind + 2, nargs);
+		ret = cmd_set(&cli, lb, state, command, argv + optind + 2, nargs);
 	}
 	lbm_close(lb);
 	return ret;
