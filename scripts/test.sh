@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install, build from scratch and run the whole test suite: once as built for
+# users, once under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+. "$(dirname "$0")/setup.sh"
+
+lbm_install
+cd "$LBM_ROOT"
+rm -rf build build-asan
+echo "== build"
+lbm_build build
+echo "== test"
+ctest --test-dir build --output-on-failure -j2
+echo "== build with ASan + UBSan"
+lbm_build build-asan -DLBM_SANITIZE=ON
+echo "== test with ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure -j2
