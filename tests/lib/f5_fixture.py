@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: MIT
+"""Start the iControl REST emulator (tests/f5/emulator.py) for a test.
+
+    from f5_fixture import F5Emulator
+
+    with F5Emulator() as f5:                  # or F5Emulator(pools={...}, latency=0.1)
+        env = f5.env()                        # os.environ + LBM_F5_USER / LBM_F5_PASSWORD
+        subprocess.run([cli, "--ca-file", f5.ca_file, f5.target, "list"], env=env)
+        f5.member("/Common/web", "/Common/192.0.2.10:80")["session"]   # the witness
+
+Everything lives in a private temporary directory (certificate, key, CA,
+password file); the emulator listens on a free port of 127.0.0.1. The password
+is random, reaches the emulator through a 0600 file and the tools under test
+through the environment or password_file: never through a command line.
+
+Attributes
+    target          "f5://127.0.0.1:PORT"
+    host, port      127.0.0.1 and the port
+    url             "https://127.0.0.1:PORT"
+    ca_file         CA that signed the emulator's certificate (verifies it)
+    other_ca_file   a CA that did NOT sign it (for "refused unless insecure")
+    user, password  the credentials the emulator accepts
+    password_file   a 0600 file whose first line is the password
+    tmpdir          the private temporary directory
+
+Pools are given as {"/Part/pool": {"members": [{"name": "ADDR:PORT", ...}]}}
+with, per member, optional "admin" (enabled|disabled|forced_offline),
+"monitor" (up|down|checking|None for no monitor), "ratio", "conns",
+"drain_rate" (connections closed per second). Member names are F5's:
+"192.0.2.10:80", "198.51.100.31%2:443", "2001:db8::1.80", and may carry a
+partition ("/Common/2001:db8::2.80"); otherwise the pool's partition.
+Without pools= the emulator's DEFAULT_POOLS are used (/Common/web,
+/Common/api, /Tenant/app).
+
+Witness and knobs (all talk to /__emulator__/, outside the REST API)
+    pools()                         {pool: [member witness...]}; a witness is
+                                    {"name","fullPath","address","port",
+                                    "session","state","monitor","ratio",
+                                    "conns","drain_rate","generation"}
+    member(pool, full_path)         one witness; None if absent
+    set_member(pool, full_path, **fields)   admin=, session=, state=,
+                                    monitor=, ratio=, conns=, drain_rate=
+    set_pools(spec)                 replace every pool
+    requests()                      [[METHOD, PATH], ...] since the last reset
+    request_count()                 len(requests())
+    reset_requests()
+    configure(latency=, token_lifetime=, max_tokens=, expand=)
+    add_fault(path=regex, method=, status=, body=, times=1, skip=0,
+              delay=, truncate="body"|"connection", kind=, strip=[keys],
+              drop=True)
+    clear_faults()
+    tokens()                        {"live","issued","deleted"}
+    expire_tokens()                 every live token expires now
+    env(**extra)                    os.environ + LBM_F5_USER/LBM_F5_PASSWORD
+    stop()                          also called by __exit__
+"""
+import json
+import os
+import secrets
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMULATOR = os.path.join(HERE, "..", "f5", "emulator.py")
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _make_ca(d, name):
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=%s" % name,
+             "-keyout", name + ".key", "-out", name + ".pem", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+
+
+def _make_certs(d):
+    """A throwaway CA, a server certificate for 127.0.0.1 it signs, and a
+    second CA that signs nothing we serve."""
+    _make_ca(d, "ca")
+    _make_ca(d, "other-ca")
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+             "-out", "server.csr", cwd=d)
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", "server.ext", "-out", "server.pem", cwd=d)
+
+
+class F5Emulator:
+    def __init__(self, pools=None, user="admin", password=None, latency=0.0, token_lifetime=1200.0):
+        self.user = user
+        self.password = password or "pw-" + secrets.token_urlsafe(18)
+        self.tmpdir = tempfile.mkdtemp(prefix="lbm-f5-")
+        self.proc = None
+        try:
+            self._start(pools, latency, token_lifetime)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, pools, latency, token_lifetime):
+        d = self.tmpdir
+        _make_certs(d)
+        self.ca_file = os.path.join(d, "ca.pem")
+        self.other_ca_file = os.path.join(d, "other-ca.pem")
+        self.password_file = os.path.join(d, "password")
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.password + "\n")
+        cmd = [sys.executable, EMULATOR, "--cert", os.path.join(d, "server.pem"),
+               "--key", os.path.join(d, "server.key"), "--user", self.user,
+               "--password-file", self.password_file, "--latency", str(latency),
+               "--token-lifetime", str(token_lifetime)]
+        if pools is not None:
+            path = os.path.join(d, "pools.json")
+            with open(path, "w") as f:
+                json.dump(pools, f)
+            cmd += ["--pools", path]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("LISTENING "):
+            raise RuntimeError("F5 emulator did not start: %r" % line)
+        self.host = "127.0.0.1"
+        self.port = int(line.split()[1])
+        self.url = "https://%s:%d" % (self.host, self.port)
+        self.target = "f5://%s:%d" % (self.host, self.port)
+        self._ctx = ssl.create_default_context(cafile=self.ca_file)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stdout.close()
+            self.proc = None
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def env(self, **extra):
+        env = dict(os.environ)
+        env["LBM_F5_USER"] = self.user
+        env["LBM_F5_PASSWORD"] = self.password
+        env.update(extra)
+        return env
+
+    def _control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + "/__emulator__/" + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self._ctx, timeout=10) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def pools(self):
+        return self._control("GET", "pools")
+
+    def member(self, pool, full_path):
+        for m in self.pools().get(pool, []):
+            if m["fullPath"] == full_path:
+                return m
+        return None
+
+    def set_member(self, pool, full_path, **fields):
+        return self._control("POST", "member", dict(fields, pool=pool, member=full_path))
+
+    def set_pools(self, spec):
+        self._control("PUT", "pools", spec)
+
+    def requests(self):
+        return self._control("GET", "requests")["log"]
+
+    def request_count(self):
+        return self._control("GET", "requests")["count"]
+
+    def reset_requests(self):
+        self._control("POST", "requests/reset", {})
+
+    def configure(self, **knobs):
+        self._control("POST", "config", knobs)
+
+    def add_fault(self, **rule):
+        self._control("POST", "faults", rule)
+
+    def clear_faults(self):
+        self._control("POST", "faults/clear", {})
+
+    def tokens(self):
+        return self._control("GET", "tokens")
+
+    def expire_tokens(self):
+        self._control("POST", "tokens/expire", {})
