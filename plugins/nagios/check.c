@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The status line names at most this many members: it must fit a pager. */
+#define SUMMARY_MEMBERS 5
+
+static const char *const status_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+
+const char *check_status_name(enum check_status status)
+{
+	return status_names[status];
+}
+
+int check_count_parse(const char *list, unsigned *out)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} words[] = {{"disabled", COUNT_DISABLED}, {"draining", COUNT_DRAINING}, {"down", COUNT_DOWN}};
+	const char *s = list;
+
+	*out = 0;
+	while (*s) {
+		size_t len = strcspn(s, ","), i;
+
+		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (strlen(words[i].name) == len && !strncmp(words[i].name, s, len))
+				break;
+		if (i == sizeof(words) / sizeof(words[0]))
+			return -1;
+		*out |= words[i].bit;
+		s += len + (s[len] == ',');
+	}
+	return *out ? 0 : -1;
+}
+
+const char *check_member_out(const struct check_config *cfg, const struct lbm_member *m)
+{
+	if (m->state == LBM_STATE_DISABLED && (cfg->count & COUNT_DISABLED))
+		return "disabled";
+	if (m->state == LBM_STATE_DRAINING && (cfg->count & COUNT_DRAINING))
+		return "draining";
+	if (m->health == LBM_HEALTH_DOWN && (cfg->count & COUNT_DOWN))
+		return "down";
+	return NULL;
+}
+
+static void judge(const struct check_config *cfg, const struct lbm_pool *pool, struct check_pool *res)
+{
+	double metric;
+
+	res->pool = pool;
+	for (size_t i = 0; i < pool->n_members; i++) {
+		const struct lbm_member *m = &pool->members[i];
+
+		if (m->state == LBM_STATE_ENABLED && m->health != LBM_HEALTH_DOWN)
+			res->enabled++;
+		if (check_member_out(cfg, m))
+			res->out++;
+	}
+	res->pct = pool->n_members ? 100.0 * res->out / pool->n_members : 0;
+	res->thin = res->enabled < cfg->min_enabled;
+	metric = cfg->percent ? res->pct : res->out;
+	if (res->thin || (cfg->has_crit && nagios_range_alert(&cfg->crit, metric)))
+		res->status = CHECK_CRITICAL;
+	else if (cfg->has_warn && nagios_range_alert(&cfg->warn, metric))
+		res->status = CHECK_WARNING;
+	else
+		res->status = CHECK_OK;
+}
+
+static int worst_first(const void *a, const void *b)
+{
+	const struct check_pool *x = a, *y = b;
+
+	if (x->status != y->status)
+		return (int)y->status - (int)x->status;
+	if (x->thin != y->thin)
+		return (int)y->thin - (int)x->thin;
+	if (x->out != y->out)
+		return x->out < y->out ? 1 : -1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+enum check_status check_evaluate(const struct check_config *cfg, const struct lbm_pool *pools, size_t n,
+				 struct check_pool *res)
+{
+	enum check_status worst = CHECK_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		res[i] = (struct check_pool){.order = i};
+		judge(cfg, &pools[i], &res[i]);
+		if (res[i].status > worst)
+			worst = res[i].status;
+	}
+	qsort(res, n, sizeof(*res), worst_first);
+	return worst;
+}
+
+/* Names come from the balancer: a '|' would start the perfdata and a newline
+ * a new line of output, so neither reaches the output as such. */
+static void put_text(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == '|' || (unsigned char)*s < 0x20 ? '_' : *s, f);
+}
+
+/* A perfdata label in single quotes, a quote in it doubled. */
+static void put_label(FILE *f, const char *pool, const char *what)
+{
+	fputc('\'', f);
+	for (const char *s = pool; *s; s++) {
+		if (*s == '\'')
+			fputc('\'', f);
+		fputc(*s == '|' || (unsigned char)*s < 0x20 ? '_' : *s, f);
+	}
+	fprintf(f, " %s'", what);
+}
+
+/* Percentages with at most two decimals and no trailing zeros: the
+ * guidelines' value class [-0-9.] has no exponent. */
+static void put_pct(FILE *f, double pct)
+{
+	char buf[32];
+	size_t len = (size_t)snprintf(buf, sizeof(buf), "%.2f", pct);
+
+	while (buf[len - 1] == '0')
+		buf[--len] = '\0';
+	if (buf[len - 1] == '.')
+		buf[--len] = '\0';
+	fputs(buf, f);
+}
+
+static void put_members_out(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n)
+{
+	size_t shown = 0, total = 0;
+
+	for (size_t p = 0; p < n; p++) {
+		const struct lbm_pool *pool = res[p].pool;
+
+		for (size_t i = 0; i < pool->n_members; i++) {
+			const char *why = check_member_out(cfg, &pool->members[i]);
+
+			if (!why)
+				continue;
+			if (shown++ < SUMMARY_MEMBERS) {
+				fputs(shown > 1 ? ", " : "", f);
+				put_text(f, pool->name);
+				fputc(' ', f);
+				put_text(f, pool->members[i].name);
+				fprintf(f, " %s", why);
+			}
+			total++;
+		}
+	}
+	if (total > SUMMARY_MEMBERS)
+		fprintf(f, " and %zu more", total - SUMMARY_MEMBERS);
+}
+
+static void put_summary(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n)
+{
+	size_t members = 0, out = 0, thin = 0;
+
+	for (size_t p = 0; p < n; p++) {
+		members += res[p].pool->n_members;
+		out += res[p].out;
+		if (!res[p].thin)
+			continue;
+		fputs(thin++ ? ", " : "", f);
+		put_text(f, res[p].pool->name);
+		fprintf(f, ": %zu of %zu members enabled (min %u)", res[p].enabled, res[p].pool->n_members,
+			cfg->min_enabled);
+	}
+	if (out) {
+		fprintf(f, "%s%zu of %zu members out of rotation: ", thin ? "; " : "", out, members);
+		put_members_out(f, cfg, res, n);
+	} else if (!thin) {
+		fprintf(f, "all %zu members of %zu pool%s in rotation", members, n, n == 1 ? "" : "s");
+	}
+}
+
+static void put_perfdata(FILE *f, const struct check_config *cfg, const struct check_pool *res)
+{
+	const char *warn = cfg->has_warn ? cfg->warn.text : "", *crit = cfg->has_crit ? cfg->crit.text : "";
+	size_t total = res->pool->n_members;
+
+	put_label(f, res->pool->name, "enabled");
+	fprintf(f, "=%zu;;", res->enabled);
+	if (cfg->min_enabled)
+		fprintf(f, "%u:", cfg->min_enabled);
+	fprintf(f, ";0;%zu ", total);
+	put_label(f, res->pool->name, "out");
+	if (!cfg->percent) {
+		fprintf(f, "=%zu;%s;%s;0;%zu", res->out, warn, crit, total);
+		return;
+	}
+	fprintf(f, "=%zu;;;0;%zu ", res->out, total);
+	put_label(f, res->pool->name, "out_pct");
+	fputc('=', f);
+	put_pct(f, res->pct);
+	fprintf(f, "%%;%s;%s;0;100", warn, crit);
+}
+
+static void put_member_detail(FILE *f, const struct lbm_member *m)
+{
+	fputs("    ", f);
+	put_text(f, m->name);
+	if (m->address[0]) {
+		fputc(' ', f);
+		put_text(f, m->address);
+		fprintf(f, ":%u", m->port);
+	}
+	fprintf(f, " %s, health %s", lbm_state_name(m->state), lbm_health_name(m->health));
+	if (m->weight >= 0)
+		fprintf(f, ", weight %d", m->weight);
+	if (m->active >= 0)
+		fprintf(f, ", %ld active", m->active);
+	if (m->inactive >= 0)
+		fprintf(f, ", %ld inactive", m->inactive);
+	fputs(", status \"", f);
+	put_text(f, m->status);
+	fputc('"', f);
+	if (m->held[0]) {
+		fputs(", held: ", f);
+		put_text(f, m->held);
+	}
+	fputc('\n', f);
+}
+
+static void put_pool_line(FILE *f, const struct check_config *cfg, const struct check_pool *res)
+{
+	const struct lbm_pool *pool = res->pool;
+	const char *sep = ": ";
+
+	put_text(f, pool->name);
+	fprintf(f, " %s: %zu of %zu enabled", check_status_name(res->status), res->enabled, pool->n_members);
+	if (res->thin)
+		fprintf(f, " (min %u)", cfg->min_enabled);
+	fprintf(f, ", %zu out", res->out);
+	if (cfg->percent) {
+		fputs(" (", f);
+		put_pct(f, res->pct);
+		fputs("%)", f);
+	}
+	for (size_t i = 0; i < pool->n_members; i++) {
+		const char *why = check_member_out(cfg, &pool->members[i]);
+
+		if (!why)
+			continue;
+		fputs(sep, f);
+		put_text(f, pool->members[i].name);
+		fprintf(f, " %s", why);
+		sep = ", ";
+	}
+	fputc('\n', f);
+	for (size_t i = 0; cfg->verbose > 0 && i < pool->n_members; i++)
+		put_member_detail(f, &pool->members[i]);
+}
+
+void check_report(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n,
+		  enum check_status status)
+{
+	fprintf(f, "LB_MEMBERS %s - ", check_status_name(status));
+	put_summary(f, cfg, res, n);
+	fputc('|', f);
+	for (size_t p = 0; p < n; p++) {
+		fputs(p ? " " : "", f);
+		put_perfdata(f, cfg, &res[p]);
+	}
+	fputc('\n', f);
+	for (size_t p = 0; p < n; p++)
+		put_pool_line(f, cfg, &res[p]);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* What check_lb_members decides from a list of pools, and how it says it:
+ * no I/O with the balancer here, so it is tested on pools built in memory. */
+#ifndef CHECK_LB_CHECK_H
+#define CHECK_LB_CHECK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lbmember.h"
+#include "range.h"
+
+enum check_status {
+	CHECK_OK = 0,
+	CHECK_WARNING = 1,
+	CHECK_CRITICAL = 2,
+	CHECK_UNKNOWN = 3,
+};
+
+/* What counts as out of rotation (--count). */
+enum check_count {
+	COUNT_DISABLED = 1u << 0,
+	COUNT_DRAINING = 1u << 1,
+	COUNT_DOWN = 1u << 2,
+};
+
+struct check_config {
+	unsigned count;           /* enum check_count */
+	bool percent;             /* thresholds apply to the percentage out */
+	bool has_warn, has_crit;
+	struct nagios_range warn, crit;
+	unsigned min_enabled;     /* CRITICAL below this many enabled and not down */
+	int verbose;
+};
+
+/* One pool, judged. */
+struct check_pool {
+	const struct lbm_pool *pool;
+	size_t enabled; /* enabled and not down */
+	size_t out;     /* counted as out of rotation */
+	double pct;     /* out, as a percentage of the members */
+	bool thin;      /* fewer than min_enabled enabled */
+	enum check_status status;
+	size_t order;   /* position on the balancer: ties keep it */
+};
+
+const char *check_status_name(enum check_status status);
+
+/* Parse "disabled,draining,down" into enum check_count bits: 0, or -1. */
+int check_count_parse(const char *list, unsigned *out);
+
+/* Why a member counts as out of rotation ("disabled", "draining", "down"),
+ * or NULL when it does not. */
+const char *check_member_out(const struct check_config *cfg, const struct lbm_member *m);
+
+/* Judge n pools into res[n], sorted worst first; returns the worst status. */
+enum check_status check_evaluate(const struct check_config *cfg, const struct lbm_pool *pools, size_t n,
+				 struct check_pool *res);
+
+/* Print the status line with its perfdata, then one line per pool. */
+void check_report(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n,
+		  enum check_status status);
+
+#endif

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: MIT
+/* check_lb_members: a Nagios/Icinga plugin that counts load-balancer members
+ * out of rotation, per pool, following the Monitoring Plugins Development
+ * Guidelines (exit codes, ranges, perfdata, -t, -v, -h, -V). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "lbmember.h"
+
+#define PROGNAME "check_lb_members"
+#define DEFAULT_TIMEOUT 10
+
+enum { OPT_PERCENT = 256, OPT_COUNT, OPT_MIN_ENABLED, OPT_PASSWORD_FILE, OPT_CA_FILE, OPT_INSECURE };
+
+struct args {
+	const char *target;
+	const char **pools;
+	size_t n_pools;
+	unsigned timeout;
+	struct check_config cfg;
+	struct lbm_options opt;
+};
+
+/* What the run is doing, as SIGALRM will report it: set before each stage. */
+static const char *volatile alarm_msg;
+
+static void on_alarm(int sig)
+{
+	const char *msg = alarm_msg;
+
+	(void)sig;
+	if (write(STDOUT_FILENO, msg, strlen(msg)) < 0)
+		_exit(CHECK_UNKNOWN);
+	_exit(CHECK_UNKNOWN);
+}
+
+static void print_usage(FILE *f)
+{
+	fputs("Usage: " PROGNAME " -T TARGET [-P POOL]... [-w RANGE] [-c RANGE] [--percent]\n"
+	      "         [--count disabled,draining,down] [--min-enabled N] [-t SECONDS]\n"
+	      "         [-u USER] [--password-file FILE] [--ca-file FILE] [--insecure] [-v]...\n"
+	      "       " PROGNAME " -h | -V\n",
+	      f);
+}
+
+static void print_help(void)
+{
+	printf(PROGNAME " %s (lbmember)\n\n", LBM_VERSION);
+	puts("Counts the members of each load-balancer pool that are out of rotation\n"
+	     "(disabled, draining; optionally down), names them, and says how many are\n"
+	     "still enabled. Works on LVS/IPVS, HAProxy and F5 BIG-IP LTM.\n");
+	print_usage(stdout);
+	puts("\nOptions:\n"
+	     " -T, --target=TARGET\n"
+	     "    The balancer (required): lvs:// or lvs://?netns=NAME,\n"
+	     "    haproxy:///path/to/admin.sock, haproxy://127.0.0.1:9999, f5://HOST[:PORT]\n"
+	     " -P, --pool=POOL\n"
+	     "    A pool to check (repeatable; default: every pool). LVS tcp:VIP:PORT,\n"
+	     "    udp:..., fwm:MARK; HAProxy backend name; F5 /Partition/pool.\n"
+	     "    A pool that does not exist is CRITICAL.\n"
+	     " -w, --warning=RANGE\n"
+	     " -c, --critical=RANGE\n"
+	     "    Nagios ranges applied to the number of members out of rotation in\n"
+	     "    each pool (or to their percentage with --percent). When neither is\n"
+	     "    given, -w 0 is used: any member out of rotation is a WARNING.\n"
+	     " --percent\n"
+	     "    Apply -w and -c to 100 * out / members instead of the count.\n"
+	     " --count=LIST\n"
+	     "    What counts as out of rotation, comma separated among disabled,\n"
+	     "    draining and down (health checks failing). Default: disabled,draining\n"
+	     " --min-enabled=N\n"
+	     "    CRITICAL when a pool has fewer than N members enabled and not down\n"
+	     "    (default 1: a pool with no member left is CRITICAL; 0 turns it off).\n"
+	     " -t, --timeout=SECONDS\n"
+	     "    Bound on the whole run (default 10): UNKNOWN, naming the stage that\n"
+	     "    timed out. Also bounds each exchange with the balancer.\n"
+	     " -u, --user=USER\n"
+	     "    F5 user (default: $LBM_F5_USER).\n"
+	     " --password-file=FILE\n"
+	     "    F5 password: the first line of FILE (default: $LBM_F5_PASSWORD).\n"
+	     "    There is no password option: argv is visible to every local user.\n"
+	     " --ca-file=FILE\n"
+	     "    CA bundle to verify the F5's TLS certificate.\n"
+	     " --insecure\n"
+	     "    Do not verify the F5's TLS certificate.\n"
+	     " -v, --verbose\n"
+	     "    Once: every member with its state, health, weight, connections and\n"
+	     "    the balancer's own status. Twice: the settings used. Three times:\n"
+	     "    how long each stage took.\n"
+	     " -h, --help     This help (exit 3, as the guidelines say).\n"
+	     " -V, --version  The version (exit 3).\n");
+	puts("Ranges ([@]start:end, endpoints inclusive): 10 alerts outside 0..10,\n"
+	     "10: below 10, ~:10 above 10, 10:20 outside 10..20, @10:20 inside 10..20.\n\n"
+	     "Classification: HAProxy MAINT (also via a tracked server or DNS\n"
+	     "resolution) is disabled, DRAIN and NOLB are draining; LVS weight 0 is\n"
+	     "draining; F5 user-disabled is draining, user-down (forced offline) is\n"
+	     "disabled. Members that are enabled but down count only with --count down,\n"
+	     "but never count as enabled for --min-enabled.\n\n"
+	     "Output: LB_MEMBERS STATUS - summary|perfdata, then one line per pool,\n"
+	     "worst first. Perfdata per pool: 'POOL enabled'=N;;MIN:;0;TOTAL and\n"
+	     "'POOL out'=N;WARN;CRIT;0;TOTAL (with --percent 'POOL out_pct'=P%;WARN;CRIT;0;100).\n\n"
+	     "Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, balancer\n"
+	     "unreachable, permission refused, timeout).\n\n"
+	     "LVS: the kernel requires CAP_NET_ADMIN even to read the IPVS table. Give\n"
+	     "the monitoring user a sudo rule, e.g. in /etc/sudoers.d/check_lb_members:\n"
+	     "  nagios ALL=(root) NOPASSWD: /usr/lib/nagios/plugins/check_lb_members\n"
+	     "or a file capability on the binary:\n"
+	     "  setcap cap_net_admin+ep /usr/lib/nagios/plugins/check_lb_members\n\n"
+	     "Examples:\n"
+	     "  " PROGNAME " -T haproxy:///run/haproxy/admin.sock -w 0 -c 2\n"
+	     "  " PROGNAME " -T lvs:// -P tcp:198.51.100.10:80 --percent -w 25 -c 50\n"
+	     "  LBM_F5_USER=monitor " PROGNAME " -T f5://bigip.example.net \\\n"
+	     "      --password-file /etc/nagios/f5.pass -P /Common/web --count disabled,draining,down");
+}
+
+/* Failures of the plugin itself are UNKNOWN, said on stdout where Nagios reads. */
+static int unknown(const char *fmt, const char *arg)
+{
+	fputs("LB_MEMBERS UNKNOWN - ", stdout);
+	printf(fmt, arg);
+	putchar('\n');
+	return CHECK_UNKNOWN;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	unknown(fmt, arg);
+	print_usage(stdout);
+	return CHECK_UNKNOWN;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v > max || s[0] == '-' || s[0] == '+')
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int add_pool(struct args *a, const char *pool)
+{
+	const char **pools = realloc(a->pools, (a->n_pools + 1) * sizeof(*pools));
+
+	if (!pools)
+		return -1;
+	a->pools = pools;
+	a->pools[a->n_pools++] = pool;
+	return 0;
+}
+
+static int parse_range(struct nagios_range *r, bool *has, const char *text)
+{
+	char why[LBM_ERRMSG_MAX];
+
+	if (nagios_range_parse(text, r, why, sizeof(why)) < 0)
+		return usage_error("%s", why);
+	*has = true;
+	return 0;
+}
+
+/* -1 when the run goes on; otherwise the exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{"target", required_argument, NULL, 'T'},
+		{"pool", required_argument, NULL, 'P'},
+		{"warning", required_argument, NULL, 'w'},
+		{"critical", required_argument, NULL, 'c'},
+		{"percent", no_argument, NULL, OPT_PERCENT},
+		{"count", required_argument, NULL, OPT_COUNT},
+		{"min-enabled", required_argument, NULL, OPT_MIN_ENABLED},
+		{"timeout", required_argument, NULL, 't'},
+		{"user", required_argument, NULL, 'u'},
+		{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+		{"ca-file", required_argument, NULL, OPT_CA_FILE},
+		{"insecure", no_argument, NULL, OPT_INSECURE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":T:P:w:c:t:u:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'T': a->target = optarg; break;
+		case 'P':
+			if (add_pool(a, optarg) < 0)
+				return unknown("%s", "out of memory");
+			break;
+		case 'w':
+			if (parse_range(&a->cfg.warn, &a->cfg.has_warn, optarg))
+				return CHECK_UNKNOWN;
+			break;
+		case 'c':
+			if (parse_range(&a->cfg.crit, &a->cfg.has_crit, optarg))
+				return CHECK_UNKNOWN;
+			break;
+		case OPT_PERCENT: a->cfg.percent = true; break;
+		case OPT_COUNT:
+			if (check_count_parse(optarg, &a->cfg.count) < 0)
+				return usage_error("--count '%s': expected a comma-separated list of disabled, draining, down",
+						   optarg);
+			break;
+		case OPT_MIN_ENABLED:
+			if (parse_uint(optarg, INT_MAX, &a->cfg.min_enabled) < 0)
+				return usage_error("--min-enabled '%s': expected a whole number, 0 or more", optarg);
+			break;
+		case 't':
+			if (parse_uint(optarg, 86400, &a->timeout) < 0 || !a->timeout)
+				return usage_error("--timeout '%s': expected whole seconds, 1 to 86400", optarg);
+			break;
+		case 'u': a->opt.user = optarg; break;
+		case OPT_PASSWORD_FILE: a->opt.password_file = optarg; break;
+		case OPT_CA_FILE: a->opt.ca_file = optarg; break;
+		case OPT_INSECURE: a->opt.insecure = 1; break;
+		case 'v':
+			if (a->cfg.verbose < 3)
+				a->cfg.verbose++;
+			break;
+		case 'h': print_help(); return CHECK_UNKNOWN;
+		case 'V': printf(PROGNAME " %s (lbmember)\n", LBM_VERSION); return CHECK_UNKNOWN;
+		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s' (options only: the target is -T)", argv[optind]);
+	if (!a->target)
+		return usage_error("%s", "no target: give -T TARGET, e.g. -T haproxy:///run/haproxy/admin.sock");
+	if (!a->cfg.has_warn && !a->cfg.has_crit)
+		parse_range(&a->cfg.warn, &a->cfg.has_warn, "0");
+	return -1;
+}
+
+static double elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+/* Messages are composed before the alarm can fire: the handler only writes. */
+static char *stage_message(const struct args *a, const char *stage, const char *pool)
+{
+	char *msg = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&msg, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "LB_MEMBERS UNKNOWN - timed out after %u s %s", a->timeout, stage);
+	if (pool)
+		fprintf(f, " '%s' on", pool);
+	fprintf(f, " %s\n", a->target);
+	if (fclose(f))
+		return NULL;
+	return msg;
+}
+
+struct listing {
+	struct lbm_pool *pools; /* what the check judges: shallow copies */
+	size_t n;
+	struct lbm_pool **parts; /* what lbm_pools() returned, to free */
+	size_t *part_n;
+	size_t n_parts;
+};
+
+static void listing_free(struct listing *l)
+{
+	for (size_t i = 0; i < l->n_parts; i++)
+		lbm_pools_free(l->parts[i], l->part_n[i]);
+	free(l->parts);
+	free(l->part_n);
+	free(l->pools);
+}
+
+static int listing_add(struct listing *l, struct lbm_pool *pools, size_t n)
+{
+	struct lbm_pool *all = realloc(l->pools, (l->n + n + 1) * sizeof(*all));
+
+	if (!all)
+		return -1;
+	l->pools = all;
+	memcpy(l->pools + l->n, pools, n * sizeof(*pools));
+	l->n += n;
+	l->parts[l->n_parts] = pools;
+	l->part_n[l->n_parts++] = n;
+	return 0;
+}
+
+/* UNKNOWN for anything but a pool that is not there, which is CRITICAL: the
+ * traffic it should carry has nowhere to go. */
+static int fail(struct lbm *lb, int ret, const char *stage, const char *pool, const char *target)
+{
+	int status = ret == LBM_ENOTFOUND && pool ? CHECK_CRITICAL : CHECK_UNKNOWN;
+
+	printf("LB_MEMBERS %s - %s", check_status_name(status), stage);
+	if (pool)
+		printf(" '%s' on", pool);
+	printf(" %s: %s\n", target, lbm_errmsg(lb));
+	return status;
+}
+
+static int list_pools(struct lbm *lb, const struct args *a, char **msgs, struct listing *l)
+{
+	size_t steps = a->n_pools ? a->n_pools : 1;
+
+	l->parts = calloc(steps, sizeof(*l->parts));
+	l->part_n = calloc(steps, sizeof(*l->part_n));
+	if (!l->parts || !l->part_n)
+		return unknown("%s", "out of memory");
+	for (size_t i = 0; i < steps; i++) {
+		const char *pool = a->n_pools ? a->pools[i] : NULL;
+		struct lbm_pool *pools = NULL;
+		size_t n = 0;
+		int ret;
+
+		alarm_msg = msgs[1 + i];
+		ret = lbm_pools(lb, pool, &pools, &n);
+		if (ret < 0) {
+			lbm_pools_free(pools, n);
+			return fail(lb, ret, pool ? "listing pool" : "listing pools of", pool, a->target);
+		}
+		if (listing_add(l, pools, n) < 0) {
+			lbm_pools_free(pools, n);
+			return unknown("%s", "out of memory");
+		}
+	}
+	return -1;
+}
+
+static void print_settings(const struct args *a)
+{
+	printf("target %s, pools %s", a->target, a->n_pools ? "" : "all");
+	for (size_t i = 0; i < a->n_pools; i++)
+		printf("%s'%s'", i ? " " : "", a->pools[i]);
+	printf(", counting%s%s%s, warning %s, critical %s%s, min enabled %u, timeout %u s\n",
+	       a->cfg.count & COUNT_DISABLED ? " disabled" : "", a->cfg.count & COUNT_DRAINING ? " draining" : "",
+	       a->cfg.count & COUNT_DOWN ? " down" : "", a->cfg.has_warn ? a->cfg.warn.text : "none",
+	       a->cfg.has_crit ? a->cfg.crit.text : "none", a->cfg.percent ? " (percent)" : "", a->cfg.min_enabled,
+	       a->timeout);
+}
+
+static int check(const struct args *a, char **msgs)
+{
+	struct lbm *lb = NULL;
+	struct listing l = {0};
+	struct check_pool *res = NULL;
+	struct timespec t0;
+	double t_open;
+	int ret, status;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	alarm_msg = msgs[0];
+	alarm(a->timeout);
+	ret = lbm_open(&lb, a->target, &a->opt);
+	if (ret < 0) {
+		status = fail(lb, ret, "opening", NULL, a->target);
+		goto out;
+	}
+	t_open = elapsed(&t0);
+	status = list_pools(lb, a, msgs, &l);
+	if (status >= 0)
+		goto out;
+	alarm(0);
+	if (!l.n) {
+		printf("LB_MEMBERS UNKNOWN - no pools on %s: nothing to check\n", a->target);
+		status = CHECK_UNKNOWN;
+		goto out;
+	}
+	res = calloc(l.n, sizeof(*res));
+	if (!res) {
+		status = unknown("%s", "out of memory");
+		goto out;
+	}
+	status = check_evaluate(&a->cfg, l.pools, l.n, res);
+	check_report(stdout, &a->cfg, res, l.n, status);
+	if (a->cfg.verbose >= 2)
+		print_settings(a);
+	if (a->cfg.verbose >= 3)
+		printf("opened in %.3f s, listed in %.3f s\n", t_open, elapsed(&t0) - t_open);
+out:
+	alarm(0);
+	free(res);
+	listing_free(&l);
+	lbm_close(lb);
+	return status;
+}
+
+static char **stage_messages(const struct args *a, size_t n)
+{
+	char **msgs = calloc(n, sizeof(*msgs));
+
+	for (size_t i = 0; msgs && i < n; i++) {
+		if (!i)
+			msgs[i] = stage_message(a, "opening", NULL);
+		else if (a->n_pools)
+			msgs[i] = stage_message(a, "listing pool", a->pools[i - 1]);
+		else
+			msgs[i] = stage_message(a, "listing pools of", NULL);
+		if (!msgs[i])
+			return msgs;
+	}
+	return msgs;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {
+		.timeout = DEFAULT_TIMEOUT,
+		.cfg = {.count = COUNT_DISABLED | COUNT_DRAINING, .min_enabled = 1},
+	};
+	struct sigaction sa = {.sa_handler = on_alarm};
+	size_t n_msgs = 0;
+	char **msgs = NULL;
+	int status = parse_args(argc, argv, &a);
+
+	if (status >= 0)
+		goto out;
+	a.opt.timeout_s = a.timeout;
+	n_msgs = 1 + (a.n_pools ? a.n_pools : 1);
+	msgs = stage_messages(&a, n_msgs);
+	if (!msgs || !msgs[n_msgs - 1]) {
+		status = unknown("%s", "out of memory");
+		goto out;
+	}
+	sigaction(SIGALRM, &sa, NULL);
+	status = check(&a, msgs);
+out:
+	for (size_t i = 0; msgs && i < n_msgs; i++)
+		free(msgs[i]);
+	free(msgs);
+	free(a.pools);
+	fflush(stdout);
+	return status;
+}
