@@ -1,16 +1,818 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the HAProxy driver lands. */
+/* HAProxy over its runtime API (the "stats socket"), on a unix socket or TCP.
+ *
+ * Every exchange is one connection in interactive mode: "prompt", one command
+ * per line, "quit". HAProxy then ends each command's output with "\n> ", so
+ * the replies can be told apart and a bulk change of thousands of servers is
+ * one connection. The whole exchange is bounded by one deadline. */
+#define _POSIX_C_SOURCE 200809L
+
 #include "driver.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* A reply larger than this is not a runtime API talking. */
+#define HAP_REPLY_MAX (64u << 20)
+/* What HAProxy puts after each command's output in interactive mode. */
+#define HAP_PROMPT "\n> "
+
+/* srv_admin_state bits of `show servers state` (HAProxy's SRV_ADMF_*). */
+enum {
+	ADMF_FMAINT = 0x01, /* forced maintenance (CLI, or "disabled" in the configuration) */
+	ADMF_IMAINT = 0x02, /* maintenance inherited from a tracked server */
+	ADMF_CMAINT = 0x04, /* "disabled" in the configuration */
+	ADMF_FDRAIN = 0x08, /* forced drain */
+	ADMF_IDRAIN = 0x10, /* drain inherited from a tracked server */
+	ADMF_RMAINT = 0x20, /* maintenance after a DNS resolution failure */
+	ADMF_HMAINT = 0x40, /* FQDN set from the CLI */
+	ADMF_MAINT = ADMF_FMAINT | ADMF_IMAINT | ADMF_RMAINT,
+	ADMF_DRAIN = ADMF_FDRAIN | ADMF_IDRAIN,
+};
+
+/* srv_op_state */
+enum { OP_STOPPED = 0, OP_STARTING, OP_RUNNING, OP_STOPPING };
+/* srv_check_state and srv_agent_state: CHK_ST_CONFIGURED */
+#define CHK_CONFIGURED 0x02
+
+struct haproxy {
+	int family;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char where[LBM_NAME_MAX]; /* the socket path or HOST:PORT, for messages */
+};
+
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+static int buf_add(struct lbm *lb, struct buf *b, const char *s, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *grown;
+
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		grown = realloc(b->data, cap);
+		if (!grown)
+			return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		b->data = grown;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, s, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static int buf_printf(struct lbm *lb, struct buf *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int buf_printf(struct lbm *lb, struct buf *b, const char *fmt, ...)
+{
+	char line[3 * LBM_NAME_MAX];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof(line))
+		return lbm_driver_fail(lb, LBM_EINVAL, "command too long: %.60s...", line);
+	return buf_add(lb, b, line, (size_t)len);
+}
+
+/* HAProxy names are letters, digits and "-_.:"; anything else could smuggle
+ * a second command into a line, so it is refused rather than sent. */
+static bool valid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("-_.:", *s)))
+			return false;
+	return true;
+}
+
+static int name_error(struct lbm *lb, const char *typed)
+{
+	return lbm_driver_fail(lb, LBM_EINVAL,
+			       "'%.64s' is not a backend name: HAProxy names are letters, digits, '-', '_', '.' and ':'",
+			       typed);
+}
+
+static int haproxy_pool_name(struct lbm *lb, const char *typed, char *out, size_t outsz)
+{
+	if (!valid_name(typed) || !lbm_copy(out, outsz, typed))
+		return name_error(lb, typed);
+	return 0;
+}
+
+static int open_unix(struct lbm *lb, struct haproxy *hp, const char *path)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&hp->addr;
+
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return lbm_driver_fail(lb, LBM_EINVAL, "socket path is longer than %zu bytes: %.64s...",
+				       sizeof(sun->sun_path) - 1, path);
+	sun->sun_family = AF_UNIX;
+	strcpy(sun->sun_path, path);
+	hp->family = AF_UNIX;
+	hp->addrlen = sizeof(*sun);
+	lbm_copy(hp->where, sizeof(hp->where), path);
+	return 0;
+}
+
+static int open_tcp(struct lbm *lb, struct haproxy *hp, const char *location)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&hp->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&hp->addr;
+	char host[LBM_NAME_MAX];
+	unsigned port;
+
+	if (!lbm_split_hostport(location, host, sizeof(host), &port) || !port)
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "'%.64s' is not a runtime API address: expected haproxy:///path/to/admin.sock, "
+				       "haproxy://IP:PORT or haproxy://[IPv6]:PORT",
+				       location);
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		hp->addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		hp->addrlen = sizeof(*sin6);
+	} else {
+		/* No name lookup: a resolver cannot be bounded by our timeout. */
+		return lbm_driver_fail(lb, LBM_EINVAL, "'%.64s' is not an IP address: expected haproxy://IP:PORT",
+				       host);
+	}
+	hp->family = hp->addr.ss_family;
+	lbm_copy(hp->where, sizeof(hp->where), location);
+	return 0;
+}
 
 static int haproxy_open(struct lbm *lb, const char *location, const struct lbm_options *opt)
 {
-	(void)location;
+	struct haproxy *hp;
+
 	(void)opt;
-	return lbm_driver_fail(lb, LBM_ENOTSUP, "not implemented yet");
+	lb->priv = hp = calloc(1, sizeof(*hp));
+	if (!hp)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	if (!*location)
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "no runtime API socket given: expected haproxy:///path/to/admin.sock or "
+				       "haproxy://IP:PORT");
+	if (*location == '/')
+		return open_unix(lb, hp, location);
+	return open_tcp(lb, hp, location);
+}
+
+static void haproxy_close(struct lbm *lb)
+{
+	free(lb->priv);
+	lb->priv = NULL;
+}
+
+static int poll_until(int fd, short events, double deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	double left = deadline - lbm_now();
+	int ret;
+
+	if (left <= 0)
+		return 0;
+	do
+		ret = poll(&pfd, 1, (int)(left * 1000) + 1);
+	while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : pfd.revents;
+}
+
+static int connect_error(struct lbm *lb, const struct haproxy *hp, int err)
+{
+	if (hp->family != AF_UNIX) {
+		if (err == ECONNREFUSED)
+			return lbm_driver_fail(lb, LBM_EIO,
+					       "connection refused by %s: is HAProxy running with 'stats socket %s@%s "
+					       "level admin'?",
+					       hp->where, hp->family == AF_INET6 ? "ipv6" : "ipv4", hp->where);
+		return lbm_driver_fail(lb, LBM_EIO, "cannot connect to %s: %s", hp->where, strerror(err));
+	}
+	switch (err) {
+	case ENOENT:
+		return lbm_driver_fail(lb, LBM_EIO,
+				       "no socket at %s: is HAProxy running with 'stats socket %s level admin'?",
+				       hp->where, hp->where);
+	case EACCES:
+		return lbm_driver_fail(lb, LBM_EPERM,
+				       "permission denied on %s: run as a user the socket's mode/user/group allow",
+				       hp->where);
+	case ECONNREFUSED:
+		return lbm_driver_fail(lb, LBM_EIO,
+				       "connection refused on %s: nothing listens there (a stale socket of a stopped "
+				       "HAProxy?)",
+				       hp->where);
+	}
+	return lbm_driver_fail(lb, LBM_EIO, "cannot connect to %s: %s", hp->where, strerror(err));
+}
+
+/* A connected non-blocking socket, or a negative code. */
+static int hap_connect(struct lbm *lb, const struct haproxy *hp, double deadline)
+{
+	struct stat st;
+	int fd, err = 0, revents;
+	socklen_t len = sizeof(err);
+
+	/* connect() on a file that is not a socket says ECONNREFUSED: say what it is. */
+	if (hp->family == AF_UNIX) {
+		const char *path = ((const struct sockaddr_un *)&hp->addr)->sun_path;
+
+		if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return lbm_driver_fail(lb, LBM_EINVAL,
+					       "%s is not a socket: expected the path of HAProxy's 'stats socket'", path);
+	}
+	fd = socket(hp->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return lbm_driver_fail(lb, LBM_EIO, "socket: %s", strerror(errno));
+	if (connect(fd, (const struct sockaddr *)&hp->addr, hp->addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		err = errno;
+		close(fd);
+		return connect_error(lb, hp, err);
+	}
+	revents = poll_until(fd, POLLOUT, deadline);
+	if (revents <= 0) {
+		close(fd);
+		if (revents < 0)
+			return lbm_driver_fail(lb, LBM_EIO, "poll: %s", strerror(-revents));
+		return lbm_driver_fail(lb, LBM_ETIMEDOUT, "no connection to %s within %g s", hp->where,
+				       lb->timeout_s);
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		close(fd);
+		return connect_error(lb, hp, err);
+	}
+	return fd;
+}
+
+static int recv_some(struct lbm *lb, const struct haproxy *hp, int fd, struct buf *reply, bool *eof)
+{
+	char chunk[65536];
+	ssize_t got = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+
+	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return 0;
+	if (got < 0)
+		return lbm_driver_fail(lb, LBM_EIO, "reading from %s: %s", hp->where, strerror(errno));
+	if (got == 0) {
+		*eof = true;
+		return 0;
+	}
+	if (reply->len + (size_t)got > HAP_REPLY_MAX)
+		return lbm_driver_fail(lb, LBM_EPROTO, "%s answered more than %u MiB: not a runtime API reply",
+				       hp->where, HAP_REPLY_MAX >> 20);
+	return buf_add(lb, reply, chunk, (size_t)got);
+}
+
+/* Send the request while reading the reply (HAProxy answers as it reads, so
+ * a large request must not wait for the whole of it to be sent) until HAProxy
+ * closes the connection. Whatever arrived is in *reply, also on failure. */
+static int exchange(struct lbm *lb, const struct buf *req, struct buf *reply)
+{
+	const struct haproxy *hp = lb->priv;
+	double deadline = lbm_now() + lb->timeout_s;
+	size_t sent = 0;
+	bool eof = false;
+	int fd, ret = 0;
+
+	fd = hap_connect(lb, hp, deadline);
+	if (fd < 0)
+		return fd;
+	if ((ret = buf_add(lb, reply, "", 0)) < 0)
+		goto out;
+	while (!eof) {
+		int revents = poll_until(fd, (short)(POLLIN | (sent < req->len ? POLLOUT : 0)), deadline);
+
+		if (revents == 0) {
+			ret = lbm_driver_fail(lb, LBM_ETIMEDOUT,
+					      "%s did not answer within %g s (a hung HAProxy, or not a runtime API socket?)",
+					      hp->where, lb->timeout_s);
+			break;
+		}
+		if (revents < 0) {
+			ret = lbm_driver_fail(lb, LBM_EIO, "poll: %s", strerror(-revents));
+			break;
+		}
+		if ((revents & POLLOUT) && sent < req->len) {
+			ssize_t n = send(fd, req->data + sent, req->len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				/* HAProxy may close early (e.g. a line it refused): read what it said. */
+				sent = req->len;
+				continue;
+			}
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		if (revents & (POLLIN | POLLHUP | POLLERR)) {
+			ret = recv_some(lb, hp, fd, reply, &eof);
+			if (ret < 0)
+				break;
+		}
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+/* The next command's output in an interactive-mode reply, NUL-terminated in
+ * place, or NULL when the reply ends before that output is complete. */
+static char *next_block(char **cursor)
+{
+	char *block = *cursor, *end;
+
+	if (!block)
+		return NULL;
+	end = strstr(block, HAP_PROMPT);
+	if (!end)
+		return NULL;
+	*end = '\0';
+	*cursor = end + strlen(HAP_PROMPT);
+	return block;
+}
+
+/* A short excerpt of an unexpected reply, printable and on one line. */
+static const char *excerpt(const char *s, char *out, size_t outsz)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < outsz && i < 60; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : ' ';
+	out[i] = '\0';
+	while (i && out[i - 1] == ' ')
+		out[--i] = '\0';
+	return out;
+}
+
+static void chomp(char *s)
+{
+	size_t len = strlen(s);
+
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		s[--len] = '\0';
+}
+
+/* Send "prompt", the commands, "quit"; return the reply, positioned after
+ * the prompt command's own (empty) output. */
+static int run(struct lbm *lb, const struct buf *cmds, struct buf *reply, char **cursor)
+{
+	const struct haproxy *hp = lb->priv;
+	struct buf req = { 0 };
+	char ex[64];
+	int ret;
+
+	if ((ret = buf_add(lb, &req, "prompt\n", 7)) < 0 || (ret = buf_add(lb, &req, cmds->data, cmds->len)) < 0 ||
+	    (ret = buf_add(lb, &req, "quit\n", 5)) < 0)
+		goto out;
+	ret = exchange(lb, &req, reply);
+	*cursor = reply->data;
+	if (reply->data && next_block(cursor))
+		goto out;
+	*cursor = NULL;
+	if (ret == 0)
+		ret = lbm_driver_fail(lb, LBM_EPROTO,
+				      "%s does not answer like an HAProxy runtime API (got '%s'): expected a "
+				      "'stats socket'",
+				      hp->where, excerpt(reply->data ? reply->data : "", ex, sizeof(ex)));
+out:
+	free(req.data);
+	return ret;
+}
+
+/* Split a line into fields at sep, in place; returns the number of fields. */
+static size_t split(char *line, char sep, char **fields, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max) {
+		fields[n++] = line;
+		line = strchr(line, sep);
+		if (!line)
+			break;
+		*line++ = '\0';
+	}
+	return n;
+}
+
+/* Column positions, found by name in each reply's header line, so that
+ * HAProxy versions with more or reordered columns still parse. */
+enum { S_BE, S_SRV, S_ADDR, S_OP, S_ADMIN, S_UWEIGHT, S_IWEIGHT, S_CHECK, S_AGENT, S_PORT, S_NCOLS };
+static const char *const state_cols[S_NCOLS] = {
+	"be_name",     "srv_name",   "srv_addr",        "srv_op_state",    "srv_admin_state",
+	"srv_uweight", "srv_iweight", "srv_check_state", "srv_agent_state", "srv_port",
+};
+enum { T_PX, T_SV, T_SCUR, T_STATUS, T_TRACKED, T_NCOLS };
+static const char *const stat_cols[T_NCOLS] = { "pxname", "svname", "scur", "status", "tracked" };
+
+#define MAX_COLS 256
+
+static bool find_cols(char *header, char sep, const char *const *names, size_t n, int *pos)
+{
+	char *fields[MAX_COLS];
+	size_t nf = split(header, sep, fields, MAX_COLS);
+
+	for (size_t c = 0; c < n; c++) {
+		pos[c] = -1;
+		for (size_t f = 0; f < nf; f++)
+			if (!strcmp(fields[f], names[c]))
+				pos[c] = (int)f;
+		if (pos[c] < 0)
+			return false;
+	}
+	return true;
+}
+
+/* One server's `show stat` row, as the fields we use. */
+struct stat_row {
+	const char *px, *sv, *scur, *status, *tracked;
+};
+
+struct stats {
+	struct stat_row *rows;
+	size_t n, cap, next; /* next: where the following lookup starts */
+};
+
+static int parse_stat(struct lbm *lb, char *block, struct stats *st)
+{
+	const struct haproxy *hp = lb->priv;
+	int pos[T_NCOLS];
+	char *line, *save = NULL, ex[64];
+
+	line = strtok_r(block, "\n", &save);
+	if (!line || strncmp(line, "# ", 2) || !find_cols(line + 2, ',', stat_cols, T_NCOLS, pos))
+		return lbm_driver_fail(lb, LBM_EPROTO, "unexpected reply to 'show stat' from %s: '%s'", hp->where,
+				       excerpt(line ? line : "", ex, sizeof(ex)));
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *f[MAX_COLS];
+		size_t nf = split(line, ',', f, MAX_COLS);
+		struct stat_row *grown;
+
+		if (nf <= (size_t)pos[T_TRACKED] || nf <= (size_t)pos[T_STATUS] || nf <= (size_t)pos[T_SCUR])
+			return lbm_driver_fail(lb, LBM_EPROTO, "short 'show stat' line from %s", hp->where);
+		if (st->n == st->cap) {
+			grown = realloc(st->rows, (st->cap ? 2 * st->cap : 64) * sizeof(*grown));
+			if (!grown)
+				return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+			st->rows = grown;
+			st->cap = st->cap ? 2 * st->cap : 64;
+		}
+		st->rows[st->n++] = (struct stat_row){ f[pos[T_PX]], f[pos[T_SV]], f[pos[T_SCUR]], f[pos[T_STATUS]],
+						       f[pos[T_TRACKED]] };
+	}
+	return 0;
+}
+
+/* Both replies list servers in the same order, so the lookup is usually
+ * the next row; it falls back to a search. */
+static const struct stat_row *find_stat(struct stats *st, const char *be, const char *srv)
+{
+	for (size_t k = 0; k < st->n; k++) {
+		size_t i = (st->next + k) % st->n;
+
+		if (!strcmp(st->rows[i].px, be) && !strcmp(st->rows[i].sv, srv)) {
+			st->next = i + 1;
+			return &st->rows[i];
+		}
+	}
+	return NULL;
+}
+
+static long parse_long(const char *s, long fallback)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return (errno || end == s || *end) ? fallback : v;
+}
+
+static void append(char *dst, size_t dstsz, const char *s)
+{
+	size_t len = strlen(dst);
+
+	snprintf(dst + len, dstsz - len, "%s", s);
+}
+
+/* HAProxy's status text, then the administrative flags behind it. */
+static void set_status(struct lbm_member *m, const char *status, long admin)
+{
+	static const struct {
+		long bit;
+		const char *name;
+	} flags[] = {
+		{ ADMF_FMAINT, "FMAINT" }, { ADMF_IMAINT, "IMAINT" }, { ADMF_CMAINT, "CMAINT" }, { ADMF_FDRAIN, "FDRAIN" },
+		{ ADMF_IDRAIN, "IDRAIN" }, { ADMF_RMAINT, "RMAINT" }, { ADMF_HMAINT, "HMAINT" },
+	};
+	const char *sep = " [";
+
+	lbm_copy(m->status, sizeof(m->status), status);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (admin & flags[i].bit) {
+			append(m->status, sizeof(m->status), sep);
+			append(m->status, sizeof(m->status), flags[i].name);
+			sep = ",";
+		}
+	}
+	if (*sep == ',')
+		append(m->status, sizeof(m->status), "]");
+}
+
+/* Why a server stays out after `set server ... state ready`: what only its
+ * configuration, a tracked server, DNS or its checks can change. */
+static void set_held(struct lbm_member *m, long admin, long op, long iweight, const struct stat_row *st)
+{
+	const char *tracked = *st->tracked ? st->tracked : "?";
+
+	if (admin & ADMF_IMAINT)
+		snprintf(m->held, sizeof(m->held), "maintenance inherited from tracked server %s", tracked);
+	else if (admin & ADMF_RMAINT)
+		snprintf(m->held, sizeof(m->held), "maintenance after a DNS resolution failure (%s)", st->status);
+	else if (admin & ADMF_IDRAIN)
+		snprintf(m->held, sizeof(m->held), "drain inherited from tracked server %s", tracked);
+	else if (m->weight == 0)
+		snprintf(m->held, sizeof(m->held), "weight 0%s: enable it with a weight",
+			 iweight == 0 ? " in the configuration" : "");
+	else if (!(admin & (ADMF_MAINT | ADMF_DRAIN)) && (op == OP_STOPPING || !strncmp(st->status, "DRAIN", 5)))
+		snprintf(m->held, sizeof(m->held), "its checks report %s", st->status);
+}
+
+static void fill_member(struct lbm_member *m, char **f, const int *pos, const struct stat_row *st)
+{
+	long admin = parse_long(f[pos[S_ADMIN]], 0), op = parse_long(f[pos[S_OP]], OP_STOPPED);
+	long check = parse_long(f[pos[S_CHECK]], 0), agent = parse_long(f[pos[S_AGENT]], 0);
+	long port = parse_long(f[pos[S_PORT]], 0);
+
+	if (strcmp(f[pos[S_ADDR]], "-"))
+		lbm_copy(m->address, sizeof(m->address), f[pos[S_ADDR]]);
+	m->port = port > 0 && port < 65536 ? (unsigned)port : 0;
+	m->weight = (int)parse_long(f[pos[S_UWEIGHT]], -1);
+	m->active = parse_long(st->scur, -1);
+	if (admin & ADMF_MAINT)
+		m->state = LBM_STATE_DISABLED;
+	else if ((admin & ADMF_DRAIN) || m->weight == 0 || op == OP_STOPPING || !strncmp(st->status, "DRAIN", 5))
+		m->state = LBM_STATE_DRAINING;
+	else
+		m->state = LBM_STATE_ENABLED;
+	/* Checks pause in maintenance; a server without checks is "no check". */
+	if ((admin & ADMF_MAINT) || !(((check | agent) & CHK_CONFIGURED) || *st->tracked))
+		m->health = LBM_HEALTH_UNKNOWN;
+	else
+		m->health = op == OP_STOPPED ? LBM_HEALTH_DOWN : LBM_HEALTH_UP;
+	set_status(m, st->status, admin);
+	set_held(m, admin, op, parse_long(f[pos[S_IWEIGHT]], -1), st);
+}
+
+static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm_pool **pools, size_t *n)
+{
+	const struct haproxy *hp = lb->priv;
+	struct lbm_pool *pool = NULL;
+	int pos[S_NCOLS];
+	char *line, *save = NULL, ex[64];
+
+	line = strtok_r(block, "\n", &save);
+	if (!line || strcmp(line, "1"))
+		return lbm_driver_fail(lb, LBM_EPROTO,
+				       "unexpected reply to 'show servers state' from %s: '%s' (expected format 1)",
+				       hp->where, excerpt(line ? line : "", ex, sizeof(ex)));
+	line = strtok_r(NULL, "\n", &save);
+	if (!line || strncmp(line, "# ", 2) || !find_cols(line + 2, ' ', state_cols, S_NCOLS, pos))
+		return lbm_driver_fail(lb, LBM_EPROTO, "unexpected 'show servers state' header from %s: '%s'",
+				       hp->where, excerpt(line ? line : "", ex, sizeof(ex)));
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char *f[MAX_COLS];
+		size_t nf = split(line, ' ', f, MAX_COLS);
+		const struct stat_row *row;
+		struct lbm_member *m;
+
+		for (size_t c = 0; c < S_NCOLS; c++)
+			if ((size_t)pos[c] >= nf)
+				return lbm_driver_fail(lb, LBM_EPROTO, "short 'show servers state' line from %s",
+						       hp->where);
+		row = find_stat(st, f[pos[S_BE]], f[pos[S_SRV]]);
+		if (!row)
+			return lbm_driver_fail(lb, LBM_EPROTO, "%s/%s is in 'show servers state' but not in 'show stat'",
+					       f[pos[S_BE]], f[pos[S_SRV]]);
+		if (!pool || strcmp(pool->name, f[pos[S_BE]])) {
+			pool = lbm_pool_add(pools, n, f[pos[S_BE]]);
+			if (!pool)
+				return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		}
+		m = lbm_pool_add_member(pool, f[pos[S_SRV]]);
+		if (!m)
+			return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		fill_member(m, f, pos, row);
+	}
+	return 0;
+}
+
+/* An error line in place of a command's output. */
+static int reply_error(struct lbm *lb, const char *cmd, char *block)
+{
+	char ex[64];
+
+	chomp(block);
+	if (!strcmp(block, "Permission denied"))
+		return lbm_driver_fail(lb, LBM_EPERM,
+				       "'%s': Permission denied: the socket %s must be a 'stats socket ... level admin'",
+				       cmd, ((struct haproxy *)lb->priv)->where);
+	return lbm_driver_fail(lb, LBM_EPROTO, "'%s': %s", cmd, excerpt(block, ex, sizeof(ex)));
+}
+
+static int haproxy_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+{
+	struct buf cmds = { 0 }, reply = { 0 };
+	struct stats st = { 0 };
+	char *cursor, *state, *stat;
+	int ret;
+
+	if (pool && !valid_name(pool))
+		return name_error(lb, pool);
+	/* Type 4: server rows only. */
+	ret = pool ? buf_printf(lb, &cmds, "show servers state %s\nshow stat %s 4 -1\n", pool, pool)
+		   : buf_printf(lb, &cmds, "show servers state\nshow stat -1 4 -1\n");
+	if (ret < 0 || (ret = run(lb, &cmds, &reply, &cursor)) < 0)
+		goto out;
+	state = next_block(&cursor);
+	stat = next_block(&cursor);
+	if (!state || !stat) {
+		ret = lbm_driver_fail(lb, LBM_EPROTO, "%s closed before answering 'show servers state' and 'show stat'",
+				      ((struct haproxy *)lb->priv)->where);
+		goto out;
+	}
+	if (pool && !strcmp(state, "Can't find backend.\n")) {
+		ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "no backend '%s'", pool);
+		goto out;
+	}
+	if (*state != '1') {
+		ret = reply_error(lb, "show servers state", state);
+		goto out;
+	}
+	if (*stat != '#') {
+		ret = reply_error(lb, "show stat", stat);
+		goto out;
+	}
+	ret = parse_stat(lb, stat, &st);
+	if (ret == 0)
+		ret = parse_state(lb, state, &st, pools, n);
+	/* A backend without servers is still a pool: list it, empty. */
+	if (ret == 0 && pool && !*n && !lbm_pool_add(pools, n, pool))
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+out:
+	free(st.rows);
+	free(cmds.data);
+	free(reply.data);
+	return ret;
+}
+
+static const char *const state_words[] = {
+	[LBM_STATE_ENABLED] = "ready",
+	[LBM_STATE_DRAINING] = "drain",
+	[LBM_STATE_DISABLED] = "maint",
+};
+
+/* HAProxy takes absolute weights from 0 to 256. */
+#define HAP_WEIGHT_MAX 256
+
+static int check_items(struct lbm *lb, const struct lbm_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!valid_name(items[i].pool) || !valid_name(items[i].member->name))
+			return lbm_driver_fail(lb, LBM_EINVAL, "'%s/%s' is not a valid HAProxy server name",
+					       items[i].pool, items[i].member->name);
+		if (items[i].weight > HAP_WEIGHT_MAX)
+			return lbm_driver_fail(lb, LBM_EINVAL, "weight %d is out of range: HAProxy accepts 0 to %d",
+					       items[i].weight, HAP_WEIGHT_MAX);
+		if (items[i].state < LBM_STATE_ENABLED || items[i].state > LBM_STATE_DISABLED)
+			return lbm_driver_fail(lb, LBM_EINVAL, "%s/%s: no such state", items[i].pool,
+					       items[i].member->name);
+	}
+	return 0;
+}
+
+/* Each item is one or two lines: the weight first, so that a server coming
+ * back takes its new weight from its first connection. */
+static int build_apply(struct lbm *lb, const struct lbm_item *items, size_t n, struct buf *cmds)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		const char *be = items[i].pool, *srv = items[i].member->name;
+
+		if (items[i].weight >= 0)
+			ret = buf_printf(lb, cmds, "set server %s/%s weight %d\n", be, srv, items[i].weight);
+		if (ret == 0)
+			ret = buf_printf(lb, cmds, "set server %s/%s state %s\n", be, srv, state_words[items[i].state]);
+	}
+	return ret;
+}
+
+static int item_error(struct lbm *lb, const struct lbm_item *item, char *block)
+{
+	char ex[64];
+
+	chomp(block);
+	if (!strcmp(block, "Permission denied"))
+		return lbm_driver_fail(lb, LBM_EPERM,
+				       "%s/%s: Permission denied: the socket %s must be a 'stats socket ... level admin'",
+				       item->pool, item->member->name, ((struct haproxy *)lb->priv)->where);
+	if (!strcmp(block, "No such backend."))
+		return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s/%s: No such backend.", item->pool, item->member->name);
+	if (!strcmp(block, "No such server."))
+		return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s/%s: No such server.", item->pool, item->member->name);
+	return lbm_driver_fail(lb, LBM_EPROTO, "%s/%s: %s", item->pool, item->member->name,
+			       excerpt(block, ex, sizeof(ex)));
+}
+
+/* Walk the replies in order; an item is done when every line of it was
+ * answered with nothing. The first error is reported; later items that
+ * HAProxy accepted are still marked done. */
+static int mark_done(struct lbm *lb, struct lbm_item *items, size_t n, char *cursor, int ret)
+{
+	const struct haproxy *hp = lb->priv;
+	size_t failed = 0;
+	int first = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int lines = items[i].weight >= 0 ? 2 : 1;
+		bool ok = true;
+
+		for (int l = 0; l < lines; l++) {
+			char *block = next_block(&cursor);
+
+			if (!block) {
+				if (first || ret < 0)
+					return first ? first : ret;
+				return lbm_driver_fail(lb, LBM_EPROTO,
+						       "%s closed the connection after %zu of %zu changes", hp->where,
+						       i, n);
+			}
+			if (*block && ok) {
+				ok = false;
+				if (!failed++)
+					first = item_error(lb, &items[i], block);
+			}
+		}
+		items[i].done = ok;
+	}
+	if (failed > 1) {
+		size_t len = strlen(lb->errmsg);
+
+		snprintf(lb->errmsg + len, sizeof(lb->errmsg) - len, " (and %zu more failed)", failed - 1);
+	}
+	return first ? first : ret;
+}
+
+static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
+{
+	struct buf cmds = { 0 }, reply = { 0 };
+	char *cursor = NULL;
+	int ret;
+
+	ret = check_items(lb, items, n);
+	if (ret == 0)
+		ret = build_apply(lb, items, n, &cmds);
+	if (ret == 0) {
+		ret = run(lb, &cmds, &reply, &cursor);
+		if (cursor)
+			ret = mark_done(lb, items, n, cursor, ret);
+	}
+	free(cmds.data);
+	free(reply.data);
+	return ret;
 }
 
 const struct lbm_driver lbm_driver_haproxy = {
 	.scheme = "haproxy",
 	.name = "HAProxy",
 	.open = haproxy_open,
+	.close = haproxy_close,
+	.list = haproxy_list,
+	.apply = haproxy_apply,
+	.pool_name = haproxy_pool_name,
 };
