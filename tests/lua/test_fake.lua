@@ -1,0 +1,299 @@
+-- SPDX-License-Identifier: MIT
+-- The module against the fake driver (a copy of lbmember.so linked with it):
+-- every method, every misuse and every failure the fake can provoke. The
+-- same against a real HAProxy is test_haproxy.lua.
+local check = require "check"
+local lbm = require "lbmember"
+
+local TARGET = "fake://web:a@127.0.0.2:80,b@127.0.0.3:80,c@127.0.0.4:80;api:a@127.0.0.2:81,d"
+
+local function open()
+	return check.ok("open", lbm.open(TARGET))
+end
+
+local tests = {}
+local function test(name, f)
+	tests[#tests + 1] = { name, f }
+end
+
+test("module fields", function()
+	check.eq(lbm.version, "0.1.0", "lbm.version")
+	check.eq(lbm.ENABLED, "enabled", "lbm.ENABLED")
+	check.eq(lbm.DRAINING, "draining", "lbm.DRAINING")
+	check.eq(lbm.DISABLED, "disabled", "lbm.DISABLED")
+	check.eq(lbm.UNKNOWN, "unknown", "lbm.UNKNOWN")
+	check.eq(type(lbm.open), "function", "lbm.open")
+end)
+
+test("open failures return nil, msg, code", function()
+	check.fails("EINVAL", "^target 'nonsense' is not a balancer URI: expected .*fake://", "no scheme",
+		lbm.open("nonsense"))
+	check.fails("EINVAL", "^unknown balancer type 'gopher'", "unknown scheme", lbm.open("gopher://x"))
+	check.fails("EINVAL", "^Fake: pool spec 'web' has no ':'", "driver error", lbm.open("fake://web"))
+	check.fails("EINVAL", "timeout", "infinite timeout", lbm.open(TARGET, { timeout = math.huge }))
+end)
+
+test("open misuse raises", function()
+	check.raises("bad argument #1 to 'lbmember.open' %(string expected, got no value%)", "no target", lbm.open)
+	check.raises("bad argument #1 .*string expected, got table", "table target", lbm.open, {})
+	check.raises("bad argument #2 .*table expected, got string", "opts string", lbm.open, TARGET, "x")
+	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, user, password, "
+		.. "password_file, login_provider, basic_auth, ca_file, insecure, state_dir%)",
+		"typo in an option", lbm.open, TARGET, { tiemout = 5 })
+	check.raises("option names must be strings, got a number key", "array opts", lbm.open, TARGET, { 5 })
+	check.raises("option 'timeout' must be a number of seconds, 0 or more, got string", "timeout string",
+		lbm.open, TARGET, { timeout = "5" })
+	check.raises("option 'timeout' must be a number of seconds, 0 or more, got number", "negative timeout",
+		lbm.open, TARGET, { timeout = -1 })
+	check.raises("option 'timeout' must be", "NaN timeout", lbm.open, TARGET, { timeout = 0 / 0 })
+	-- "false" as a string is true in Lua: it must not silently turn TLS checks off.
+	check.raises("option 'insecure' must be a boolean, got string", "insecure string",
+		lbm.open, TARGET, { insecure = "false" })
+	check.raises("option 'basic_auth' must be a boolean, got number", "basic_auth number",
+		lbm.open, TARGET, { basic_auth = 1 })
+	local err = check.raises("option 'password' must be a string, got table", "password table",
+		lbm.open, TARGET, { password = { "s3cret-pw" } })
+	check.eq(err:find("s3cret", 1, true), nil, "password in the message")
+end)
+
+test("every option is accepted", function()
+	local lb <close> = check.ok("open with every option", lbm.open(TARGET, {
+		timeout = 2.5, user = "admin", password = "s3cret-pw", password_file = "/nonexistent",
+		login_provider = "tmos", basic_auth = false, ca_file = "/etc/ssl/certs/ca-certificates.crt",
+		insecure = false, state_dir = "/tmp",
+	}))
+	check.eq(#check.ok("pools", lb:pools()), 2, "pools")
+end)
+
+test("a password never shows in a failure", function()
+	local v, msg = lbm.open("nonsense://s3cret-pw@x", { password = "s3cret-pw" })
+	check.eq(v, nil, "open")
+	check.eq(msg:find("s3cret", 1, true), nil, "password in " .. msg)
+end)
+
+test("pools lists every pool and member", function()
+	local lb <close> = open()
+	local pools = check.ok("pools", lb:pools())
+	check.eq(#pools, 2, "number of pools")
+	check.eq(pools[1].name, "web", "pool 1")
+	check.eq(pools[2].name, "api", "pool 2")
+	check.eq(pools[1].detail, "", "detail")
+	check.eq(#pools[1].members, 3, "members of web")
+	check.eq(#pools[2].members, 2, "members of api")
+	local m = pools[1].members[2]
+	check.eq(m.name, "b", "name")
+	check.eq(m.address, "127.0.0.3", "address")
+	check.eq(m.port, 80, "port")
+	check.eq(m.state, lbm.ENABLED, "state")
+	check.eq(m.health, "unknown", "health")
+	check.eq(m.weight, 1, "weight")
+	check.eq(m.active, 0, "active")
+	check.eq(m.inactive, nil, "inactive (not reported)")
+	check.eq(m.status, "fake", "status")
+	check.eq(m.held, nil, "held")
+	check.eq(math.type(m.port), "integer", "port type")
+	check.eq(pools[2].members[2].address, "", "address of a member without one")
+	check.eq(pools[2].members[2].port, 0, "port of a member without one")
+end)
+
+test("pools of one pool, and of an unknown one", function()
+	local lb <close> = open()
+	local pools = check.ok("pools('api')", lb:pools("api"))
+	check.eq(#pools, 1, "number of pools")
+	check.eq(pools[1].name, "api", "name")
+	check.fails("ENOTFOUND", "^Fake: no pool 'nope'$", "unknown pool", lb:pools("nope"))
+	check.fails("EINVAL", "^empty pool name$", "empty pool", lb:pools(""))
+	check.raises("bad argument #1 to 'pools' %(string expected, got table%)", "pool table", function() return lb:pools({}) end)
+end)
+
+test("member by name, by address, in any pool", function()
+	local lb <close> = open()
+	local m = check.ok("member", lb:member("web", "c"))
+	check.eq(m.name, "c", "name")
+	check.eq(m.address, "127.0.0.4", "address")
+	check.eq(check.ok("by address", lb:member("web", "127.0.0.3")).name, "b", "member by address")
+	check.eq(check.ok("by address:port", lb:member("api", "127.0.0.2:81")).name, "a", "by address:port")
+	check.eq(check.ok("any pool", lb:member(nil, "d")).name, "d", "member(nil, 'd')")
+	check.eq(check.ok("pool '-'", lb:member("-", "d")).name, "d", "member('-', 'd')")
+end)
+
+test("member failures", function()
+	local lb <close> = open()
+	check.fails("ENOTFOUND", "^pool 'web' has no member 'zz'$", "unknown member", lb:member("web", "zz"))
+	check.fails("ENOTFOUND", "^no pool has a member 'zz'$", "unknown member anywhere", lb:member(nil, "zz"))
+	check.fails("ENOTFOUND", "^Fake: no pool 'nope'$", "unknown pool", lb:member("nope", "a"))
+	check.fails("EINVAL", "^member 'a' is in several pools %(web, api%): name the pool$", "ambiguous",
+		lb:member(nil, "a"))
+	check.fails("EINVAL", "^no member given$", "empty member", lb:member("web", ""))
+	check.raises("bad argument #2 to 'member' %(string expected, got no value%)", "no member", function() return lb:member("web") end)
+	check.raises("bad argument #1 to 'member' %(string expected, got table%)", "pool table", function() return lb:member({}, "a") end)
+	check.raises("lbmember.handle expected, got string", "not a handle", lb.member, "web", "a")
+	check.raises("lbmember.handle expected, got no value", "no self", lb.member)
+end)
+
+test("drain, disable, enable: result tables", function()
+	local lb <close> = open()
+	local r = check.ok("drain", lb:drain("web", "a"))
+	check.eq(r.changed, true, "changed")
+	check.eq(r.dry_run, false, "dry_run")
+	check.eq(r.pool, "web", "pool")
+	check.eq(r.before.state, lbm.ENABLED, "before")
+	check.eq(r.after.state, lbm.DRAINING, "after")
+	check.eq(r.after.name, "a", "after.name")
+	check.eq(r.warning, nil, "warning")
+	check.eq(#r.outcomes, 1, "outcomes")
+	check.eq(r.outcomes[1].before, r.before, "before is outcomes[1].before")
+	check.eq(r.outcomes[1].changed, true, "outcome changed")
+	check.eq(lb:member("web", "a").state, lbm.DRAINING, "read back")
+
+	r = check.ok("drain again", lb:drain("web", "a"))
+	check.eq(r.changed, false, "drain twice: changed")
+	check.eq(r.after.state, lbm.DRAINING, "drain twice: after")
+
+	r = check.ok("disable", lb:disable("web", "a", { wait = 1 }))
+	check.eq(r.before.state, lbm.DRAINING, "disable: before")
+	check.eq(r.after.state, lbm.DISABLED, "disable: after")
+
+	r = check.ok("enable", lb:enable("web", "a", { weight = 7, wait = 0.5 }))
+	check.eq(r.changed, true, "enable: changed")
+	check.eq(r.after.state, lbm.ENABLED, "enable: after")
+	check.eq(r.after.weight, 7, "enable: weight")
+	r = check.ok("weight only", lb:enable("web", "a", { weight = 1 }))
+	check.eq(r.changed, true, "weight change is a change")
+	check.eq(r.before.weight, 7, "weight before")
+	check.eq(r.after.weight, 1, "weight after")
+end)
+
+test("dry run changes nothing", function()
+	local lb <close> = open()
+	local r = check.ok("dry drain", lb:drain("web", "b", { dry_run = true }))
+	check.eq(r.changed, true, "changed")
+	check.eq(r.dry_run, true, "dry_run")
+	check.eq(r.after.state, lbm.DRAINING, "predicted")
+	check.eq(lb:member("web", "b").state, lbm.ENABLED, "still enabled")
+	r = check.ok("dry_run false", lb:drain("web", "b", { dry_run = false }))
+	check.eq(r.dry_run, false, "dry_run false")
+	check.eq(lb:member("web", "b").state, lbm.DRAINING, "drained")
+end)
+
+test("every pool holding the member", function()
+	local lb <close> = open()
+	local r = check.ok("drain(nil, 'a')", lb:drain(nil, "a"))
+	check.eq(#r.outcomes, 2, "outcomes")
+	check.eq(r.outcomes[1].pool, "web", "outcome 1 pool")
+	check.eq(r.outcomes[2].pool, "api", "outcome 2 pool")
+	check.eq(r.outcomes[2].after.state, lbm.DRAINING, "outcome 2 after")
+	check.eq(r.before, nil, "no top-level before with two outcomes")
+	check.eq(r.pool, nil, "no top-level pool with two outcomes")
+	check.eq(lb:member("api", "a").state, lbm.DRAINING, "api/a")
+	check.eq(#check.ok("enable('-', 'a')", lb:enable("-", "a")).outcomes, 2, "enable in every pool")
+end)
+
+test("the min_enabled guard", function()
+	local lb <close> = open()
+	check.ok("drain api/a", lb:drain("api", "a"))
+	check.fails("EGUARD", "^refusing to make 'd' draining: pool 'api' would keep 0 enabled members, "
+		.. "fewer than min_enabled 1$", "last member", lb:drain("api", "d"))
+	check.eq(lb:member("api", "d").state, lbm.ENABLED, "untouched")
+	check.fails("EGUARD", "fewer than min_enabled 3$", "min_enabled 3",
+		lb:disable("web", "c", { min_enabled = 3 }))
+	check.ok("min_enabled 0", lb:drain("api", "d", { min_enabled = 0 }))
+	check.eq(lb:member("api", "d").state, lbm.DRAINING, "drained")
+end)
+
+test("change failures", function()
+	local lb <close> = open()
+	check.fails("EINVAL", "^a weight goes only with enabled", "weight with drain",
+		lb:drain("web", "a", { weight = 3 }))
+	check.fails("EINVAL", "^weight 65536 is out of range: expected 0 to 65535$", "weight too big",
+		lb:enable("web", "a", { weight = 70000 }))
+	check.fails("EINVAL", "^wait must be", "infinite wait", lb:drain("web", "a", { wait = math.huge }))
+	check.fails("ENOTFOUND", "^pool 'web' has no member 'zz'$", "unknown member", lb:drain("web", "zz"))
+	check.fails("ENOTFOUND", "^no pool has a member 'zz'$", "unknown member anywhere", lb:enable(nil, "zz"))
+	check.fails("ENOTFOUND", "^no pool 'nope'$", "unknown pool", lb:disable("nope", "a"))
+	check.fails("EINVAL", "^no member given$", "empty member", lb:drain("web", ""))
+	check.eq(lb:member("web", "a").state, lbm.ENABLED, "nothing changed")
+end)
+
+test("change misuse raises", function()
+	local lb <close> = open()
+	check.raises("bad argument #3 to 'drain' %(unknown option 'wiat' %(expected weight, wait, "
+		.. "min_enabled, dry_run%)%)", "typo", function() return lb:drain("web", "a", { wiat = 3 }) end)
+	check.raises("option 'weight' must be an integer, 0 or more, got number", "weight -1",
+		function() return lb:enable("web", "a", { weight = -1 }) end)
+	check.raises("option 'weight' must be an integer, 0 or more, got number", "weight 1.5",
+		function() return lb:enable("web", "a", { weight = 1.5 }) end)
+	check.raises("option 'weight' must be an integer, 0 or more, got string", "weight '3'",
+		function() return lb:enable("web", "a", { weight = "3" }) end)
+	check.raises("option 'min_enabled' must be an integer, 0 or more, got boolean", "min_enabled",
+		function() return lb:drain("web", "a", { min_enabled = true }) end)
+	check.raises("option 'wait' must be a number of seconds, 0 or more, got number", "wait -1",
+		function() return lb:drain("web", "a", { wait = -1 }) end)
+	check.raises("option 'dry_run' must be a boolean, got string", "dry_run 'yes'",
+		function() return lb:drain("web", "a", { dry_run = "yes" }) end)
+	check.raises("bad argument #3 to 'disable' %(table expected, got number%)", "opts number",
+		function() return lb:disable("web", "a", 5) end)
+	check.raises("bad argument #2 to 'enable' %(string expected, got no value%)", "no member", function() return lb:enable("web") end)
+	check.eq(lb:member("web", "a").state, lbm.ENABLED, "nothing changed")
+end)
+
+test("close, and use after close", function()
+	local lb = open()
+	check.match(tostring(lb), "^lbmember handle %(0x%x+%)$", "tostring open")
+	check.eq(lb:close(), true, "close")
+	check.eq(tostring(lb), "lbmember handle (closed)", "tostring closed")
+	for _, method in ipairs { "pools", "member", "enable", "drain", "disable", "close" } do
+		check.raises("attempt to use a closed lbmember handle", method .. " after close", lb[method], lb, "web", "a")
+	end
+	local mt = getmetatable(lb)
+	check.eq(mt.__gc, mt.__close, "__gc and __close are one function")
+	mt.__gc(lb)
+	mt.__close(lb)
+	mt.__gc(lb)
+end)
+
+test("<close> releases the handle at the end of its scope", function()
+	local kept
+	do
+		local lb <close> = open()
+		kept = lb
+		check.ok("pools", lb:pools())
+	end
+	check.eq(tostring(kept), "lbmember handle (closed)", "after the block")
+
+	local ok = pcall(function()
+		local lb <close> = open()
+		kept = lb
+		error("boom")
+	end)
+	check.eq(ok, false, "pcall")
+	check.eq(tostring(kept), "lbmember handle (closed)", "after an error")
+
+	do
+		local lb <close> = open()
+		lb:close() -- closed by hand first, then by the scope: no error
+	end
+end)
+
+test("garbage collection of many handles", function()
+	collectgarbage()
+	local base = collectgarbage("count")
+	for i = 1, 5000 do
+		local lb = open()
+		if i % 2 == 0 then
+			lb:pools()
+		end
+		if i % 3 == 0 then
+			lb:close()
+		end
+		if i % 5 == 0 then
+			lbm.open("nonsense") -- a failed open leaves nothing behind either
+		end
+	end
+	collectgarbage()
+	collectgarbage()
+	-- The leak check itself is the ASan/valgrind run of this script.
+	check.truthy(collectgarbage("count") - base < 64, "Lua memory back near its start")
+end)
+
+check.run(tests)
