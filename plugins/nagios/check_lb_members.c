@@ -20,7 +20,7 @@
 #define PROGNAME "check_lb_members"
 #define DEFAULT_TIMEOUT 10
 
-enum { OPT_PERCENT = 256, OPT_COUNT, OPT_MIN_ENABLED, OPT_PASSWORD_FILE, OPT_CA_FILE, OPT_INSECURE };
+enum { OPT_PERCENT = 256, OPT_COUNT, OPT_MIN_ENABLED, OPT_PASSWORD, OPT_PASSWORD_FILE, OPT_CA_FILE, OPT_INSECURE };
 
 struct args {
 	const char *target;
@@ -108,7 +108,8 @@ static void print_help(void)
 	     "but never count as enabled for --min-enabled.\n\n"
 	     "Output: LB_MEMBERS STATUS - summary|perfdata, then one line per pool,\n"
 	     "worst first. Perfdata per pool: 'POOL enabled'=N;;MIN:;0;TOTAL and\n"
-	     "'POOL out'=N;WARN;CRIT;0;TOTAL (with --percent 'POOL out_pct'=P%;WARN;CRIT;0;100).\n\n"
+	     "'POOL out'=N;WARN;CRIT;0;TOTAL; with --percent also\n"
+	     "'POOL out_pct'=P%;WARN;CRIT;0;100 (and 'POOL out' without thresholds).\n\n"
 	     "Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, balancer\n"
 	     "unreachable, permission refused, timeout).\n\n"
 	     "LVS: the kernel requires CAP_NET_ADMIN even to read the IPVS table. Give\n"
@@ -120,7 +121,8 @@ static void print_help(void)
 	     "  " PROGNAME " -T haproxy:///run/haproxy/admin.sock -w 0 -c 2\n"
 	     "  " PROGNAME " -T lvs:// -P tcp:198.51.100.10:80 --percent -w 25 -c 50\n"
 	     "  LBM_F5_USER=monitor " PROGNAME " -T f5://bigip.example.net \\\n"
-	     "      --password-file /etc/nagios/f5.pass -P /Common/web --count disabled,draining,down");
+	     "      --password-file /etc/nagios/f5.pass -P /Common/web \\\n"
+	     "      --count disabled,draining,down");
 }
 
 /* Failures of the plugin itself are UNKNOWN, said on stdout where Nagios reads. */
@@ -186,6 +188,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"min-enabled", required_argument, NULL, OPT_MIN_ENABLED},
 		{"timeout", required_argument, NULL, 't'},
 		{"user", required_argument, NULL, 'u'},
+		/* Refused by name: getopt_long would take it for --password-file. */
+		{"password", optional_argument, NULL, OPT_PASSWORD},
 		{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
 		{"ca-file", required_argument, NULL, OPT_CA_FILE},
 		{"insecure", no_argument, NULL, OPT_INSECURE},
@@ -227,6 +231,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return usage_error("--timeout '%s': expected whole seconds, 1 to 86400", optarg);
 			break;
 		case 'u': a->opt.user = optarg; break;
+		case OPT_PASSWORD:
+			return usage_error("%s", "no password option (argv is visible to every local user): "
+						 "use --password-file FILE or $LBM_F5_PASSWORD");
 		case OPT_PASSWORD_FILE: a->opt.password_file = optarg; break;
 		case OPT_CA_FILE: a->opt.ca_file = optarg; break;
 		case OPT_INSECURE: a->opt.insecure = 1; break;
@@ -237,7 +244,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'h': print_help(); return CHECK_UNKNOWN;
 		case 'V': printf(PROGNAME " %s (lbmember)\n", LBM_VERSION); return CHECK_UNKNOWN;
 		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		default: return usage_error("unknown or ambiguous option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

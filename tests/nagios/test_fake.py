@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: MIT
+"""check_lb_members built with the fake driver: arguments, exit codes and the
+output's grammar, without a balancer."""
+import unittest
+
+from plugin_output import PLUGIN_FAKE, PluginTest, run
+
+TARGET = "fake://web:s1,s2,s3;api:a1,a2"
+
+
+def fake(*args):
+    return run(args, plugin=PLUGIN_FAKE)
+
+
+class Arguments(PluginTest):
+    def test_help_and_version_exit_unknown(self):
+        res = fake("-h")
+        self.assertEqual(res.rc, 3)
+        for word in ("--target", "--pool", "--warning", "--critical", "--percent", "--count", "--min-enabled",
+                     "--timeout", "--password-file", "LBM_F5_PASSWORD", "CAP_NET_ADMIN", "@10:20"):
+            self.assertIn(word, res.stdout)
+        self.assertTrue(all(len(l) <= 80 for l in res.stdout.splitlines()), "help wider than 80 columns")
+        res = fake("--version")
+        self.assertEqual(res.rc, 3)
+        self.assertRegex(res.stdout, r"^check_lb_members \d+\.\d+\.\d+")
+
+    def test_bad_arguments_are_unknown_with_a_reason(self):
+        cases = [
+            ([], "no target"),
+            (["-T", TARGET, "-w", "10:5"], "invalid range '10:5'"),
+            (["-T", TARGET, "-c", "abc"], "invalid range 'abc'"),
+            (["-T", TARGET, "--count", "drain"], "--count 'drain'"),
+            (["-T", TARGET, "--min-enabled", "-1"], "--min-enabled '-1'"),
+            (["-T", TARGET, "-t", "0"], "--timeout '0'"),
+            (["-T", TARGET, "-t", "2.5"], "--timeout '2.5'"),
+            (["-T", TARGET, "--bogus"], "unknown or ambiguous option '--bogus'"),
+            (["-T", TARGET, "-w"], "needs a value"),
+            (["-T", TARGET, "extra"], "unexpected argument 'extra'"),
+            (["-T", TARGET, "--password", "s3cr3t"], "no password option"),
+            (["-T", TARGET, "--password=s3cr3t"], "no password option"),
+            (["-T", TARGET, "--passw", "s3cr3t"], "ambiguous option '--passw'"),
+        ]
+        for args, why in cases:
+            with self.subTest(args=args):
+                res = fake(*args)
+                self.assertStatus(res, 3)
+                self.assertIn(why, res.first)
+                self.assertIn("Usage:", res.stdout)
+                self.assertNotIn("s3cr3t", res.stdout)
+
+    def test_bad_target_is_unknown(self):
+        res = fake("-T", "nosuch://x")
+        self.assertStatus(res, 3)
+        self.assertIn("opening nosuch://x: ", res.first)
+
+
+class Checks(PluginTest):
+    def test_all_enabled_ok_with_perfdata(self):
+        res = fake("-T", TARGET)
+        self.assertStatus(res, 0)
+        self.assertEqual(res.text, "LB_MEMBERS OK - all 5 members of 2 pools in rotation")
+        self.assertEqual(res.perfdata["web enabled"], {"value": "3", "uom": "", "warn": "", "crit": "1:",
+                                                       "min": "0", "max": "3"})
+        self.assertEqual(res.perfdata["api out"]["warn"], "0")
+        self.assertEqual(res.long, ["web OK: 3 of 3 enabled, 0 out", "api OK: 2 of 2 enabled, 0 out"])
+
+    def test_pool_selection_and_missing_pool(self):
+        res = fake("-T", TARGET, "-P", "api")
+        self.assertStatus(res, 0)
+        self.assertEqual(set(res.perfdata), {"api enabled", "api out"})
+        res = fake("-T", TARGET, "-P", "api", "-P", "nosuch")
+        self.assertStatus(res, 2)
+        self.assertIn("listing pool 'nosuch' on %s: " % TARGET, res.first)
+
+    def test_verbosity(self):
+        one = fake("-T", TARGET, "-v")
+        self.assertIn("    s1 enabled, health unknown, weight 1, 0 active", one.stdout)
+        two = fake("-T", TARGET, "-vv")
+        self.assertIn("target %s, pools all, counting disabled draining, warning 0, critical none, "
+                      "min enabled 1, timeout 10 s" % TARGET, two.stdout)
+        three = fake("-T", TARGET, "-vvvv")
+        self.assertRegex(three.stdout, r"opened in \d+\.\d{3} s, listed in \d+\.\d{3} s")
+        for res in (one, two, three):
+            self.assertStatus(res, 0)
+
+    def test_perfdata_grammar_rejects_what_it_should(self):
+        from plugin_output import parse_perfdata
+        self.assertEqual(parse_perfdata("'a b'=1;2;3;0;5 c=4%;;;0")["a b"]["max"], "5")
+        self.assertEqual(parse_perfdata("'it''s'=1")["it's"]["value"], "1")
+        for bad in ("a b=1", "'a'=x", "a=1;;;;;", "'a=1", "a=1 ", "a=1e3"):
+            with self.assertRaises(AssertionError, msg=bad):
+                parse_perfdata(bad)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
