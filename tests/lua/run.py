@@ -62,7 +62,7 @@ def haproxy_mode(script):
     other = BackendServer(host="127.0.0.5", name="a2").start()
     web = [("s%d" % (i + 1), b.host, b.port) for i, b in enumerate(servers)]
     api = [("s1", servers[0].host, servers[0].port), ("a2", other.host, other.port)]
-    ha = HAProxy({"web": web, "api": api}).start()
+    ha = HAProxy({"web": web, "api": api}, check=True).start()
     ctl = os.path.join(ha.workdir, "ctl")
     os.mkdir(ctl)
     held = ha.hold("web", "s3")

@@ -1,0 +1,219 @@
+-- SPDX-License-Identifier: MIT
+-- The module against a real HAProxy started by run.py (web: s1 s2 s3, api:
+-- s1 a2, health checks on, one connection held on web/s3 until LBM_CTL/release
+-- exists). Every change is confirmed by an independent witness: `show stat`
+-- and `show servers state` read with plain sockets by witness.py.
+local check = require "check"
+local lbm = require "lbmember"
+
+local TARGET = assert(os.getenv("LBM_TARGET"), "LBM_TARGET")
+
+local function witness(backend, server)
+	local f = assert(io.popen(os.getenv("LBM_WITNESS") .. " " .. backend .. " " .. server))
+	local t = {}
+	for line in f:lines() do
+		local k, v = line:match("^(%w+)=(.*)$")
+		if k then
+			t[k] = v
+		end
+	end
+	check.truthy(f:close(), "witness for " .. backend .. "/" .. server)
+	return t
+end
+
+local function status(backend, server)
+	return witness(backend, server).status
+end
+
+local function open(target)
+	return check.ok("open " .. (target or TARGET), lbm.open(target or TARGET, { timeout = 5 }))
+end
+
+local tests = {}
+local function test(name, f)
+	tests[#tests + 1] = { name, f }
+end
+
+test("pools over the unix and the TCP socket", function()
+	for _, target in ipairs { TARGET, os.getenv("LBM_TARGET_TCP") } do
+		local lb <close> = open(target)
+		local pools = check.ok("pools", lb:pools())
+		check.eq(#pools, 2, "pools")
+		check.eq(pools[1].name, "web", "pool 1")
+		check.eq(pools[2].name, "api", "pool 2")
+		check.eq(#pools[1].members, 3, "web members")
+		check.eq(#pools[2].members, 2, "api members")
+		for _, p in ipairs(pools) do
+			for _, m in ipairs(p.members) do
+				local w = witness(p.name, m.name)
+				local what = p.name .. "/" .. m.name
+				check.eq(m.address, w.addr, what .. " address")
+				check.eq(tostring(m.port), w.port, what .. " port")
+				check.eq(m.state, lbm.ENABLED, what .. " state")
+				check.eq(m.health, "up", what .. " health")
+				check.eq(tostring(m.weight), w.weight, what .. " weight")
+				check.eq(tostring(m.active), w.scur, what .. " active")
+				check.eq(m.status, "UP", what .. " status")
+			end
+		end
+		check.eq(pools[1].members[3].active, 1, "the connection held on web/s3")
+	end
+end)
+
+test("pools of one backend, member lookups", function()
+	local lb <close> = open()
+	local pools = check.ok("pools('api')", lb:pools("api"))
+	check.eq(#pools, 1, "one pool")
+	check.eq(pools[1].members[2].name, "a2", "api member 2")
+	check.fails("ENOTFOUND", "nope", "unknown backend", lb:pools("nope"))
+	local m = check.ok("member", lb:member("web", "s2"))
+	check.eq(m.name, "s2", "name")
+	check.eq(m.address, "127.0.0.3", "address")
+	local w = witness("web", "s2")
+	check.eq(check.ok("by address", lb:member("web", w.addr .. ":" .. w.port)).name, "s2", "by address")
+	check.eq(check.ok("in any pool", lb:member(nil, "a2")).name, "a2", "member(nil, 'a2')")
+	check.fails("EINVAL", "^member 's1' is in several pools %(web, api%): name the pool$", "ambiguous",
+		lb:member(nil, "s1"))
+	check.fails("ENOTFOUND", "^pool 'web' has no member 'nope'$", "unknown server", lb:member("web", "nope"))
+	check.fails("ENOTFOUND", "nope", "unknown backend", lb:member("nope", "s1"))
+end)
+
+test("drain, disable, enable, as HAProxy sees it", function()
+	local lb <close> = open()
+	local r = check.ok("drain", lb:drain("web", "s1"))
+	check.eq(r.changed, true, "drain changed")
+	check.eq(r.before.state, lbm.ENABLED, "before")
+	check.eq(r.after.state, lbm.DRAINING, "after")
+	check.eq(status("web", "s1"), "DRAIN", "witness after drain")
+	check.eq(status("api", "s1"), "UP", "api/s1 is another server")
+	check.eq(check.ok("drain again", lb:drain("web", "s1")).changed, false, "drain twice")
+
+	r = check.ok("disable", lb:disable("web", "s1"))
+	check.eq(r.after.state, lbm.DISABLED, "after disable")
+	check.eq(status("web", "s1"), "MAINT", "witness after disable")
+	check.eq(lb:member("web", "s1").state, lbm.DISABLED, "read back")
+
+	r = check.ok("enable", lb:enable("web", "s1", { wait = 10 }))
+	check.eq(r.after.state, lbm.ENABLED, "after enable")
+	check.eq(r.after.health, "up", "health after the wait")
+	check.eq(status("web", "s1"), "UP", "witness after enable")
+end)
+
+test("dry run touches nothing", function()
+	local lb <close> = open()
+	local r = check.ok("dry drain", lb:drain("web", "s2", { dry_run = true }))
+	check.eq(r.dry_run, true, "dry_run")
+	check.eq(r.changed, true, "would change")
+	check.eq(r.after.state, lbm.DRAINING, "predicted")
+	check.eq(status("web", "s2"), "UP", "witness")
+end)
+
+test("weights", function()
+	local lb <close> = open()
+	local r = check.ok("enable weight 20", lb:enable("web", "s2", { weight = 20 }))
+	check.eq(r.changed, true, "changed")
+	check.eq(r.after.weight, 20, "after weight")
+	check.eq(witness("web", "s2").weight, "20", "witness weight")
+	local partial = check.fails("EINVAL", "^HAProxy: weight 300 is out of range", "weight 300",
+		lb:enable("web", "s2", { weight = 300 }))
+	check.eq(partial and partial.before.weight, 20, "partial result on failure")
+	check.eq(witness("web", "s2").weight, "20", "witness weight unchanged")
+	check.ok("weight back", lb:enable("web", "s2", { weight = 1 }))
+	check.eq(witness("web", "s2").weight, "1", "witness weight back")
+end)
+
+test("the min_enabled guard touches nothing", function()
+	local lb <close> = open()
+	check.fails("EGUARD", "^refusing to make 's2' draining: pool 'web' would keep 2 enabled members, "
+		.. "fewer than min_enabled 3$", "guard", lb:drain("web", "s2", { min_enabled = 3 }))
+	check.eq(status("web", "s2"), "UP", "witness")
+	check.ok("drain api/a2", lb:drain("api", "a2"))
+	check.fails("EGUARD", "would keep 0 enabled members", "last server of api", lb:disable("api", "s1"))
+	check.eq(status("api", "s1"), "UP", "witness api/s1")
+	check.ok("enable api/a2", lb:enable("api", "a2"))
+end)
+
+test("waiting for connections: ETIMEDOUT, then done once they close", function()
+	local lb <close> = open()
+	local partial = check.fails("ETIMEDOUT", "^web/s3: still not settled after waiting 0.5 s: 1 active connection left$",
+		"held connection", lb:drain("web", "s3", { wait = 0.5 }))
+	check.truthy(partial, "partial result")
+	check.eq(partial.changed, true, "partial: changed")
+	check.eq(partial.after.state, lbm.DRAINING, "partial: drained all the same")
+	check.eq(partial.after.active, 1, "partial: active")
+	local w = witness("web", "s3")
+	check.eq(w.status, "DRAIN", "witness status")
+	check.eq(w.scur, "1", "witness scur")
+
+	assert(io.open(os.getenv("LBM_CTL") .. "/release", "w")):close()
+	local r = check.ok("wait again", lb:drain("web", "s3", { wait = 10 }))
+	check.eq(r.changed, false, "already draining")
+	check.eq(r.after.active, 0, "no connection left")
+	check.eq(witness("web", "s3").scur, "0", "witness scur")
+	check.ok("enable s3", lb:enable("web", "s3", { wait = 10 }))
+	check.eq(status("web", "s3"), "UP", "witness")
+end)
+
+test("every backend holding the server", function()
+	local lb <close> = open()
+	local r = check.ok("drain(nil, 's1')", lb:drain(nil, "s1"))
+	check.eq(#r.outcomes, 2, "outcomes")
+	check.eq(r.outcomes[1].pool .. "," .. r.outcomes[2].pool, "web,api", "pools")
+	check.eq(status("web", "s1"), "DRAIN", "witness web")
+	check.eq(status("api", "s1"), "DRAIN", "witness api")
+	r = check.ok("enable('-', 's1')", lb:enable("-", "s1", { wait = 10 }))
+	check.eq(r.outcomes[2].after.state, lbm.ENABLED, "api/s1 after")
+	check.eq(status("web", "s1"), "UP", "witness web")
+	check.eq(status("api", "s1"), "UP", "witness api")
+end)
+
+test("a socket without admin level: EPERM", function()
+	local lb <close> = open(os.getenv("LBM_TARGET_USER"))
+	check.fails("EPERM", "^HAProxy: web/s1: Permission denied: .*level admin", "drain at level user",
+		lb:drain("web", "s1"))
+	check.eq(status("web", "s1"), "UP", "witness")
+end)
+
+test("no HAProxy there: EIO", function()
+	for _, target in ipairs { "haproxy:///nonexistent/admin.sock", "haproxy://127.0.0.1:1" } do
+		local lb, msg, code = lbm.open(target, { timeout = 2 })
+		if lb then
+			msg = check.fails("EIO", "^HAProxy: ", target, lb:pools())
+			lb:close()
+		else
+			check.eq(code, "EIO", target .. ": " .. tostring(msg))
+		end
+	end
+end)
+
+test("close, <close> and garbage collection of many handles", function()
+	local kept
+	do
+		local lb <close> = open()
+		kept = lb
+		check.ok("member", lb:member("web", "s1"))
+	end
+	check.eq(tostring(kept), "lbmember handle (closed)", "after the block")
+	check.raises("attempt to use a closed lbmember handle", "use after close", function()
+		return kept:pools()
+	end)
+	for i = 1, 300 do
+		local lb = open()
+		check.ok("member", lb:member("web", "s" .. (i % 3 + 1)))
+		if i % 2 == 0 then
+			lb:close()
+		end
+	end
+	collectgarbage()
+	collectgarbage()
+end)
+
+test("everything back as it was", function()
+	for _, s in ipairs { { "web", "s1" }, { "web", "s2" }, { "web", "s3" }, { "api", "s1" }, { "api", "a2" } } do
+		local w = witness(s[1], s[2])
+		check.eq(w.status, "UP", s[1] .. "/" .. s[2] .. " status")
+		check.eq(w.weight, "1", s[1] .. "/" .. s[2] .. " weight")
+	end
+end)
+
+check.run(tests)
