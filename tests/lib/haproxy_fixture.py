@@ -321,12 +321,14 @@ class HAProxy:
     def command(self, cmd, tcp=False, timeout=10):
         """Send one runtime API command line; return HAProxy's whole reply."""
         if tcp:
-            s = socket.create_connection(("127.0.0.1", self.tcp_port), timeout=timeout)
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            addr = ("127.0.0.1", self.tcp_port)
         else:
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(timeout)
-            s.connect(self.unix_socket)
+            addr = self.unix_socket
         with s:
+            s.settimeout(timeout)
+            s.connect(addr)
             s.sendall(cmd.encode() + b"\n")
             return _recv_all(s)
 

@@ -1,0 +1,656 @@
+# SPDX-License-Identifier: MIT
+"""lbmember against a real HAProxy, driven through the CLI as users run it.
+
+Usage: test_haproxy.py GROUP TRANSPORT   (TRANSPORT: unix or tcp)
+Needs $LBM_CLI. Each test starts its own haproxy on loopback (free ports, its
+own temp dir) and checks the result with the fixture's independent witness:
+raw runtime API replies read over a plain Python socket.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from haproxy_fixture import HAProxy, BackendServer, free_port  # noqa: E402
+
+CLI = os.environ["LBM_CLI"]
+SEED = "test.tianya.cn"
+# Server NAMES are documentation addresses (data only); real addresses are loopback.
+S78, S79, S80 = "198.51.100.78", "198.51.100.79", "198.51.100.80"
+TESTS = {}
+
+
+def test(group):
+    def register(fn):
+        TESTS.setdefault(group, []).append(fn)
+        return fn
+    return register
+
+
+def lbm(*args, timeout=60):
+    """Run the CLI with --json; return (exit code, parsed stdout or None, stderr)."""
+    p = subprocess.run([CLI, "--json"] + [str(a) for a in args], capture_output=True, text=True,
+                       timeout=timeout)
+    try:
+        out = json.loads(p.stdout) if p.stdout.strip() else None
+    except ValueError:
+        raise AssertionError("stdout is not JSON: %r (stderr %r)" % (p.stdout, p.stderr))
+    return p.returncode, out, p.stderr
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def ok(args, rc, out, err):
+    check(rc == 0, "lbmember %s: exit %d, %s %s" % (" ".join(map(str, args)), rc, out, err))
+    return out
+
+
+def run_ok(*args):
+    rc, out, err = lbm(*args)
+    return ok(args, rc, out, err)
+
+
+def run_fail(code, msg_part, *args, timeout=60):
+    rc, out, err = lbm(*args, timeout=timeout)
+    check(rc == 1, "lbmember %s: expected exit 1, got %d: %s %s" % (" ".join(map(str, args)), rc, out, err))
+    e = out["error"]
+    check(e["code"] == code, "expected %s, got %s: %s" % (code, e["code"], e["message"]))
+    check(msg_part in e["message"], "message %r lacks %r" % (e["message"], msg_part))
+    check("\n" not in e["message"], "message is not one line: %r" % e["message"])
+    return out
+
+
+class Env:
+    """Backend servers and an HAProxy in front of them, for one test."""
+
+    def __init__(self, transport, backends, check=False, servers=()):
+        self.transport = transport
+        self.servers = {name: BackendServer(host, name=name) for name, host in servers}
+        for s in self.servers.values():
+            s.start()
+        be = {}
+        for b, members in backends.items():
+            be[b] = [(m[0], self.servers[m[1]].host, self.servers[m[1]].port) + tuple(m[2:])
+                     if m[1] in self.servers else m for m in members]
+        self.h = HAProxy(be, check=check).start()
+
+    @property
+    def target(self):
+        return self.h.target_unix if self.transport == "unix" else self.h.target_tcp
+
+    def level_target(self, level):
+        return self.h.target_unix_level(level) if self.transport == "unix" else self.h.target_tcp_level(level)
+
+    def admin(self, backend, server):
+        return int(self.h.server_state(backend, server)["srv_admin_state"])
+
+    def snapshot(self):
+        """What lbmember may change: admin state and weight of every server."""
+        return [(r["be_name"], r["srv_name"], r["srv_admin_state"], r["srv_uweight"])
+                for r in self.h.servers_state()]
+
+    def wait_status(self, backend, server, want, timeout=5):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.h.status(backend, server) == want:
+                return True
+            time.sleep(0.05)
+        return self.h.status(backend, server) == want
+
+    def close(self):
+        self.h.stop()
+        for s in self.servers.values():
+            s.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def seed_env(transport, check=True):
+    return Env(transport, {SEED: [(S78, "a"), (S79, "b"), (S80, "c")]}, check=check,
+               servers=[("a", "127.0.0.2"), ("b", "127.0.0.3"), ("c", "127.0.0.4")])
+
+
+def member(out, pool, name):
+    for p in out["pools"]:
+        if p["name"] == pool:
+            for m in p["members"]:
+                if m["name"] == name:
+                    return m
+    raise AssertionError("%s/%s not listed" % (pool, name))
+
+
+# --- the seed scenario ------------------------------------------------------
+
+@test("seed")
+def seed_disable_enable(t):
+    with seed_env(t) as e:
+        check(e.wait_status(SEED, S78, "UP"), "server not UP at start")
+        out = run_ok(e.target, "list", SEED)
+        m = member(out, SEED, S78)
+        check(m["address"] == "127.0.0.2" and m["port"] == e.servers["a"].port, "address %r" % m)
+        check(m["state"] == "enabled" and m["health"] == "up" and m["weight"] == 1 and m["active"] == 0, m)
+        check(m["status"] == "UP" and m["held"] is None, m)
+
+        out = run_ok(e.target, "disable", SEED, S78)
+        check(out["changed"] is True and out["dry_run"] is False, out)
+        o = out["outcomes"][0]
+        check(o["pool"] == SEED and o["before"]["state"] == "enabled" and o["after"]["state"] == "disabled", o)
+        check(e.h.status(SEED, S78) == "MAINT", "witness: %s" % e.h.status(SEED, S78))
+        check(e.admin(SEED, S78) == 1, "admin state %d" % e.admin(SEED, S78))
+        for other in (S79, S80):
+            check(e.h.status(SEED, other) == "UP" and e.admin(SEED, other) == 0, "%s touched" % other)
+
+        out = run_ok(e.target, "enable", SEED, S78)
+        check(out["changed"] is True and out["outcomes"][0]["after"]["state"] == "enabled", out)
+        check(e.wait_status(SEED, S78, "UP"), "witness after enable: %s" % e.h.status(SEED, S78))
+        check(e.admin(SEED, S78) == 0, "admin state %d" % e.admin(SEED, S78))
+
+
+@test("seed")
+def seed_by_address(t):
+    """A member named by its real ADDR:PORT, as the seed article does with IPs."""
+    with seed_env(t, check=False) as e:
+        addr = "127.0.0.3:%d" % e.servers["b"].port
+        out = run_ok(e.target, "drain", SEED, addr)
+        check(out["outcomes"][0]["before"]["name"] == S79, out)
+        check(e.h.status(SEED, S79) == "DRAIN", "witness: %s" % e.h.status(SEED, S79))
+        check(e.h.status(SEED, S78) == "no check" and e.h.status(SEED, S80) == "no check", "others touched")
+        out = run_ok(e.target, "status", SEED, "127.0.0.3")
+        check(out["pool"] == SEED and out["member"]["name"] == S79 and out["member"]["state"] == "draining", out)
+        check(out["member"]["status"] == "DRAIN [FDRAIN]", out)
+
+
+# --- every transition, twice --------------------------------------------------
+
+WITNESS = {"enabled": ("UP", 0), "draining": ("DRAIN", 8), "disabled": ("MAINT", 1)}
+VERB = {"enabled": "enable", "draining": "drain", "disabled": "disable"}
+
+
+@test("transitions")
+def all_transitions(t):
+    with seed_env(t) as e:
+        check(e.wait_status(SEED, S78, "UP"), "not UP at start")
+        for frm in WITNESS:
+            for to in WITNESS:
+                if frm == to:
+                    continue
+                run_ok(e.target, VERB[frm], SEED, S78)
+                check(e.wait_status(SEED, S78, WITNESS[frm][0]), "setup %s" % frm)
+                before = e.snapshot()
+                for attempt in (1, 2):
+                    out = run_ok(e.target, VERB[to], SEED, S78)
+                    o = out["outcomes"][0]
+                    check(out["changed"] is (attempt == 1), "%s->%s attempt %d: changed %s" %
+                          (frm, to, attempt, out["changed"]))
+                    check(o["after"]["state"] == to, "%s->%s: after %s" % (frm, to, o["after"]["state"]))
+                    check(o["before"]["state"] == (frm if attempt == 1 else to), o)
+                    check(e.wait_status(SEED, S78, WITNESS[to][0]),
+                          "%s->%s witness %s" % (frm, to, e.h.status(SEED, S78)))
+                    check(e.admin(SEED, S78) == WITNESS[to][1], "%s->%s admin %d" % (frm, to, e.admin(SEED, S78)))
+                # Nothing else moved.
+                after = e.snapshot()
+                check([r for r in after if r[1] != S78] == [r for r in before if r[1] != S78], "others touched")
+
+
+@test("transitions")
+def weight(t):
+    with seed_env(t, check=False) as e:
+        for attempt in (1, 2):
+            out = run_ok(e.target, "enable", SEED, S79, "--weight", 7)
+            check(out["changed"] is (attempt == 1), "attempt %d changed %s" % (attempt, out["changed"]))
+            check(out["outcomes"][0]["after"]["weight"] == 7, out)
+            check(e.h.server_state(SEED, S79)["srv_uweight"] == "7", "witness weight")
+            check(e.h.server_stat(SEED, S79)["weight"] == "7", "witness stat weight")
+        # Draining keeps the weight, and enabling brings it back unchanged.
+        run_ok(e.target, "drain", SEED, S79)
+        out = run_ok(e.target, "enable", SEED, S79)
+        check(out["outcomes"][0]["after"]["weight"] == 7 and e.h.server_state(SEED, S79)["srv_uweight"] == "7",
+              "weight lost across drain: %s" % out)
+        run_fail("EINVAL", "HAProxy accepts 0 to 256", e.target, "enable", SEED, S79, "--weight", 300)
+        check(e.h.server_state(SEED, S79)["srv_uweight"] == "7", "weight touched by a refused change")
+
+
+# --- drain and wait against a real long-lived connection ----------------------
+
+@test("wait")
+def drain_wait(t):
+    with seed_env(t) as e:
+        a = e.servers["a"]
+        client = e.h.hold(SEED, S78)
+        check(a.wait_held(1), "connection not held on the backend server")
+        check(e.h.server_stat(SEED, S78)["scur"] == "1", "scur not 1")
+        threading.Timer(1.5, a.release).start()
+        t0 = time.monotonic()
+        out = run_ok(e.target, "drain", SEED, S78, "--wait", 20)
+        took = time.monotonic() - t0
+        check(took >= 1.4, "returned after %.2f s, before the connection closed" % took)
+        check(took < 10, "returned only after %.2f s" % took)
+        check(out["outcomes"][0]["after"]["active"] == 0, out)
+        check(e.h.server_stat(SEED, S78)["scur"] == "0" and e.h.status(SEED, S78) == "DRAIN", "witness")
+        reply = client.recv(4096)
+        client.close()
+        check(reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"\na\n"),
+              "the held client was cut: %r" % reply)
+
+
+@test("wait")
+def drain_wait_timeout(t):
+    with seed_env(t) as e:
+        a = e.servers["a"]
+        client = e.h.hold(SEED, S78)
+        check(a.wait_held(1), "connection not held")
+        t0 = time.monotonic()
+        out = run_fail("ETIMEDOUT", "1 active connection left", e.target, "drain", SEED, S78, "--wait", 0.5)
+        took = time.monotonic() - t0
+        check(0.4 < took < 5, "took %.2f s" % took)
+        check(out["outcomes"][0]["after"]["state"] == "draining", "outcome not reported: %s" % out)
+        check(e.h.status(SEED, S78) == "DRAIN", "member not left draining: %s" % e.h.status(SEED, S78))
+        check(a.held == 1 and e.h.server_stat(SEED, S78)["scur"] == "1", "the connection was cut")
+        # disable too waits for it, and times out the same way
+        run_fail("ETIMEDOUT", "active connection", e.target, "disable", SEED, S78, "--wait", 0.3)
+        check(e.h.status(SEED, S78) == "MAINT", "not left in MAINT")
+        a.release()
+        client.close()
+
+
+@test("wait")
+def enable_wait_until_up(t):
+    with seed_env(t) as e:
+        check(e.wait_status(SEED, S80, "UP"), "not UP at start")
+        run_ok(e.target, "disable", SEED, S80)
+        out = run_ok(e.target, "enable", SEED, S80, "--wait", 10)
+        check(out["outcomes"][0]["after"]["health"] == "up", out)
+        check(e.h.status(SEED, S80) == "UP", "witness %s" % e.h.status(SEED, S80))
+
+
+# --- min_enabled ----------------------------------------------------------------
+
+@test("guard")
+def min_enabled(t):
+    with Env(t, {"pair": [("one", "127.0.0.2", 1), ("two", "127.0.0.3", 1)]}) as e:
+        run_ok(e.target, "disable", "pair", "one")
+        before = e.snapshot()
+        run_fail("EGUARD", "min_enabled", e.target, "disable", "pair", "two")
+        run_fail("EGUARD", "pool 'pair' would keep 0 enabled members", e.target, "drain", "pair", "two")
+        check(e.snapshot() == before, "a refused change touched HAProxy")
+        run_ok(e.target, "enable", "pair", "one")
+        before = e.snapshot()
+        run_fail("EGUARD", "fewer than min_enabled 2", e.target, "drain", "pair", "two", "--min-enabled", 2)
+        # Several members at once: checked before anything is sent.
+        run_fail("EGUARD", "min_enabled", e.target, "disable", "pair", "one", "two")
+        check(e.snapshot() == before, "a refused change touched HAProxy")
+        check(e.h.status("pair", "one") == "no check" and e.h.status("pair", "two") == "no check", "witness")
+        run_ok(e.target, "disable", "pair", "one", "two", "--min-enabled", 0)
+        check(e.h.status("pair", "one") == "MAINT" and e.h.status("pair", "two") == "MAINT", "witness")
+
+
+# --- dry run ----------------------------------------------------------------------
+
+@test("dryrun")
+def dry_run(t):
+    with seed_env(t, check=False) as e:
+        before = e.snapshot()
+        out = run_ok(e.target, "disable", SEED, S78, "--dry-run")
+        check(out["dry_run"] is True and out["changed"] is True, out)
+        check(out["outcomes"][0]["after"]["state"] == "disabled", out)
+        out = run_ok(e.target, "enable", SEED, S79, "--weight", 9, "--dry-run")
+        check(out["changed"] is True and out["outcomes"][0]["after"]["weight"] == 9, out)
+        out = run_ok(e.target, "enable", SEED, S80, "--dry-run")
+        check(out["changed"] is False, "a no-op dry run says changed: %s" % out)
+        check(e.snapshot() == before, "a dry run touched HAProxy")
+        check(e.h.status(SEED, S78) == "no check", "witness %s" % e.h.status(SEED, S78))
+
+
+# --- member without a pool: every backend holding it ------------------------------
+
+@test("allpools")
+def all_pools(t):
+    with Env(t, {"www": [(S78, "a"), ("other", "b")], "api": [(S78, "a"), ("other", "b")],
+                 "static": [("other", "b")]}, servers=[("a", "127.0.0.2"), ("b", "127.0.0.3")]) as e:
+        out = run_ok(e.target, "disable", "-", S78)
+        check(sorted(o["pool"] for o in out["outcomes"]) == ["api", "www"], out)
+        for b in ("www", "api"):
+            check(e.h.status(b, S78) == "MAINT", "%s/%s witness %s" % (b, S78, e.h.status(b, S78)))
+            check(e.h.status(b, "other") == "no check", "%s/other touched" % b)
+        check(e.h.status("static", "other") == "no check", "static touched")
+        # By address: the port is the backend server's, shared by both backends.
+        addr = "127.0.0.2:%d" % e.servers["a"].port
+        out = run_ok(e.target, "drain", "-", addr)
+        check(len(out["outcomes"]) == 2 and out["changed"] is True, out)
+        for b in ("www", "api"):
+            check(e.h.status(b, S78) == "DRAIN", "%s witness %s" % (b, e.h.status(b, S78)))
+        out = run_ok(e.target, "enable", "-", S78)
+        check(all(e.h.status(b, S78) == "no check" for b in ("www", "api")), "not enabled everywhere")
+        run_fail("ENOTFOUND", "no pool has a member 'nobody'", e.target, "enable", "-", "nobody")
+        # status needs one pool: a member in two is ambiguous
+        run_fail("EINVAL", "name the pool", e.target, "status", "-", S78)
+
+
+# --- held: out for a reason an operator's "enable" does not clear -----------------
+
+@test("held")
+def held_by_tracked_server(t):
+    with Env(t, {"b": [("a", "a", "check inter 200ms fall 1 rise 1"), ("t", "b", "track b/a"),
+                       ("x", "c")]},
+             servers=[("a", "127.0.0.2"), ("b", "127.0.0.3"), ("c", "127.0.0.4")]) as e:
+        check(e.wait_status("b", "a", "UP"), "a not UP")
+        run_ok(e.target, "disable", "b", "a")
+        check(e.h.status("b", "t") == "MAINT (via b/a)", "witness %s" % e.h.status("b", "t"))
+        out = run_ok(e.target, "status", "b", "t")
+        m = out["member"]
+        check(m["state"] == "disabled" and m["held"] == "maintenance inherited from tracked server b/a", m)
+        check(m["status"] == "MAINT (via b/a) [IMAINT]", m)
+        out = run_fail("EHELD", "b/t: asked for enabled, but it stays disabled: maintenance inherited from "
+                       "tracked server b/a", e.target, "enable", "b", "t")
+        check(out["outcomes"][0]["after"]["state"] == "disabled", out)
+        check(e.h.status("b", "t") == "MAINT (via b/a)", "witness %s" % e.h.status("b", "t"))
+        # Forced and inherited at once: enable clears the forced part only, and says so.
+        run_ok(e.target, "enable", "b", "a")
+        check(e.wait_status("b", "t", "UP"), "t did not follow a")
+        run_ok(e.target, "disable", "b", "t")
+        run_ok(e.target, "disable", "b", "a")
+        check(e.admin("b", "t") == 3, "admin %d" % e.admin("b", "t"))
+        run_fail("EHELD", "maintenance inherited", e.target, "enable", "b", "t")
+        check(e.admin("b", "t") == 2, "forced maintenance not cleared: admin %d" % e.admin("b", "t"))
+        run_ok(e.target, "enable", "b", "a")
+        check(e.wait_status("b", "t", "UP"), "t not back with a")
+        # Inherited drain.
+        run_ok(e.target, "drain", "b", "a")
+        check(e.admin("b", "t") == 16, "admin %d" % e.admin("b", "t"))
+        run_fail("EHELD", "drain inherited from tracked server b/a", e.target, "enable", "b", "t")
+        check(e.h.status("b", "t") == "DRAIN", "witness %s" % e.h.status("b", "t"))
+
+
+@test("held")
+def config_states(t):
+    with Env(t, {"c": [("off", "a", "disabled"), ("w0", "a", "weight 0"), ("on", "a")]},
+             servers=[("a", "127.0.0.2")]) as e:
+        out = run_ok(e.target, "list", "c")
+        off, w0 = member(out, "c", "off"), member(out, "c", "w0")
+        check(off["state"] == "disabled" and off["status"] == "MAINT [FMAINT,CMAINT]" and off["held"] is None, off)
+        check(w0["state"] == "draining" and w0["weight"] == 0 and "weight 0 in the configuration" in w0["held"], w0)
+        # "disabled" in the configuration is forced maintenance: HAProxy 2.6 lets "ready" clear it.
+        run_ok(e.target, "enable", "c", "off")
+        check(e.h.status("c", "off") == "no check", "witness %s" % e.h.status("c", "off"))
+        run_fail("EHELD", "weight 0 in the configuration: enable it with a weight", e.target, "enable", "c", "w0")
+        check(e.h.server_state("c", "w0")["srv_uweight"] == "0", "weight touched")
+        out = run_ok(e.target, "enable", "c", "w0", "--weight", 5)
+        check(out["outcomes"][0]["after"]["state"] == "enabled", out)
+        check(e.h.server_state("c", "w0")["srv_uweight"] == "5", "witness weight")
+
+
+# --- bulk: one connection for a thousand servers -----------------------------------
+
+@test("bulk")
+def bulk_one_connection(t):
+    n = 1000
+    be = {"bulk": [("s%d" % i, "127.0.1.%d" % (i % 250 + 1), 1000 + i) for i in range(n)]}
+    names = ["s%d" % i for i in range(n)]
+    with Env(t, be) as e:
+        for verb, want in (("drain", "DRAIN"), ("disable", "MAINT"), ("enable", "no check")):
+            c0 = e.h.cum_conns()
+            t0 = time.monotonic()
+            out = run_ok(e.target, verb, "bulk", *names, "--min-enabled", 0)
+            took = time.monotonic() - t0
+            # CumConns counts every accepted connection, our own "show info" included.
+            conns = e.h.cum_conns() - c0 - 1
+            print("  %s of %d servers: %d connections, %.3f s" % (verb, n, conns, took))
+            check(conns == 3, "%s used %d connections (expected list, apply, read-back)" % (verb, conns))
+            check(len(out["outcomes"]) == n and all(o["changed"] for o in out["outcomes"]), "outcomes")
+            stat = [r for r in e.h.show_stat() if r["pxname"] == "bulk" and r["svname"] != "BACKEND"]
+            bad = [r["svname"] for r in stat if r["status"] != want]
+            check(len(stat) == n and not bad, "%s: %d servers not %s: %s" % (verb, len(bad), want, bad[:5]))
+
+
+# --- errors, each with its message ------------------------------------------------
+
+class FakePeer:
+    """A socket that is not an HAProxy runtime API: it hangs, drips, or answers garbage."""
+
+    def __init__(self, transport, mode):
+        self.mode = mode
+        self.dir = tempfile.mkdtemp(prefix="lbm-peer-")
+        if transport == "unix":
+            self.path = os.path.join(self.dir, "peer.sock")
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.bind(self.path)
+            self.target = "haproxy://" + self.path
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind(("127.0.0.1", 0))
+            self.target = "haproxy://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.sock.listen(8)
+        self.stop = threading.Event()
+        self.conns = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self.talk, args=(c,), daemon=True).start()
+
+    def talk(self, c):
+        try:
+            if self.mode == "garbage":
+                c.recv(4096)
+                c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+                c.close()
+            elif self.mode == "drip":  # never silent for long, never done
+                while not self.stop.is_set():
+                    c.sendall(b"x")
+                    time.sleep(0.2)
+            elif self.mode == "flood":
+                chunk = b"y" * 65536
+                while not self.stop.is_set():
+                    c.sendall(chunk)
+            else:  # hang: accept, read, say nothing
+                self.stop.wait()
+        except OSError:
+            pass
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@test("errors")
+def errors_socket(t):
+    if t == "unix":
+        d = tempfile.mkdtemp(prefix="lbm-err-")
+        missing = os.path.join(d, "missing.sock")
+        run_fail("EIO", "HAProxy: no socket at %s" % missing, "haproxy://" + missing, "list")
+        plain = os.path.join(d, "plain")
+        open(plain, "w").close()
+        run_fail("EINVAL", "HAProxy: %s is not a socket" % plain, "haproxy://" + plain, "list")
+        stale = os.path.join(d, "stale.sock")
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(stale)
+        s.close()  # the file stays; nothing listens: HAProxy stopped without cleaning up
+        run_fail("EIO", "HAProxy: connection refused on %s" % stale, "haproxy://" + stale, "list")
+        # The plain message format on stderr, for humans.
+        p = subprocess.run([CLI, "haproxy://" + missing, "list"], capture_output=True, text=True)
+        check(p.returncode == 1 and p.stderr.startswith("lbmember: HAProxy: no socket at ")
+              and p.stderr.count("\n") == 1, "stderr %r" % p.stderr)
+        import shutil
+        shutil.rmtree(d)
+    else:
+        port = free_port()
+        run_fail("EIO", "HAProxy: connection refused by 127.0.0.1:%d" % port, "haproxy://127.0.0.1:%d" % port,
+                 "list")
+        run_fail("EINVAL", "HAProxy: '127.0.0.1' is not a runtime API address", "haproxy://127.0.0.1", "list")
+        run_fail("EINVAL", "is not an IP address", "haproxy://localhost:9999", "list")
+    run_fail("EINVAL", "HAProxy: no runtime API socket given", "haproxy://", "list")
+
+
+@test("errors")
+def errors_permission(t):
+    with seed_env(t, check=False) as e:
+        before = e.snapshot()
+        for level in ("user", "operator"):
+            target = e.level_target(level)
+            out = run_ok(target, "list", SEED)  # reading is allowed at these levels
+            check(member(out, SEED, S78)["state"] == "enabled", out)
+            run_fail("EPERM", "HAProxy: %s/%s: Permission denied: the socket" % (SEED, S78), target,
+                     "disable", SEED, S78)
+            run_fail("EPERM", "must be a 'stats socket ... level admin'", target, "drain", SEED, S78, S79)
+        check(e.snapshot() == before, "a refused change touched HAProxy")
+
+
+@test("errors")
+def errors_unknown(t):
+    with seed_env(t, check=False) as e:
+        before = e.snapshot()
+        run_fail("ENOTFOUND", "HAProxy: no backend 'nope'", e.target, "list", "nope")
+        run_fail("ENOTFOUND", "no pool 'nope'", e.target, "disable", "nope", S78)
+        run_fail("ENOTFOUND", "pool '%s' has no member 'nobody'" % SEED, e.target, "disable", SEED, "nobody")
+        run_fail("ENOTFOUND", "has no member", e.target, "status", SEED, "nobody")
+        # A name that would smuggle a second command is refused, not sent.
+        run_fail("EINVAL", "is not a backend name", e.target, "list", "x;shutdown sessions server %s/%s" % (SEED, S78))
+        run_fail("EINVAL", "is not a backend name", e.target, "disable", "x y", S78)
+        check(e.snapshot() == before, "touched")
+
+
+class RacingProxy:
+    """Forwards runtime API connections to a real HAProxy; before forwarding a
+    connection that changes servers, it deletes one server for real, as an
+    operator's script would between lbmember's listing and its change."""
+
+    def __init__(self, h, backend, server):
+        self.h, self.victim = h, "%s/%s" % (backend, server)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.target = "haproxy://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.relay, args=(c,), daemon=True).start()
+
+    def relay(self, c):
+        data = b""
+        c.settimeout(5)
+        while not data.endswith(b"quit\n"):
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        if b"set server" in data:
+            self.h.command("set server %s state maint" % self.victim)
+            self.h.command("del server %s" % self.victim)
+        up = socket.socket(socket.AF_UNIX)
+        up.connect(self.h.unix_socket)
+        up.sendall(data)
+        while True:
+            chunk = up.recv(65536)
+            if not chunk:
+                break
+            c.sendall(chunk)
+        up.close()
+        c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+@test("errors")
+def errors_server_vanished(t):
+    """HAProxy's own "No such server." reply to a change, with the name in the message."""
+    with seed_env(t, check=False) as e:
+        e.h.command("add server %s/dyn 127.0.0.5:81" % SEED)
+        check("dyn" in [r["srv_name"] for r in e.h.servers_state()], "dynamic server not added")
+        proxy = RacingProxy(e.h, SEED, "dyn")
+        try:
+            out = run_fail("ENOTFOUND", "HAProxy: %s/dyn: No such server." % SEED, proxy.target, "drain", SEED,
+                           "dyn", S78)
+            check(e.h.status(SEED, S78) == "DRAIN", "the other change of the batch was lost")
+            o = {x["before"]["name"]: x for x in out["outcomes"]}
+            check(o[S78]["after"]["state"] == "draining", "outcome of the applied change: %s" % out)
+        finally:
+            proxy.close()
+
+
+@test("errors")
+def errors_not_haproxy(t):
+    peer = FakePeer(t, "garbage")
+    try:
+        run_fail("EPROTO", "does not answer like an HAProxy runtime API (got 'SSH-2.0-OpenSSH_9.2p1 Debian-2')",
+                 peer.target, "list")
+    finally:
+        peer.close()
+    peer = FakePeer(t, "flood")
+    try:
+        run_fail("EPROTO", "answered more than 64 MiB", peer.target, "list", timeout=60)
+    finally:
+        peer.close()
+
+
+@test("errors")
+def errors_hang(t):
+    for mode in ("hang", "drip"):
+        peer = FakePeer(t, mode)
+        try:
+            t0 = time.monotonic()
+            run_fail("ETIMEDOUT", "did not answer within 1 s", "--timeout", 1, peer.target, "list")
+            took = time.monotonic() - t0
+            # One deadline for the whole exchange: a peer that drips a byte
+            # now and then cannot stretch it.
+            check(0.9 < took < 3, "%s: took %.2f s with --timeout 1" % (mode, took))
+        finally:
+            peer.close()
+    # The default timeout is 5 s.
+    peer = FakePeer(t, "hang")
+    try:
+        t0 = time.monotonic()
+        run_fail("ETIMEDOUT", "did not answer within 5 s", peer.target, "list")
+        check(4.5 < time.monotonic() - t0 < 8, "default timeout")
+    finally:
+        peer.close()
+
+
+def main():
+    group, transport = sys.argv[1], sys.argv[2]
+    passed = failed = 0
+    for fn in TESTS[group]:
+        try:
+            fn(transport)
+            passed += 1
+            print("PASS %s.%s.%s" % (group, fn.__name__, transport))
+        except Exception:
+            failed += 1
+            print("FAIL %s.%s.%s" % (group, fn.__name__, transport))
+            traceback.print_exc(file=sys.stdout)
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed or not passed else 0)
+
+
+if __name__ == "__main__":
+    main()
