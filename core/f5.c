@@ -1,16 +1,1031 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder until the F5 driver lands. */
+/* F5 BIG-IP LTM over iControl REST, with libcurl and jansson.
+ *
+ * One token per handle: logged in at open, sent as X-F5-Auth-Token, renewed
+ * once when BIG-IP says it expired, deleted at close (a user may hold only
+ * 100). Every exchange goes through one curl multi handle, so its
+ * connections are reused and independent requests (each pool's statistics,
+ * the commands of a transaction) travel side by side instead of one round
+ * trip after another. Several changes are one transaction: all or nothing. */
+#define _DEFAULT_SOURCE
+
 #include "driver.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* An answer larger than this is not iControl REST talking. */
+#define F5_BODY_MAX (64u << 20)
+/* Connections opened side by side to one BIG-IP. */
+#define F5_PARALLEL 8
+#define F5_TOKEN_MAX 128
+#define F5_PATH_MAX (4 * LBM_NAME_MAX)
+
+struct f5 {
+	CURLM *multi;
+	char base[LBM_NAME_MAX + 32];  /* https://HOST:PORT */
+	char where[LBM_NAME_MAX + 16]; /* HOST:PORT, for messages */
+	char user[LBM_NAME_MAX];
+	char *password;
+	char provider[64];
+	char token[F5_TOKEN_MAX];
+	char *ca_file;
+	bool basic;
+	bool insecure;
+};
+
+/* One HTTP request and its answer. */
+struct req {
+	const char *method;
+	char path[F5_PATH_MAX];
+	char *body;        /* owned; NULL: none */
+	const char *trans; /* X-F5-REST-Coordination-Id, or NULL */
+	bool todo;
+	CURL *easy;
+	struct curl_slist *headers;
+	CURLcode result;
+	long status;
+	char *resp;
+	size_t len;
+	bool retried;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void req_reset(struct req *r)
+{
+	free(r->resp);
+	r->resp = NULL;
+	r->len = 0;
+	r->status = 0;
+	r->result = CURLE_OK;
+	r->errbuf[0] = '\0';
+}
+
+static void req_free(struct req *r)
+{
+	req_reset(r);
+	wipe_free(r->body);
+	r->body = NULL;
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct req *r = userdata;
+	size_t len = size * nmemb;
+	char *grown;
+
+	if (r->len + len > F5_BODY_MAX)
+		return 0;
+	grown = realloc(r->resp, r->len + len + 1);
+	if (!grown)
+		return 0;
+	memcpy(grown + r->len, data, len);
+	r->len += len;
+	grown[r->len] = '\0';
+	r->resp = grown;
+	return len;
+}
+
+static int add_header(struct req *r, const char *name, const char *value)
+{
+	char line[F5_TOKEN_MAX + 64];
+	struct curl_slist *grown;
+
+	snprintf(line, sizeof(line), "%s: %s", name, value);
+	grown = curl_slist_append(r->headers, line);
+	explicit_bzero(line, sizeof(line));
+	if (!grown)
+		return -1;
+	r->headers = grown;
+	return 0;
+}
+
+#define SET(opt, val)                                         \
+	do {                                                  \
+		if (rc == CURLE_OK)                           \
+			rc = curl_easy_setopt(e, opt, val);   \
+	} while (0)
+
+static int setup(struct lbm *lb, struct req *r)
+{
+	struct f5 *f5 = lb->priv;
+	long timeout_ms = (long)(lb->timeout_s * 1000.0);
+	char url[LBM_NAME_MAX + 32 + F5_PATH_MAX];
+	CURLcode rc = CURLE_OK;
+	CURL *e;
+
+	r->easy = e = curl_easy_init();
+	if (!e)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	snprintf(url, sizeof(url), "%s%s", f5->base, r->path);
+	if (add_header(r, "Content-Type", "application/json") < 0 || add_header(r, "Expect", "") < 0 ||
+	    (f5->token[0] && add_header(r, "X-F5-Auth-Token", f5->token) < 0) ||
+	    (r->trans && add_header(r, "X-F5-REST-Coordination-Id", r->trans) < 0))
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_CUSTOMREQUEST, r->method);
+	if (r->body) {
+		SET(CURLOPT_POSTFIELDS, r->body);
+		SET(CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+	}
+	SET(CURLOPT_HTTPHEADER, r->headers);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+	SET(CURLOPT_SSL_VERIFYPEER, f5->insecure ? 0L : 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, f5->insecure ? 0L : 2L);
+	if (f5->ca_file)
+		SET(CURLOPT_CAINFO, f5->ca_file);
+	if (f5->basic) {
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, f5->user);
+		SET(CURLOPT_PASSWORD, f5->password);
+	}
+	SET(CURLOPT_USERAGENT, "lbmember/" LBM_VERSION);
+	SET(CURLOPT_ERRORBUFFER, r->errbuf);
+	SET(CURLOPT_WRITEFUNCTION, on_data);
+	SET(CURLOPT_WRITEDATA, r);
+	SET(CURLOPT_PRIVATE, r);
+	if (rc != CURLE_OK)
+		return lbm_driver_fail(lb, LBM_EIO, "libcurl refused an option: %s", curl_easy_strerror(rc));
+	return 0;
+}
+
+#undef SET
+
+static void cleanup(struct lbm *lb, struct req *r)
+{
+	struct f5 *f5 = lb->priv;
+
+	if (r->easy) {
+		curl_multi_remove_handle(f5->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+	}
+	curl_slist_free_all(r->headers);
+	r->headers = NULL;
+}
+
+/* Send every request marked todo, side by side, and wait for all answers.
+ * Each transfer is bounded by lb->timeout_s, so this ends. */
+static int run(struct lbm *lb, struct req *reqs, size_t n)
+{
+	struct f5 *f5 = lb->priv;
+	CURLMcode mc = CURLM_OK;
+	CURLMsg *msg;
+	int running, left, ret = 0;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (!reqs[i].todo)
+			continue;
+		req_reset(&reqs[i]);
+		ret = setup(lb, &reqs[i]);
+		if (!ret && curl_multi_add_handle(f5->multi, reqs[i].easy) != CURLM_OK)
+			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	}
+	if (!ret) {
+		do {
+			mc = curl_multi_perform(f5->multi, &running);
+			if (mc == CURLM_OK && running)
+				mc = curl_multi_poll(f5->multi, NULL, 0, 1000, NULL);
+		} while (mc == CURLM_OK && running);
+		if (mc != CURLM_OK)
+			ret = lbm_driver_fail(lb, LBM_EIO, "libcurl: %s", curl_multi_strerror(mc));
+	}
+	while ((msg = curl_multi_info_read(f5->multi, &left))) {
+		struct req *r;
+
+		char *priv;
+
+		if (msg->msg != CURLMSG_DONE || curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv))
+			continue;
+		r = (struct req *)priv;
+		r->result = msg->data.result;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (reqs[i].todo)
+			cleanup(lb, &reqs[i]);
+		reqs[i].todo = false;
+	}
+	return ret;
+}
+
+/* F5's "message", or NULL when the answer is not an F5 error body. */
+static const char *f5_message(const struct req *r, json_t **json)
+{
+	*json = r->resp ? json_loadb(r->resp, r->len, 0, NULL) : NULL;
+	return json_string_value(json_object_get(*json, "message"));
+}
+
+/* F5 documents these as passing: mcpd restarting, restjavad busy. */
+static bool transient(const struct req *r)
+{
+	json_t *json;
+	const char *msg;
+	bool ret;
+
+	if (r->result != CURLE_OK)
+		return false;
+	if (r->status == 503)
+		return true;
+	if (r->status != 500)
+		return false;
+	msg = f5_message(r, &json);
+	ret = msg && strstr(msg, "mcpd");
+	json_decref(json);
+	return ret;
+}
+
+static int login(struct lbm *lb);
+
+/* run(), then the two second chances: one new token when the old one was
+ * refused, one resend of what failed in a way F5 calls transient. */
+static int exchange(struct lbm *lb, struct req *reqs, size_t n, bool relogin)
+{
+	struct f5 *f5 = lb->priv;
+	bool again = false;
+	int ret;
+
+	for (size_t i = 0; i < n; i++)
+		reqs[i].todo = reqs[i].method != NULL; /* a NULL method is a slot left empty */
+	ret = run(lb, reqs, n);
+	if (ret < 0)
+		return ret;
+	if (relogin && !f5->basic) {
+		for (size_t i = 0; i < n; i++)
+			if (reqs[i].result == CURLE_OK && reqs[i].status == 401)
+				again = reqs[i].todo = true;
+		if (again) {
+			ret = login(lb);
+			if (ret < 0)
+				return ret;
+			ret = run(lb, reqs, n);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	again = false;
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].method && transient(&reqs[i]))
+			again = reqs[i].todo = reqs[i].retried = true;
+	if (!again)
+		return 0;
+	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	return run(lb, reqs, n);
+}
+
+static int curl_failure(struct lbm *lb, const struct req *r, const char *what)
+{
+	struct f5 *f5 = lb->priv;
+	const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result);
+
+	switch (r->result) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return lbm_driver_fail(lb, LBM_ETIMEDOUT, "%s: no answer from %s within %g s", what, f5->where,
+				       lb->timeout_s);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+		return lbm_driver_fail(lb, LBM_EIO,
+				       "%s: TLS with %s failed: %s (give the CA that signed its certificate with "
+				       "ca_file; insecure skips the check)",
+				       what, f5->where, why);
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		return lbm_driver_fail(lb, LBM_EIO, "%s: cannot reach %s: %s", what, f5->where, why);
+	case CURLE_WRITE_ERROR:
+		return lbm_driver_fail(lb, LBM_EPROTO, "%s: the answer from %s is larger than %u MiB", what,
+				       f5->where, F5_BODY_MAX >> 20);
+	default:
+		return lbm_driver_fail(lb, LBM_EIO, "%s: exchange with %s failed: %s", what, f5->where, why);
+	}
+}
+
+/* F5's own words for a failed request. */
+static void f5_text(const struct req *r, char *msg, size_t msgsz)
+{
+	const char *f5msg;
+	json_t *json;
+
+	f5msg = f5_message(r, &json);
+	if (f5msg)
+		snprintf(msg, msgsz, "%s", f5msg);
+	else
+		snprintf(msg, msgsz, "HTTP %ld with no F5 error message%s", r->status,
+			 r->status == 503 ? " (the REST service is restarting or busy)" : "");
+	json_decref(json);
+}
+
+static int http_failure(struct lbm *lb, const struct req *r, const char *what)
+{
+	char msg[LBM_ERRMSG_MAX / 2];
+	int code;
+
+	f5_text(r, msg, sizeof(msg));
+	switch (r->status) {
+	case 401:
+	case 403:
+		code = LBM_EPERM;
+		break;
+	case 404:
+		code = LBM_ENOTFOUND;
+		break;
+	default:
+		code = r->status >= 500 ? LBM_EIO : LBM_EPROTO;
+	}
+	return lbm_driver_fail(lb, code, "%s: %s (HTTP %ld%s)", what, msg, r->status,
+			       r->retried ? ", also after one retry" : "");
+}
+
+/* Check an answer and parse it: 0 and *out (for json_decref), or an error
+ * naming `what` was being done. kind, when given, must be the answer's. */
+static int answer(struct lbm *lb, const struct req *r, const char *what, const char *kind, json_t **out)
+{
+	struct f5 *f5 = lb->priv;
+	const char *got;
+	json_t *json;
+
+	*out = NULL;
+	if (r->result != CURLE_OK)
+		return curl_failure(lb, r, what);
+	if (r->status < 200 || r->status > 299)
+		return http_failure(lb, r, what);
+	/* jansson's error text quotes the input, which may hold a token. */
+	json = r->resp ? json_loadb(r->resp, r->len, 0, NULL) : NULL;
+	if (!json_is_object(json)) {
+		json_decref(json);
+		return lbm_driver_fail(lb, LBM_EPROTO, "%s: %s answered %zu bytes that are not a JSON object", what,
+				       f5->where, r->len);
+	}
+	got = json_string_value(json_object_get(json, "kind"));
+	if (kind && (!got || strcmp(got, kind))) {
+		lbm_driver_fail(lb, LBM_EPROTO, "%s: %s answered kind '%s', expected '%s'", what, f5->where,
+				got ? got : "(none)", kind);
+		json_decref(json);
+		return LBM_EPROTO;
+	}
+	*out = json;
+	return 0;
+}
+
+/* "/Common/web" -> "~Common~web", escaped for a URL path ('%' of a route
+ * domain becomes "%25", as F5 wants). */
+static int tm_name(struct lbm *lb, const char *full, char *out, size_t outsz)
+{
+	char tilde[LBM_NAME_MAX];
+	char *esc;
+	bool ok;
+
+	if (!lbm_copy(tilde, sizeof(tilde), full))
+		return lbm_driver_fail(lb, LBM_EINVAL, "name '%s' is too long", full);
+	for (char *p = tilde; *p; p++)
+		if (*p == '/')
+			*p = '~';
+	esc = curl_easy_escape(NULL, tilde, 0);
+	if (!esc)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	ok = lbm_copy(out, outsz, esc);
+	curl_free(esc);
+	return ok ? 0 : lbm_driver_fail(lb, LBM_EINVAL, "name '%s' is too long", full);
+}
+
+/* /mgmt/tm/ltm/pool/~P~pool[/members[/~P~member]][suffix] */
+static int pool_path(struct lbm *lb, char *out, size_t outsz, const char *pool, const char *member,
+		     const char *suffix)
+{
+	char p[LBM_NAME_MAX * 3], m[LBM_NAME_MAX * 3] = "";
+	int ret = tm_name(lb, pool, p, sizeof(p));
+
+	if (!ret && member)
+		ret = tm_name(lb, member, m, sizeof(m));
+	if (ret)
+		return ret;
+	snprintf(out, outsz, "/mgmt/tm/ltm/pool/%s%s%s%s", p, member ? "/members/" : "", m, suffix);
+	return 0;
+}
+
+static struct req *req_new(struct lbm *lb, size_t n)
+{
+	struct req *reqs = calloc(n ? n : 1, sizeof(*reqs));
+
+	if (!reqs)
+		lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	return reqs;
+}
+
+static void reqs_free(struct req *reqs, size_t n)
+{
+	for (size_t i = 0; reqs && i < n; i++)
+		req_free(&reqs[i]);
+	free(reqs);
+}
+
+/* ---- authentication ------------------------------------------------------ */
+
+static int login(struct lbm *lb)
+{
+	struct f5 *f5 = lb->priv;
+	struct req r = { .method = "POST", .path = "/mgmt/shared/authn/login" };
+	const char *token;
+	json_t *body, *json;
+	int ret;
+
+	f5->token[0] = '\0';
+	body = json_pack("{s:s, s:s, s:s}", "username", f5->user, "password", f5->password, "loginProviderName",
+			 f5->provider);
+	r.body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body); /* jansson keeps its copy of the password until here */
+	if (!r.body)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	ret = exchange(lb, &r, 1, false);
+	if (ret == 0 && r.result == CURLE_OK && r.status == 401) {
+		char msg[LBM_ERRMSG_MAX / 2];
+
+		f5_text(&r, msg, sizeof(msg));
+		ret = lbm_driver_fail(lb, LBM_EPERM,
+				      "login as '%s' to %s refused: %s (check the user, the password and login "
+				      "provider '%s')",
+				      f5->user, f5->where, msg, f5->provider);
+	} else if (ret == 0) {
+		ret = answer(lb, &r, "login", NULL, &json);
+		if (ret == 0) {
+			token = json_string_value(json_object_get(json_object_get(json, "token"), "token"));
+			if (!token || !*token || !lbm_copy(f5->token, sizeof(f5->token), token))
+				ret = lbm_driver_fail(lb, LBM_EPROTO, "login: %s answered no usable token", f5->where);
+			json_decref(json);
+		}
+	}
+	req_free(&r);
+	if (ret < 0)
+		f5->token[0] = '\0';
+	return ret;
+}
+
+static void logout(struct lbm *lb)
+{
+	struct f5 *f5 = lb->priv;
+	struct req r = { .method = "DELETE", .todo = true };
+	char tok[F5_TOKEN_MAX];
+
+	if (!f5->token[0] || tm_name(lb, f5->token, tok, sizeof(tok)) < 0)
+		return;
+	snprintf(r.path, sizeof(r.path), "/mgmt/shared/authz/tokens/%s", tok);
+	/* Best effort: an expired token is gone already. */
+	run(lb, &r, 1);
+	req_free(&r);
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(r.path, sizeof(r.path));
+	explicit_bzero(f5->token, sizeof(f5->token));
+}
+
+/* ---- open / close ---------------------------------------------------------- */
+
+static int read_password(struct lbm *lb, struct f5 *f5, const char *file)
+{
+	char line[1024];
+	size_t len;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return lbm_driver_fail(lb, LBM_EINVAL, "cannot read password file '%s': %s", file, strerror(errno));
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	len = strcspn(line, "\r\n");
+	if (len == sizeof(line) - 1) {
+		explicit_bzero(line, sizeof(line));
+		return lbm_driver_fail(lb, LBM_EINVAL, "password file '%s': first line longer than %zu bytes", file,
+				       sizeof(line) - 2);
+	}
+	line[len] = '\0';
+	if (!len)
+		return lbm_driver_fail(lb, LBM_EINVAL, "password file '%s' has an empty first line", file);
+	f5->password = strdup(line);
+	explicit_bzero(line, sizeof(line));
+	return f5->password ? 0 : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+}
+
+static int credentials(struct lbm *lb, struct f5 *f5, const struct lbm_options *opt)
+{
+	const char *user = opt->user ? opt->user : getenv("LBM_F5_USER");
+	const char *password = opt->password;
+
+	if (!user || !*user)
+		return lbm_driver_fail(lb, LBM_EINVAL, "no user: give one with the user option or LBM_F5_USER");
+	if (!lbm_copy(f5->user, sizeof(f5->user), user))
+		return lbm_driver_fail(lb, LBM_EINVAL, "user name longer than %d bytes", LBM_NAME_MAX - 1);
+	if (!password && opt->password_file)
+		return read_password(lb, f5, opt->password_file);
+	if (!password)
+		password = getenv("LBM_F5_PASSWORD");
+	if (!password || !*password)
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "no password for '%s': give a password file or set LBM_F5_PASSWORD", f5->user);
+	f5->password = strdup(password);
+	return f5->password ? 0 : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+}
+
+static int parse_location(struct lbm *lb, struct f5 *f5, const char *location)
+{
+	char host[LBM_NAME_MAX], loc[LBM_NAME_MAX];
+	unsigned port;
+	size_t len;
+
+	/* Never echo a location holding '@': it may be user:password@host. */
+	if (strchr(location, '@'))
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "credentials do not belong in the target: expected f5://HOST[:PORT] with the "
+				       "user and password given as options or in LBM_F5_USER/LBM_F5_PASSWORD");
+	if (!lbm_copy(loc, sizeof(loc), location))
+		return lbm_driver_fail(lb, LBM_EINVAL, "target is longer than %d bytes", LBM_NAME_MAX - 1);
+	len = strlen(loc);
+	if (len && loc[len - 1] == '/')
+		loc[len - 1] = '\0';
+	if (!*loc || strpbrk(loc, "/?#% \t") || !lbm_split_hostport(loc, host, sizeof(host), &port) ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") != strlen(host))
+		return lbm_driver_fail(lb, LBM_EINVAL, "target 'f5://%s' is not f5://HOST[:PORT]", loc);
+	if (!port)
+		port = 443;
+	if (strchr(host, ':'))
+		snprintf(f5->where, sizeof(f5->where), "[%s]:%u", host, port);
+	else
+		snprintf(f5->where, sizeof(f5->where), "%s:%u", host, port);
+	snprintf(f5->base, sizeof(f5->base), "https://%s", f5->where);
+	return 0;
+}
 
 static int f5_open(struct lbm *lb, const char *location, const struct lbm_options *opt)
 {
-	(void)location;
-	(void)opt;
-	return lbm_driver_fail(lb, LBM_ENOTSUP, "not implemented yet");
+	struct f5 *f5 = calloc(1, sizeof(*f5));
+	int ret;
+
+	lb->priv = f5;
+	if (!f5)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	ret = parse_location(lb, f5, location);
+	if (ret)
+		return ret;
+	ret = credentials(lb, f5, opt);
+	if (ret)
+		return ret;
+	if (!lbm_copy(f5->provider, sizeof(f5->provider), opt->login_provider ? opt->login_provider : "tmos") ||
+	    !*f5->provider)
+		return lbm_driver_fail(lb, LBM_EINVAL, "login provider must be a name of 1 to %zu bytes",
+				       sizeof(f5->provider) - 1);
+	if (opt->ca_file && !(f5->ca_file = strdup(opt->ca_file)))
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	f5->basic = opt->basic_auth;
+	f5->insecure = opt->insecure;
+	f5->multi = curl_multi_init();
+	if (!f5->multi || curl_multi_setopt(f5->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)F5_PARALLEL) != CURLM_OK)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	/* A token now, so that wrong credentials are told at once. */
+	return f5->basic ? 0 : login(lb);
+}
+
+static void f5_close(struct lbm *lb)
+{
+	struct f5 *f5 = lb->priv;
+
+	if (!f5)
+		return;
+	if (f5->multi) {
+		logout(lb);
+		curl_multi_cleanup(f5->multi);
+	}
+	wipe_free(f5->password);
+	free(f5->ca_file);
+	free(f5);
+	lb->priv = NULL;
+}
+
+/* ---- reading pools ------------------------------------------------------------ */
+
+static const char *str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* F5 names members "ADDR:PORT", IPv6 ones "ADDR.PORT". */
+static unsigned member_port(const char *name)
+{
+	const char *base = strrchr(name, '/');
+	const char *sep;
+
+	base = base ? base + 1 : name;
+	sep = strchr(base, ':') && strchr(base, ':') != strrchr(base, ':') ? strrchr(base, '.') : strrchr(base, ':');
+	return sep ? (unsigned)strtoul(sep + 1, NULL, 10) : 0;
+}
+
+static enum lbm_health health_of(const char *state)
+{
+	static const char *const up[] = { "up", "fqdn-up" };
+	static const char *const down[] = { "down", "fqdn-down", "fqdn-up-no-addr" };
+
+	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
+		if (!strcmp(state, up[i]))
+			return LBM_HEALTH_UP;
+	for (size_t i = 0; i < sizeof(down) / sizeof(down[0]); i++)
+		if (!strcmp(state, down[i]))
+			return LBM_HEALTH_DOWN;
+	return LBM_HEALTH_UNKNOWN;
+}
+
+/* design.md's F5 column, read backwards: "state" user-down is Forced
+ * Offline whatever the session says; a user-disabled session is F5's
+ * Disabled, our draining; monitor-enabled and user-enabled take traffic. */
+static enum lbm_state state_of(const char *session, const char *state)
+{
+	if (!strcmp(state, "user-down"))
+		return LBM_STATE_DISABLED;
+	if (!strcmp(session, "user-disabled"))
+		return LBM_STATE_DRAINING;
+	if (!strcmp(session, "monitor-enabled") || !strcmp(session, "user-enabled"))
+		return LBM_STATE_ENABLED;
+	return LBM_STATE_UNKNOWN;
+}
+
+static int add_member(struct lbm *lb, struct lbm_pool *pool, json_t *item)
+{
+	const char *kind = str(item, "kind"), *name = str(item, "fullPath"), *address = str(item, "address");
+	const char *session = str(item, "session"), *state = str(item, "state");
+	json_t *ratio = json_object_get(item, "ratio");
+	struct lbm_member *m;
+
+	if (!kind || strcmp(kind, "tm:ltm:pool:members:membersstate") || !name || !address || !session || !state)
+		return lbm_driver_fail(lb, LBM_EPROTO,
+				       "pool '%s': an item of kind '%s' is not a pool member (expected kind "
+				       "tm:ltm:pool:members:membersstate with fullPath, address, session, state)",
+				       pool->name, kind ? kind : "(none)");
+	m = lbm_pool_add_member(pool, name);
+	if (!m)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	lbm_copy(m->address, sizeof(m->address), address);
+	m->port = member_port(name);
+	m->state = state_of(session, state);
+	m->health = health_of(state);
+	if (json_is_integer(ratio))
+		m->weight = (int)json_integer_value(ratio);
+	snprintf(m->status, sizeof(m->status), "%s/%s", session, state);
+	return 0;
+}
+
+static int add_members(struct lbm *lb, struct lbm_pool *pool, json_t *items)
+{
+	size_t i;
+	json_t *item;
+	int ret;
+
+	if (!json_is_array(items))
+		return lbm_driver_fail(lb, LBM_EPROTO, "pool '%s': members are not a list", pool->name);
+	json_array_foreach(items, i, item) {
+		ret = add_member(lb, pool, item);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static struct lbm_member *member_by_stats_key(struct lbm_pool *pool, const char *key)
+{
+	const char *seg = strstr(key, "/members/");
+	char name[LBM_NAME_MAX * 3];
+	char *plain, *end;
+	struct lbm_member *found = NULL;
+
+	if (!seg || !lbm_copy(name, sizeof(name), seg + strlen("/members/")))
+		return NULL;
+	end = strchr(name, '/');
+	if (end)
+		*end = '\0';
+	plain = curl_easy_unescape(NULL, name, 0, NULL);
+	if (!plain)
+		return NULL;
+	for (char *p = plain; *p; p++)
+		if (*p == '~')
+			*p = '/';
+	for (size_t i = 0; i < pool->n_members && !found; i++)
+		if (!strcmp(pool->members[i].name, plain))
+			found = &pool->members[i];
+	curl_free(plain);
+	return found;
+}
+
+/* Active connections, and health where the configuration does not tell. */
+static void add_stats(struct lbm_pool *pool, json_t *stats)
+{
+	const char *key;
+	json_t *entry;
+
+	json_object_foreach(json_object_get(stats, "entries"), key, entry) {
+		json_t *e = json_object_get(json_object_get(entry, "nestedStats"), "entries");
+		json_t *conns = json_object_get(json_object_get(e, "serverside.curConns"), "value");
+		const char *monitor = json_string_value(json_object_get(json_object_get(e, "monitorStatus"),
+									"description"));
+		struct lbm_member *m = member_by_stats_key(pool, key);
+
+		if (!m)
+			continue;
+		if (json_is_integer(conns))
+			m->active = (long)json_integer_value(conns);
+		if (m->health == LBM_HEALTH_UNKNOWN && monitor)
+			m->health = health_of(monitor);
+	}
+}
+
+static int add_pool(struct lbm *lb, json_t *item, struct lbm_pool **pools, size_t *n, bool *need_members)
+{
+	const char *kind = str(item, "kind"), *name = str(item, "fullPath"), *mode = str(item, "loadBalancingMode");
+	json_t *members = json_object_get(json_object_get(item, "membersReference"), "items");
+	struct lbm_pool *pool;
+
+	if (!kind || strcmp(kind, "tm:ltm:pool:poolstate") || !name)
+		return lbm_driver_fail(lb, LBM_EPROTO,
+				       "an item of kind '%s' is not a pool (expected tm:ltm:pool:poolstate with a "
+				       "fullPath)",
+				       kind ? kind : "(none)");
+	pool = lbm_pool_add(pools, n, name);
+	if (!pool)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	if (mode)
+		lbm_copy(pool->detail, sizeof(pool->detail), mode);
+	/* Old versions ignore expandSubcollections: ask for the members then. */
+	*need_members = !members;
+	return members ? add_members(lb, pool, members) : 0;
+}
+
+static int read_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n, bool **need)
+{
+	struct req r = { .method = "GET" };
+	json_t *json, *items, *item;
+	size_t i;
+	int ret = 0;
+
+	if (pool)
+		ret = pool_path(lb, r.path, sizeof(r.path), pool, NULL, "?expandSubcollections=true");
+	else
+		snprintf(r.path, sizeof(r.path), "/mgmt/tm/ltm/pool?expandSubcollections=true");
+	ret = ret ? ret : exchange(lb, &r, 1, true);
+	if (!ret && pool && r.result == CURLE_OK && r.status == 404) {
+		char msg[LBM_ERRMSG_MAX / 2];
+
+		f5_text(&r, msg, sizeof(msg));
+		ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "no pool '%s' on %s: %s", pool,
+				      ((struct f5 *)lb->priv)->where, msg);
+	}
+	if (!ret)
+		ret = answer(lb, &r, "reading pools", pool ? "tm:ltm:pool:poolstate" : "tm:ltm:pool:poolcollectionstate",
+			     &json);
+	req_free(&r);
+	if (ret)
+		return ret;
+	items = pool ? json_pack("[O]", json) : json_incref(json_object_get(json, "items"));
+	json_decref(json);
+	if (!items)
+		items = json_array(); /* BIG-IP leaves "items" out when there is no pool */
+	*need = calloc(json_array_size(items) + 1, sizeof(**need));
+	if (!items || !*need) {
+		json_decref(items);
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	}
+	ret = json_is_array(items) ? 0 : lbm_driver_fail(lb, LBM_EPROTO, "reading pools: 'items' is not a list");
+	json_array_foreach(items, i, item) {
+		if (ret)
+			break;
+		ret = add_pool(lb, item, pools, n, &(*need)[i]);
+	}
+	json_decref(items);
+	return ret;
+}
+
+/* Per pool, its statistics and, where the listing left them out, its
+ * members: all in one exchange. */
+static int read_members(struct lbm *lb, struct lbm_pool *pools, size_t n, const bool *need)
+{
+	struct req *reqs = req_new(lb, 2 * n);
+	json_t *json;
+	char what[LBM_NAME_MAX + 32];
+	int ret = reqs ? 0 : LBM_ENOMEM;
+
+	for (size_t i = 0; i < n && !ret; i++) {
+		reqs[2 * i].method = need[i] ? "GET" : NULL;
+		reqs[2 * i + 1].method = "GET";
+		ret = pool_path(lb, reqs[2 * i].path, sizeof(reqs[2 * i].path), pools[i].name, NULL, "/members");
+		if (!ret)
+			ret = pool_path(lb, reqs[2 * i + 1].path, sizeof(reqs[2 * i + 1].path), pools[i].name, NULL,
+					"/members/stats");
+	}
+	if (!ret)
+		ret = exchange(lb, reqs, 2 * n, true);
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (need[i]) {
+			snprintf(what, sizeof(what), "reading members of '%s'", pools[i].name);
+			ret = answer(lb, &reqs[2 * i], what, "tm:ltm:pool:members:memberscollectionstate", &json);
+			if (ret)
+				break;
+			ret = add_members(lb, &pools[i], json_object_get(json, "items") ? json_object_get(json, "items")
+											 : json_array());
+			json_decref(json);
+			if (ret)
+				break;
+		}
+		snprintf(what, sizeof(what), "reading statistics of '%s'", pools[i].name);
+		ret = answer(lb, &reqs[2 * i + 1], what, "tm:ltm:pool:members:memberscollectionstats", &json);
+		if (!ret)
+			add_stats(&pools[i], json);
+		json_decref(json);
+	}
+	reqs_free(reqs, 2 * n);
+	return ret;
+}
+
+static int f5_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+{
+	bool *need = NULL;
+	int ret = read_pools(lb, pool, pools, n, &need);
+
+	if (!ret && *n)
+		ret = read_members(lb, *pools, *n, need);
+	free(need);
+	return ret;
+}
+
+/* ---- changing members ----------------------------------------------------------- */
+
+/* design.md's bodies; "state" is sent every time, or a Forced Offline
+ * member would stay offline when enabled. */
+static char *member_body(const struct lbm_item *item)
+{
+	json_t *body = json_pack("{s:s, s:s}", "session",
+				 item->state == LBM_STATE_ENABLED ? "user-enabled" : "user-disabled", "state",
+				 item->state == LBM_STATE_DISABLED ? "user-down" : "user-up");
+	char *s;
+
+	if (body && item->weight >= 0 && json_object_set_new(body, "ratio", json_integer(item->weight)) < 0) {
+		json_decref(body);
+		return NULL;
+	}
+	s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	return s;
+}
+
+static void item_what(char *what, size_t whatsz, const struct lbm_item *item)
+{
+	snprintf(what, whatsz, "making %s %s %s", item->pool, item->member->name, lbm_state_name(item->state));
+}
+
+static int transaction_start(struct lbm *lb, char *id, size_t idsz)
+{
+	struct req r = { .method = "POST", .path = "/mgmt/tm/transaction", .body = strdup("{}") };
+	json_t *json, *tid;
+	int ret = r.body ? exchange(lb, &r, 1, true) : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+
+	if (!ret)
+		ret = answer(lb, &r, "starting a transaction", "tm:transactionstate", &json);
+	if (!ret) {
+		tid = json_object_get(json, "transId");
+		if (json_is_integer(tid))
+			snprintf(id, idsz, "%" JSON_INTEGER_FORMAT, json_integer_value(tid));
+		else
+			ret = lbm_driver_fail(lb, LBM_EPROTO, "starting a transaction: no transId in the answer");
+		json_decref(json);
+	}
+	req_free(&r);
+	return ret;
+}
+
+static void transaction_drop(struct lbm *lb, const char *id)
+{
+	struct req r = { .method = "DELETE", .todo = true };
+
+	snprintf(r.path, sizeof(r.path), "/mgmt/tm/transaction/%s", id);
+	run(lb, &r, 1); /* best effort: BIG-IP drops it after its timeout anyway */
+	req_free(&r);
+}
+
+static int transaction_commit(struct lbm *lb, const char *id)
+{
+	struct req r = { .method = "PATCH", .body = strdup("{\"state\":\"VALIDATING\"}") };
+	const char *state;
+	json_t *json;
+	int ret;
+
+	snprintf(r.path, sizeof(r.path), "/mgmt/tm/transaction/%s", id);
+	ret = r.body ? exchange(lb, &r, 1, true) : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	if (!ret)
+		ret = answer(lb, &r, "committing the transaction", "tm:transactionstate", &json);
+	if (!ret) {
+		state = str(json, "state");
+		if (!state || strcmp(state, "COMPLETED"))
+			ret = lbm_driver_fail(lb, LBM_EPROTO, "committing the transaction: it ended %s%s%s",
+					      state ? state : "in no state", str(json, "failureReason") ? ": " : "",
+					      str(json, "failureReason") ? str(json, "failureReason") : "");
+		json_decref(json);
+	}
+	req_free(&r);
+	return ret;
+}
+
+static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
+{
+	char id[32] = "", what[3 * LBM_NAME_MAX];
+	struct req *reqs;
+	json_t *json;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (items[i].weight == 0)
+			return lbm_driver_fail(lb, LBM_EINVAL,
+					       "%s %s: F5 has no weight 0 (its ratio is 1 to 65535): drain the member "
+					       "instead",
+					       items[i].pool, items[i].member->name);
+	reqs = req_new(lb, n);
+	if (!reqs)
+		return LBM_ENOMEM;
+	/* Several changes: one transaction, so that they happen all or none. */
+	if (n > 1)
+		ret = transaction_start(lb, id, sizeof(id));
+	for (size_t i = 0; i < n && !ret; i++) {
+		reqs[i].method = "PATCH";
+		reqs[i].trans = n > 1 ? id : NULL;
+		reqs[i].body = member_body(&items[i]);
+		ret = reqs[i].body ? pool_path(lb, reqs[i].path, sizeof(reqs[i].path), items[i].pool,
+					       items[i].member->name, "")
+				   : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	}
+	if (!ret)
+		ret = exchange(lb, reqs, n, true);
+	/* Alone, a member is changed once BIG-IP said 2xx, whatever the body. */
+	if (!ret && n == 1)
+		items[0].done = reqs[0].result == CURLE_OK && reqs[0].status / 100 == 2;
+	for (size_t i = 0; i < n && !ret; i++) {
+		item_what(what, sizeof(what), &items[i]);
+		ret = answer(lb, &reqs[i], what, n > 1 ? "tm:transactionstate" : NULL, &json);
+		json_decref(json);
+	}
+	if (!ret && n > 1)
+		ret = transaction_commit(lb, id);
+	else if (ret && n > 1 && id[0])
+		transaction_drop(lb, id);
+	for (size_t i = 0; i < n && !ret; i++)
+		items[i].done = true;
+	reqs_free(reqs, n);
+	return ret;
+}
+
+/* ---- names ------------------------------------------------------------------------ */
+
+/* "web" -> "/Common/web"; "Tenant/app" -> "/Tenant/app". */
+static int f5_pool_name(struct lbm *lb, const char *typed, char *out, size_t outsz)
+{
+	static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:";
+	const char *slash = strchr(typed + 1, '/');
+	int len;
+
+	if (strspn(typed, allowed) != strlen(typed) || (typed[0] == '/' && (!slash || !slash[1])) ||
+	    typed[strlen(typed) - 1] == '/')
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "pool '%s' is not an F5 pool name: expected NAME or /PARTITION/NAME (letters, "
+				       "digits, . _ - :)",
+				       typed);
+	if (typed[0] == '/')
+		len = snprintf(out, outsz, "%s", typed);
+	else if (strchr(typed, '/'))
+		len = snprintf(out, outsz, "/%s", typed);
+	else
+		len = snprintf(out, outsz, "/Common/%s", typed);
+	if (len < 0 || (size_t)len >= outsz)
+		return lbm_driver_fail(lb, LBM_EINVAL, "pool name is longer than %zu bytes", outsz - 1);
+	return 0;
 }
 
 const struct lbm_driver lbm_driver_f5 = {
 	.scheme = "f5",
 	.name = "F5",
 	.open = f5_open,
+	.close = f5_close,
+	.list = f5_list,
+	.apply = f5_apply,
+	.pool_name = f5_pool_name,
 };
