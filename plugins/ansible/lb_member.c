@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: MIT
+/* lb_member: the Ansible binary module. Ansible runs it with the path of a
+ * JSON file holding the task's options and reads one JSON object from its
+ * stdout; nothing validates the options for a binary module, so argspec.c
+ * does what AnsibleModule would. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argspec.h"
+#include "lbm_json.h"
+#include "lbmember.h"
+
+static const char *const states[] = { "enabled", "draining", "disabled", NULL };
+
+/* Keep in step with DOCUMENTATION in lb_member.py. */
+static const struct as_option spec[] = {
+	{ .name = "target", .type = AS_STR, .required = true },
+	{ .name = "pool", .type = AS_STR },
+	{ .name = "member", .type = AS_STR, .required = true },
+	{ .name = "state", .type = AS_STR, .required = true, .choices = states },
+	{ .name = "weight", .type = AS_INT },
+	{ .name = "wait", .type = AS_BOOL, .default_json = "false" },
+	{ .name = "wait_timeout", .type = AS_FLOAT, .default_json = "300" },
+	{ .name = "min_enabled", .type = AS_INT, .default_json = "1" },
+	{ .name = "user", .type = AS_STR },
+	{ .name = "password", .type = AS_STR, .no_log = true },
+	{ .name = "validate_certs", .type = AS_BOOL, .default_json = "true" },
+	{ .name = "ca_path", .type = AS_PATH },
+	{ .name = "timeout", .type = AS_FLOAT, .default_json = "5" },
+	{ .name = "state_dir", .type = AS_PATH },
+};
+
+struct module {
+	const char *name; /* as the task named it: "lb_member" or "lbmember.lb.lb_member" */
+	bool check_mode, diff;
+	json_t *args;   /* the arguments file's object */
+	json_t *params; /* validated: module.params of a Python module */
+	json_t *no_log; /* values never to print */
+	json_t *result;
+};
+
+static int fail(struct module *m, const char *fmt, ...)
+{
+	char msg[LBM_ERRMSG_MAX * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_set_new(m->result, "msg", json_string(msg));
+	return -1;
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	case JSON_OBJECT: break;
+	}
+	return "an object";
+}
+
+static int load_args(struct module *m, int argc, char **argv)
+{
+	json_error_t err;
+	json_t *wrapped;
+	FILE *f;
+
+	if (argc != 2)
+		return fail(m, "lb_member is an Ansible module: use it in a playbook, or run it as "
+			       "'lb_member ARGS_FILE' where ARGS_FILE holds a JSON object of its options");
+	f = fopen(argv[1], "r");
+	if (!f)
+		return fail(m, "cannot read the arguments file %s: %s", argv[1], strerror(errno));
+	m->args = json_loadf(f, 0, &err);
+	fclose(f);
+	if (!m->args)
+		return fail(m, "the arguments file %s is not valid JSON: %s at line %d, column %d", argv[1],
+			    err.text, err.line, err.column);
+	if (!json_is_object(m->args))
+		return fail(m, "the arguments file %s must hold a JSON object of options, not %s", argv[1],
+			    json_kind(m->args));
+	/* What a Python module reads; accepted so one file can drive both. */
+	wrapped = json_object_get(m->args, "ANSIBLE_MODULE_ARGS");
+	if (wrapped && json_is_object(wrapped)) {
+		json_incref(wrapped);
+		json_decref(m->args);
+		m->args = wrapped;
+	}
+	return 0;
+}
+
+/* The _ansible_* keys the controller adds: those used are read, and every
+ * one is dropped (newer controllers add keys this module cannot know). */
+static int internal_args(struct module *m, json_t *plain)
+{
+	const char *key;
+	json_t *value;
+	bool *flag;
+
+	json_object_foreach (m->args, key, value) {
+		if (strncmp(key, "_ansible_", 9)) {
+			if (json_object_set(plain, key, value) < 0)
+				return fail(m, "out of memory");
+			continue;
+		}
+		if (!strcmp(key, "_ansible_module_name") && json_is_string(value))
+			m->name = json_string_value(value);
+		flag = !strcmp(key, "_ansible_check_mode") ? &m->check_mode
+		       : !strcmp(key, "_ansible_diff")     ? &m->diff
+							   : NULL;
+		if (flag && as_boolean(value, flag) < 0)
+			return fail(m, "%s must be a boolean", key);
+	}
+	return 0;
+}
+
+static const char *opt_str(const struct module *m, const char *name)
+{
+	return json_string_value(json_object_get(m->params, name));
+}
+
+/* A validated int may still be a bool, as in Python (True is 1). */
+static long long opt_int(const struct module *m, const char *name)
+{
+	const json_t *v = json_object_get(m->params, name);
+
+	return json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+}
+
+static double opt_float(const struct module *m, const char *name)
+{
+	return json_real_value(json_object_get(m->params, name));
+}
+
+static bool opt_bool(const struct module *m, const char *name)
+{
+	return json_is_true(json_object_get(m->params, name));
+}
+
+static bool opt_set(const struct module *m, const char *name)
+{
+	return !json_is_null(json_object_get(m->params, name));
+}
+
+static int validate(struct module *m)
+{
+	json_t *plain = json_object();
+	char *msg = NULL;
+	int ret;
+
+	if (!plain)
+		return fail(m, "out of memory");
+	ret = internal_args(m, plain);
+	if (ret == 0) {
+		m->params = as_validate(spec, sizeof(spec) / sizeof(spec[0]), m->name, plain, m->no_log, &msg);
+		ret = !m->params ? fail(m, "out of memory") : msg ? fail(m, "%s", msg) : 0;
+	}
+	free(msg);
+	json_decref(plain);
+	if (ret < 0)
+		return ret;
+	/* Beyond argument_spec: what a Python module would check in its own code. */
+	if (!opt_set(m, "member"))
+		return fail(m, "member must name a member, got: None");
+	if (opt_set(m, "weight") && opt_int(m, "weight") < 0)
+		return fail(m, "weight must be 0 or more, got: %lld", opt_int(m, "weight"));
+	if (opt_int(m, "min_enabled") < 0)
+		return fail(m, "min_enabled must be 0 or more, got: %lld", opt_int(m, "min_enabled"));
+	if (opt_bool(m, "wait") && !(opt_float(m, "wait_timeout") > 0))
+		return fail(m, "wait_timeout must be more than 0 seconds when wait is true, got: %g",
+			    opt_float(m, "wait_timeout"));
+	return 0;
+}
+
+static void describe(char *buf, size_t size, const struct lbm_member *m, bool with_weight)
+{
+	if (with_weight && m->weight >= 0)
+		snprintf(buf, size, "%s (weight %d)", lbm_state_name(m->state), m->weight);
+	else
+		snprintf(buf, size, "%s", lbm_state_name(m->state));
+}
+
+/* One line for msg: what changed (or would), else what already was. */
+static char *summary(const struct module *m, const struct lbm_result *res)
+{
+	char before[64], after[64], *text = NULL;
+	size_t size;
+	FILE *f = open_memstream(&text, &size);
+
+	if (!f)
+		return NULL;
+	if (m->check_mode && res->changed)
+		fputs("check mode, nothing changed: would set ", f);
+	for (size_t i = 0, n = 0; i < res->n; i++) {
+		const struct lbm_outcome *o = &res->outcomes[i];
+		bool weight = o->before.weight != o->after.weight;
+
+		if (o->changed != res->changed)
+			continue;
+		describe(before, sizeof(before), &o->before, weight);
+		describe(after, sizeof(after), &o->after, weight);
+		if (o->changed)
+			fprintf(f, "%s%s/%s: %s -> %s", n++ ? "; " : "", o->pool, o->before.name, before, after);
+		else
+			fprintf(f, "%s%s/%s: already %s", n++ ? "; " : "", o->pool, o->before.name, after);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static json_t *diff_text(const struct lbm_member *mb)
+{
+	char text[128];
+
+	if (mb->weight >= 0)
+		snprintf(text, sizeof(text), "state: %s\nweight: %d\n", lbm_state_name(mb->state), mb->weight);
+	else
+		snprintf(text, sizeof(text), "state: %s\n", lbm_state_name(mb->state));
+	return json_string(text);
+}
+
+/* Ansible's diff format, one entry per member and pool: state and weight,
+ * the two things `changed` is about. */
+static json_t *diff_list(const struct lbm_result *res)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < res->n; i++) {
+		const struct lbm_outcome *o = &res->outcomes[i];
+		char header[2 * LBM_NAME_MAX + 1];
+
+		snprintf(header, sizeof(header), "%s/%s", o->pool, o->before.name);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o}", "before_header", header, "after_header",
+						      header, "before", diff_text(&o->before), "after",
+						      diff_text(&o->after)));
+	}
+	return list;
+}
+
+static void report(struct module *m, const struct lbm_result *res)
+{
+	json_object_set_new(m->result, "changed", json_boolean(res->changed));
+	json_object_set_new(m->result, "members", lbm_json_outcomes(res));
+	if (m->diff)
+		json_object_set_new(m->result, "diff", diff_list(res));
+	if (res->warning[0])
+		json_object_set_new(m->result, "warnings", json_pack("[s]", res->warning));
+}
+
+static void set_options(const struct module *m, struct lbm_options *opt, struct lbm_change *how)
+{
+	opt->timeout_s = opt_float(m, "timeout");
+	opt->user = opt_str(m, "user");
+	opt->password = opt_str(m, "password");
+	opt->ca_file = opt_str(m, "ca_path");
+	opt->insecure = !opt_bool(m, "validate_certs");
+	opt->state_dir = opt_str(m, "state_dir");
+
+	lbm_state_parse(opt_str(m, "state"), &how->state);
+	how->flags = LBM_CHANGE_HAS_MIN_ENABLED;
+	how->min_enabled = (unsigned)opt_int(m, "min_enabled");
+	if (opt_set(m, "weight")) {
+		how->flags |= LBM_CHANGE_HAS_WEIGHT;
+		how->weight = (unsigned)opt_int(m, "weight");
+	}
+	if (m->check_mode)
+		how->flags |= LBM_CHANGE_DRY_RUN;
+	else if (opt_bool(m, "wait"))
+		how->wait_s = opt_float(m, "wait_timeout");
+}
+
+static int run(struct module *m)
+{
+	struct lbm_options opt = { 0 };
+	struct lbm_change how = { 0 };
+	struct lbm_result res = { 0 };
+	struct lbm *lb;
+	char *msg;
+	int ret;
+
+	set_options(m, &opt, &how);
+	ret = lbm_open(&lb, opt_str(m, "target"), &opt);
+	if (ret == 0)
+		ret = lbm_member_set_state(lb, opt_str(m, "pool"), opt_str(m, "member"), &how, &res);
+	report(m, &res);
+	if (ret < 0) {
+		fail(m, "%s", lbm_errmsg(lb));
+	} else {
+		msg = summary(m, &res);
+		ret = msg ? 0 : fail(m, "out of memory");
+		if (msg)
+			json_object_set_new(m->result, "msg", json_string(msg));
+		free(msg);
+	}
+	lbm_result_free(&res);
+	lbm_close(lb);
+	return ret;
+}
+
+/* Exactly one JSON object on stdout, whatever happened. */
+static int emit(struct module *m, int ret)
+{
+	json_t *out;
+	char *text;
+
+	json_object_set_new(m->result, "failed", json_boolean(ret < 0));
+	if (!json_object_get(m->result, "changed"))
+		json_object_set_new(m->result, "changed", json_false());
+	if (m->params)
+		json_object_set_new(m->result, "invocation", json_pack("{s:O}", "module_args", m->params));
+	out = m->result && m->no_log ? as_remove_values(m->result, m->no_log) : NULL;
+	text = out ? json_dumps(out, 0) : NULL;
+	/* jansson could not allocate: the one reply that needs no memory. */
+	puts(text ? text : "{\"failed\": true, \"changed\": false, \"msg\": \"lb_member: out of memory\"}");
+	free(text);
+	json_decref(out);
+	return ret < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct module m = { .name = "lb_member" };
+	int ret;
+
+	m.result = json_object();
+	m.no_log = json_array();
+	ret = m.result && m.no_log ? load_args(&m, argc, argv) : -1;
+	if (ret == 0)
+		ret = validate(&m);
+	if (ret == 0)
+		ret = run(&m);
+	ret = emit(&m, ret);
+	json_decref(m.params);
+	json_decref(m.args);
+	json_decref(m.no_log);
+	json_decref(m.result);
+	return ret;
+}
