@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "check.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +62,8 @@ static void judge(const struct check_config *cfg, const struct lbm_pool *pool, s
 		if (check_member_out(cfg, m))
 			res->out++;
 	}
-	res->pct = pool->n_members ? 100.0 * res->out / pool->n_members : 0;
+	/* Judged as printed, to two decimals: the perfdata then replays the same verdict. */
+	res->pct = pool->n_members ? round(10000.0 * res->out / pool->n_members) / 100 : 0;
 	res->thin = res->enabled < cfg->min_enabled;
 	metric = cfg->percent ? res->pct : res->out;
 	if (res->thin || (cfg->has_crit && nagios_range_alert(&cfg->crit, metric)))

@@ -1,0 +1,256 @@
+# SPDX-License-Identifier: MIT
+"""check_lb_members against a real HAProxy on loopback: classification,
+thresholds as counts and percentages, perfdata read back by the guidelines'
+grammar, and an unreachable balancer."""
+import os
+import socketserver
+import tempfile
+import threading
+import time
+import unittest
+
+from plugin_output import PluginTest, run
+from haproxy_fixture import BackendServer, HAProxy, free_port
+
+
+def wait_for(pred, timeout=10):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+class HAProxyChecks(PluginTest):
+    """Three web servers, two api servers, no health checks."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = HAProxy({
+            "web": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9), ("s3", "127.0.0.4", 9)],
+            "api": [("a1", "127.0.0.5", 9), ("a2", "127.0.0.6", 9)],
+        }).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+
+    def setUp(self):
+        for b, servers in self.h.backends.items():
+            for s in servers:
+                self.h.command("set server %s/%s state ready" % (b, s[0]))
+
+    def check(self, *args, rc=None):
+        res = run(["-T", self.h.target_unix] + list(args))
+        if rc is not None:
+            self.assertStatus(res, rc)
+        return res
+
+    def test_all_enabled_ok(self):
+        for target in (self.h.target_unix, self.h.target_tcp):
+            res = run(["-T", target])
+            self.assertStatus(res, 0)
+            self.assertEqual(res.text, "LB_MEMBERS OK - all 5 members of 2 pools in rotation")
+            self.assertEqual(res.perfdata["web enabled"]["value"], "3")
+            self.assertEqual(res.perfdata["web out"], {"value": "0", "uom": "", "warn": "0", "crit": "",
+                                                       "min": "0", "max": "3"})
+            self.assertEqual(res.perfdata["api enabled"], {"value": "2", "uom": "", "warn": "", "crit": "1:",
+                                                           "min": "0", "max": "2"})
+
+    def test_one_draining_is_warning(self):
+        self.h.command("set server web/s2 state drain")
+        self.assertEqual(self.h.status("web", "s2"), "DRAIN")
+        res = self.check("-w", "0", rc=1)
+        self.assertEqual(res.text, "LB_MEMBERS WARNING - 1 of 5 members out of rotation: web s2 draining")
+        self.assertEqual(res.long[0], "web WARNING: 2 of 3 enabled, 1 out: s2 draining")
+        self.assertEqual(res.perfdata["web out"]["value"], "1")
+        self.assertEqual(res.perfdata["web enabled"]["value"], "2")
+        # Without -w or -c, the default is -w 0.
+        self.assertEqual(self.check(rc=1).text, res.text)
+
+    def test_all_disabled_is_critical(self):
+        for s in ("a1", "a2"):
+            self.h.command("set server api/%s state maint" % s)
+        res = self.check("-w", "5", "-c", "5", rc=2)
+        self.assertTrue(res.text.startswith("LB_MEMBERS CRITICAL - api: 0 of 2 members enabled (min 1); "
+                                            "2 of 5 members out of rotation: api a1 disabled, api a2 disabled"),
+                        res)
+        self.assertEqual(res.long[0], "api CRITICAL: 0 of 2 enabled (min 1), 2 out: a1 disabled, a2 disabled")
+        self.assertEqual(res.perfdata["api enabled"]["value"], "0")
+        # --min-enabled 0 leaves it to the ranges.
+        self.check("-w", "5", "-c", "5", "--min-enabled", "0", rc=0)
+        self.check("-c", "1:", "--min-enabled", "0", "-P", "web", rc=2)  # web: 0 out, below 1:
+
+    def test_thresholds_on_counts(self):
+        self.h.command("set server web/s1 state drain")
+        self.h.command("set server web/s2 state maint")
+        cases = [  # web has 2 out of 3, api 0 of 2
+            (["-w", "2"], 0),          # 2 is inside 0..2: endpoints inclusive
+            (["-w", "1"], 1),
+            (["-w", "1", "-c", "2"], 1),
+            (["-w", "1", "-c", "1"], 2),
+            (["-c", "@2:3"], 2),       # inside 2..3
+            (["-c", "@3:5"], 0),
+            (["-w", "~:1"], 1),
+            (["-w", "@0", "-P", "api"], 1),  # api: 0 out, inside @0
+            (["-w", "@0", "-P", "web"], 0),
+            (["-w", "1:", "-P", "api"], 1),  # fewer than 1 out: legal, if odd
+        ]
+        for args, rc in cases:
+            with self.subTest(args=args):
+                res = self.check(*args, rc=rc)
+                web = res.perfdata.get("web out")
+                if web:
+                    self.assertEqual(web["value"], "2")
+                    self.assertEqual(web["warn"], args[args.index("-w") + 1] if "-w" in args else "")
+                    self.assertEqual(web["crit"], args[args.index("-c") + 1] if "-c" in args else "")
+
+    def test_thresholds_on_percentages(self):
+        self.h.command("set server web/s3 state drain")  # web: 1 of 3 out = 33.33%
+        cases = [
+            (["-w", "30"], 1),
+            (["-w", "34"], 0),
+            (["-w", "33.33"], 0),   # inclusive, and the value judged is the one printed
+            (["-w", "33.3", "-c", "50"], 1),
+            (["-c", "@33:34"], 2),
+            (["-c", "@0:33"], 0),
+            (["-w", "10", "-c", "20"], 2),
+        ]
+        for args, rc in cases:
+            with self.subTest(args=args):
+                res = self.check("--percent", "-P", "web", *args, rc=rc)
+                pct = res.perfdata["web out_pct"]
+                self.assertEqual((pct["value"], pct["uom"], pct["min"], pct["max"]), ("33.33", "%", "0", "100"))
+                self.assertEqual(pct["warn"], args[args.index("-w") + 1] if "-w" in args else "")
+                self.assertEqual(res.perfdata["web out"], {"value": "1", "uom": "", "warn": "", "crit": "",
+                                                           "min": "0", "max": "3"})
+                self.assertIn("1 out (33.33%): s3 draining", res.long[0])
+
+    def test_weight_zero_counts_as_draining(self):
+        self.h.command("set server api/a2 weight 0")
+        try:
+            res = self.check("-P", "api", "-v", rc=1)
+            self.assertIn("api a2 draining", res.text)
+            self.assertTrue(any(l.startswith("    a2 ") and "weight 0" in l for l in res.long), res)
+        finally:
+            self.h.command("set server api/a2 weight 1")
+
+    def test_pools_named_and_missing(self):
+        self.h.command("set server web/s1 state maint")
+        res = self.check("-P", "api", rc=0)
+        self.assertEqual(set(res.perfdata), {"api enabled", "api out"})
+        res = self.check("-P", "api", "-P", "web", rc=1)
+        self.assertEqual(list(res.perfdata)[0], "web enabled")  # worst pool first
+        res = self.check("-P", "web", "-P", "nosuch", rc=2)
+        self.assertIn("listing pool 'nosuch' on %s" % self.h.target_unix, res.text)
+
+    def test_counting_only_disabled(self):
+        self.h.command("set server web/s1 state drain")
+        self.check("--count", "disabled", rc=0)
+        self.h.command("set server web/s2 state maint")
+        res = self.check("--count", "disabled", rc=1)
+        self.assertIn("1 of 5 members out of rotation: web s2 disabled", res.text)
+
+
+class AgentDrain(socketserver.ThreadingTCPServer):
+    """An HAProxy agent that answers every check with a word (e.g. "drain")."""
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self, word):
+        self.word = word
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(h):
+                h.request.sendall((self.word + "\n").encode())
+
+        super().__init__(("127.0.0.7", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class HTTP404(socketserver.ThreadingTCPServer):
+    """Answers every request with 404: with disable-on-404, HAProxy says NOLB."""
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self):
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(h):
+                h.rfile.readline()
+                h.wfile.write(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+        super().__init__(("127.0.0.8", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class HAProxyStatusPrefixes(PluginTest):
+    """Statuses HAProxy decorates: MAINT (via b/s), DRAIN (agent), NOLB, DOWN."""
+
+    def test_classification_by_prefix(self):
+        servers = [BackendServer("127.0.0.2").start() for _ in range(3)]
+        agent = AgentDrain("drain")
+        nolb = HTTP404()
+        try:
+            h = HAProxy({
+                "web": [("s1", servers[0].host, servers[0].port),
+                        ("s2", servers[1].host, servers[1].port, "track web/s1"),
+                        ("s3", servers[2].host, servers[2].port)],
+                "api": [("a1", servers[2].host, servers[2].port,
+                         "agent-check agent-addr 127.0.0.7 agent-port %d agent-inter 300ms" % agent.server_address[1]),
+                        ("a2", "127.0.0.8", nolb.server_address[1]),
+                        ("a3", "127.0.0.9", free_port("127.0.0.9")),  # nobody listens: DOWN
+                        ("a4", servers[0].host, servers[0].port)],
+            }, check=True, defaults_extra="    option httpchk GET /\n    http-check disable-on-404").start()
+        except BaseException:
+            for s in servers:
+                s.stop()
+            raise
+        try:
+            self.assertTrue(wait_for(lambda: h.status("api", "a1").startswith("DRAIN")
+                                     and h.status("api", "a2").startswith("NOLB")
+                                     and h.status("api", "a3").startswith("DOWN")
+                                     and h.status("web", "s1") == "UP"),
+                            [(r["svname"], r["status"]) for r in h.show_stat()])
+            h.command("set server web/s1 state maint")
+            self.assertEqual(h.status("web", "s2"), "MAINT (via web/s1)")
+            statuses = {(r["pxname"], r["svname"]): r["status"] for r in h.show_stat()}
+
+            res = run(["-T", h.target_tcp, "-w", "0", "-v"])
+            self.assertStatus(res, 1)
+            self.assertEqual(res.text, "LB_MEMBERS WARNING - 4 of 7 members out of rotation: "
+                             "web s1 disabled, web s2 disabled, api a1 draining, api a2 draining", statuses)
+            self.assertEqual(res.perfdata["api enabled"]["value"], "1")  # a3 is down, a4 is the one
+            self.assertEqual(res.perfdata["web enabled"]["value"], "1")
+            res = run(["-T", h.target_tcp, "-w", "0", "--count", "disabled,draining,down"])
+            self.assertStatus(res, 1)
+            self.assertIn("api a3 down", res.text)
+            self.assertEqual(res.perfdata["api out"]["value"], "3")
+            res = run(["-T", h.target_tcp, "-P", "api", "--min-enabled", "2"])
+            self.assertStatus(res, 2)
+            self.assertIn("api: 1 of 4 members enabled (min 2)", res.text)
+            self.assertEqual(res.perfdata["api enabled"]["crit"], "2:")
+        finally:
+            h.stop()
+            for srv in (agent, nolb):
+                srv.shutdown()
+                srv.server_close()
+            for s in servers:
+                s.stop()
+
+
+class Unreachable(PluginTest):
+    def test_no_socket_and_closed_port_are_unknown(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "none.sock")
+            for target in ("haproxy://" + path, "haproxy://127.0.0.1:%d" % free_port()):
+                with self.subTest(target=target):
+                    res = run(["-T", target, "-t", "5"])
+                    self.assertStatus(res, 3)
+                    self.assertRegex(res.text, r"^LB_MEMBERS UNKNOWN - (opening|listing pools of) %s: HAProxy: "
+                                     % target.replace(".", r"\."))
+                    self.assertLess(res.seconds, 5)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
