@@ -211,9 +211,11 @@ static void put_member_detail(FILE *f, const struct lbm_member *m)
 	fputs("    ", f);
 	put_text(f, m->name);
 	if (m->address[0]) {
-		fputc(' ', f);
+		bool v6 = strchr(m->address, ':');
+
+		fputs(v6 ? " [" : " ", f);
 		put_text(f, m->address);
-		fprintf(f, ":%u", m->port);
+		fprintf(f, "%s:%u", v6 ? "]" : "", m->port);
 	}
 	fprintf(f, " %s, health %s", lbm_state_name(m->state), lbm_health_name(m->health));
 	if (m->weight >= 0)
