@@ -38,6 +38,8 @@ def lbm(*args, timeout=60):
     """Run the CLI with --json; return (exit code, parsed stdout or None, stderr)."""
     p = subprocess.run([CLI, "--json"] + [str(a) for a in args], capture_output=True, text=True,
                        timeout=timeout)
+    for bad in ("Sanitizer", "runtime error:"):
+        check(bad not in p.stderr, "sanitizer report: %s" % p.stderr)
     try:
         out = json.loads(p.stdout) if p.stdout.strip() else None
     except ValueError:
@@ -73,7 +75,7 @@ def run_fail(code, msg_part, *args, timeout=60):
 class Env:
     """Backend servers and an HAProxy in front of them, for one test."""
 
-    def __init__(self, transport, backends, check=False, servers=()):
+    def __init__(self, transport, backends, check=False, servers=(), **haproxy_options):
         self.transport = transport
         self.servers = {name: BackendServer(host, name=name) for name, host in servers}
         for s in self.servers.values():
@@ -82,7 +84,7 @@ class Env:
         for b, members in backends.items():
             be[b] = [(m[0], self.servers[m[1]].host, self.servers[m[1]].port) + tuple(m[2:])
                      if m[1] in self.servers else m for m in members]
-        self.h = HAProxy(be, check=check).start()
+        self.h = HAProxy(be, check=check, **haproxy_options).start()
 
     @property
     def target(self):
@@ -391,6 +393,48 @@ def config_states(t):
         out = run_ok(e.target, "enable", "c", "w0", "--weight", 5)
         check(out["outcomes"][0]["after"]["state"] == "enabled", out)
         check(e.h.server_state("c", "w0")["srv_uweight"] == "5", "witness weight")
+
+
+# --- health, NOLB, IPv6 ----------------------------------------------------------
+
+@test("health")
+def health_and_nolb(t):
+    chk = "check inter 200ms fall 1 rise 1"
+    with Env(t, {"h": [("up", "a", chk), ("dead", "127.0.0.9", 1, chk), ("nolb", "b", chk)]},
+             servers=[("a", "127.0.0.2"), ("b", "127.0.0.3")],
+             backend_extra={"h": "option httpchk GET /health\n    http-check disable-on-404"}) as e:
+        e.servers["b"].status = 404
+        check(e.wait_status("h", "dead", "DOWN") and e.wait_status("h", "nolb", "NOLB"), "checks not settled")
+        out = run_ok(e.target, "list", "h")
+        dead, nolb, up = member(out, "h", "dead"), member(out, "h", "nolb"), member(out, "h", "up")
+        check(up["health"] == "up" and up["state"] == "enabled", up)
+        check(dead["health"] == "down" and dead["state"] == "enabled" and dead["status"] == "DOWN", dead)
+        check(nolb["state"] == "draining" and nolb["health"] == "up" and nolb["status"] == "NOLB", nolb)
+        check(nolb["held"] == "its checks report NOLB", nolb)
+        run_fail("EHELD", "h/nolb: asked for enabled, but it stays draining: its checks report NOLB",
+                 e.target, "enable", "h", "nolb")
+        # A down member does not count as staying: the last healthy one is guarded.
+        before = e.snapshot()
+        run_fail("EGUARD", "pool 'h' would keep 0 enabled members", e.target, "disable", "h", "up")
+        check(e.snapshot() == before, "a refused change touched HAProxy")
+        e.servers["b"].status = 200
+        check(e.wait_status("h", "nolb", "UP"), "nolb not back UP")
+        out = run_ok(e.target, "status", "h", "nolb")
+        check(out["member"]["state"] == "enabled" and out["member"]["held"] is None, out)
+
+
+@test("health")
+def ipv6(t):
+    with Env(t, {"v6": [("six", "a"), ("four", "b")]}, servers=[("a", "::1"), ("b", "127.0.0.2")],
+             ipv6=True) as e:
+        target = e.h.target_tcp6 if t == "tcp" else e.target
+        out = run_ok(target, "list")
+        six = member(out, "v6", "six")
+        check(six["address"] == "::1" and six["port"] == e.servers["a"].port, six)
+        run_ok(target, "drain", "v6", "[::1]:%d" % e.servers["a"].port)
+        check(e.h.status("v6", "six") == "DRAIN" and e.h.status("v6", "four") == "no check", "witness")
+        run_ok(target, "enable", "v6", "0:0::1")
+        check(e.h.status("v6", "six") == "no check", "witness %s" % e.h.status("v6", "six"))
 
 
 # --- bulk: one connection for a thousand servers -----------------------------------

@@ -10,9 +10,10 @@ free_port(host="127.0.0.1") -> int
     A TCP port that was free on host a moment ago.
 
 BackendServer(host="127.0.0.2", port=None, name=None)
-    A threaded TCP server that answers every HTTP request with
-    "200 OK" and a body "<name>\\n" (name defaults to "host:port"), then
-    closes. A request whose path starts with /hold (or any request while
+    A threaded TCP server (host may be "::1") that answers every HTTP
+    request with "<status> OK" (status: attribute, 200 unless changed, e.g.
+    404 for a health check with "http-check disable-on-404") and a body
+    "<name>\\n" (name defaults to "host:port"), then closes. A request whose path starts with /hold (or any request while
     hold_all is True) is held open without an answer until release().
     Methods: start(), stop(), release() (answers and closes every held
     connection), wait_held(n, timeout=5) -> bool (at least n held now),
@@ -23,11 +24,13 @@ BackendServer(host="127.0.0.2", port=None, name=None)
 
 HAProxy(backends, check=False, workdir=None, mode="http",
         levels=("operator", "user"), haproxy="/usr/sbin/haproxy",
-        global_extra="", defaults_extra="")
+        global_extra="", defaults_extra="", backend_extra=None, ipv6=False)
     backends maps a backend name to a list of servers
     ("server name", "127.0.0.x", port[, "extra server keywords"]), e.g.
     {"test.tianya.cn": [("198.51.100.78", "127.0.0.2", 8080),
                         ("198.51.100.79", "127.0.0.3", 8080, "track test.tianya.cn/198.51.100.78")]}.
+    An IPv6 address ("::1") is written in brackets. backend_extra maps a
+    backend name to extra config lines for it (e.g. "option httpchk GET /").
     "check" is added to every server (but those that track another) only
     when check=True. One frontend per
     backend listens on 127.0.0.1:<free port>; in http mode a request with
@@ -35,14 +38,16 @@ HAProxy(backends, check=False, workdir=None, mode="http",
     (use-server), so a test can hold a connection on a chosen server.
     The runtime API listens on <workdir>/admin.sock and on
     ipv4@127.0.0.1:<free port>, both at level admin, plus one unix socket
-    and one TCP port per extra level in `levels` (for permission tests).
+    and one TCP port per extra level in `levels` (for permission tests);
+    with ipv6=True also on ipv6@[::1]:<free port> at level admin.
     workdir defaults to a fresh temporary directory removed by stop().
     start() runs the real haproxy in the foreground (-db) as a child and
     waits until its admin socket answers; stop() kills it. Context manager.
 
     Attributes: workdir, config (path), unix_socket, tcp_port,
     target_unix ("haproxy://" + unix_socket, i.e. "haproxy:///tmp/.../admin.sock"),
-    target_tcp ("haproxy://127.0.0.1:PORT"),
+    target_tcp ("haproxy://127.0.0.1:PORT"), tcp6_port and target_tcp6
+    ("haproxy://[::1]:PORT", with ipv6=True),
     level_socket[level] / level_port[level] and target_unix_level(level) /
     target_tcp_level(level) for the extra levels.
     Methods (the independent witness: plain Python sockets, not lbmember):
@@ -74,7 +79,7 @@ HAPROXY = "/usr/sbin/haproxy"
 
 def free_port(host="127.0.0.1"):
     """A TCP port that was free on host a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
@@ -106,7 +111,7 @@ class _Handler(socketserver.BaseRequestHandler):
                     with srv._lock:
                         srv.held -= 1
             body = (srv.name + "\n").encode()
-            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            sock.sendall(b"HTTP/1.1 %d OK\r\nContent-Type: text/plain\r\n" % srv.status +
                          b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
             with srv._lock:
                 srv.served += 1
@@ -122,6 +127,10 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class BackendServer:
     """A small HTTP server on a loopback address that can hold connections."""
 
@@ -130,6 +139,7 @@ class BackendServer:
         self.port = port or free_port(host)
         self.name = name or "%s:%d" % (host, self.port)
         self.hold_all = False
+        self.status = 200
         self.held = 0
         self.open = 0
         self.served = 0
@@ -141,7 +151,7 @@ class BackendServer:
         self._thread = None
 
     def start(self):
-        self._srv = _Server((self.host, self.port), _Handler)
+        self._srv = (_Server6 if ":" in self.host else _Server)((self.host, self.port), _Handler)
         self._srv.owner = self
         self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
         self._thread.start()
@@ -200,7 +210,7 @@ class HAProxy:
 
     def __init__(self, backends, check=False, workdir=None, mode="http",
                  levels=("operator", "user"), haproxy=HAPROXY,
-                 global_extra="", defaults_extra=""):
+                 global_extra="", defaults_extra="", backend_extra=None, ipv6=False):
         self.backends = backends
         self.check = check
         self.mode = mode
@@ -208,6 +218,9 @@ class HAProxy:
         self.haproxy = haproxy
         self.global_extra = global_extra
         self.defaults_extra = defaults_extra
+        self.backend_extra = backend_extra or {}
+        self.ipv6 = ipv6
+        self.tcp6_port = 0
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="lbm-haproxy-")
         self.config = os.path.join(self.workdir, "haproxy.cfg")
@@ -228,6 +241,10 @@ class HAProxy:
     def target_tcp(self):
         return "haproxy://127.0.0.1:%d" % self.tcp_port
 
+    @property
+    def target_tcp6(self):
+        return "haproxy://[::1]:%d" % self.tcp6_port
+
     def target_unix_level(self, level):
         return "haproxy://" + self.level_socket[level]
 
@@ -245,6 +262,9 @@ class HAProxy:
         g = ["global",
              "    stats socket %s level admin" % self.unix_socket,
              "    stats socket ipv4@127.0.0.1:%d level admin" % self.tcp_port]
+        if self.ipv6:
+            self.tcp6_port = free_port("::1")
+            g.append("    stats socket ipv6@[::1]:%d level admin" % self.tcp6_port)
         for lv in self.levels:
             g.append("    stats socket %s level %s" % (self.level_socket[lv], lv))
             g.append("    stats socket ipv4@127.0.0.1:%d level %s" % (self.level_port[lv], lv))
@@ -261,6 +281,8 @@ class HAProxy:
                   "    bind 127.0.0.1:%d" % self._frontends[name],
                   "    default_backend %s" % name, "",
                   "backend %s" % name]
+            if name in self.backend_extra:
+                g.append("    " + self.backend_extra[name])
             if self.mode == "http":
                 for s in servers:
                     g.append("    use-server %s if { req.hdr(x-lbm-server) -m str %s }" % (s[0], s[0]))
@@ -268,7 +290,8 @@ class HAProxy:
                 extra = s[3] if len(s) > 3 else ""
                 # haproxy refuses "check" together with "track"
                 chk = " check inter 500ms fall 1 rise 1" if self.check and "track" not in extra else ""
-                g.append("    server %s %s:%d%s %s" % (s[0], s[1], s[2], chk, extra))
+                host = "[%s]" % s[1] if ":" in s[1] else s[1]
+                g.append("    server %s %s:%d%s %s" % (s[0], host, s[2], chk, extra))
             g.append("")
         with open(self.config, "w") as f:
             f.write("\n".join(g) + "\n")
