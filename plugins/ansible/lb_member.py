@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
-# Documentation only: the module itself is the binary lb_member beside this
-# file (built from lb_member.c). ansible-doc reads this stub; Ansible runs the
-# binary, which it finds first because its name matches the task exactly.
+# Documentation only: the module itself is the binary lb_member (built from
+# lb_member.c). ansible-doc reads this stub. In the collection Ansible runs the
+# binary beside it, whose name matches exactly. In a plain module directory
+# (ANSIBLE_LIBRARY) ansible-core 2.14 picks whichever of the two the directory
+# lists first, so keep the stub in a second directory listed after the
+# binary's: ANSIBLE_LIBRARY=/path/to/binary-dir:/path/to/stub-dir.
 
 DOCUMENTATION = r'''
 ---
@@ -81,7 +84,7 @@ options:
     type: int
   wait:
     description:
-      - After the change, wait until the member has settled, at most I(wait_timeout) seconds:
+      - After the change, wait until the member has settled, at most I(wait_timeout) seconds,
         no active connections left after C(draining) or C(disabled), health not down after
         C(enabled). The task fails when the time runs out, with the member left as set.
       - Not done in check mode.
