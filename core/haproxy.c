@@ -39,8 +39,8 @@ enum {
 	ADMF_DRAIN = ADMF_FDRAIN | ADMF_IDRAIN,
 };
 
-/* srv_op_state */
-enum { OP_STOPPED = 0, OP_STARTING, OP_RUNNING, OP_STOPPING };
+/* srv_op_state (1 is starting, 2 running) */
+enum { OP_STOPPED = 0, OP_STOPPING = 3 };
 /* srv_check_state and srv_agent_state: CHK_ST_CONFIGURED */
 #define CHK_CONFIGURED 0x02
 
@@ -186,18 +186,24 @@ static void haproxy_close(struct lbm *lb)
 	lb->priv = NULL;
 }
 
+/* revents, 0 once the deadline has passed, or -errno. */
 static int poll_until(int fd, short events, double deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	double left = deadline - lbm_now();
-	int ret;
 
-	if (left <= 0)
-		return 0;
-	do
-		ret = poll(&pfd, 1, (int)(left * 1000) + 1);
-	while (ret < 0 && errno == EINTR);
-	return ret < 0 ? -errno : pfd.revents;
+	for (;;) {
+		double left = deadline - lbm_now();
+		int ret;
+
+		if (left <= 0)
+			return 0;
+		/* In slices, so that a huge timeout cannot overflow poll()'s int. */
+		ret = poll(&pfd, 1, left > 60 ? 60000 : (int)(left * 1000) + 1);
+		if (ret > 0)
+			return pfd.revents;
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+	}
 }
 
 static int connect_error(struct lbm *lb, const struct haproxy *hp, int err)
@@ -631,17 +637,20 @@ static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm
 	return 0;
 }
 
-/* An error line in place of a command's output. */
-static int reply_error(struct lbm *lb, const char *cmd, char *block)
+/* HAProxy's error line in place of a command's output; what names the
+ * command or the backend/server it was about. */
+static int reply_error(struct lbm *lb, const char *what, char *block)
 {
 	char ex[64];
 
 	chomp(block);
 	if (!strcmp(block, "Permission denied"))
 		return lbm_driver_fail(lb, LBM_EPERM,
-				       "'%s': Permission denied: the socket %s must be a 'stats socket ... level admin'",
-				       cmd, ((struct haproxy *)lb->priv)->where);
-	return lbm_driver_fail(lb, LBM_EPROTO, "'%s': %s", cmd, excerpt(block, ex, sizeof(ex)));
+				       "%s: Permission denied: the socket %s must be a 'stats socket ... level admin'",
+				       what, ((struct haproxy *)lb->priv)->where);
+	if (!strcmp(block, "No such backend.") || !strcmp(block, "No such server."))
+		return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s: %s", what, block);
+	return lbm_driver_fail(lb, LBM_EPROTO, "%s: %s", what, excerpt(block, ex, sizeof(ex)));
 }
 
 static int haproxy_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
@@ -651,6 +660,7 @@ static int haproxy_list(struct lbm *lb, const char *pool, struct lbm_pool **pool
 	char *cursor, *state, *stat;
 	int ret;
 
+	/* The core checked it already; this guards the command line itself. */
 	if (pool && !valid_name(pool))
 		return name_error(lb, pool);
 	/* Type 4: server rows only. */
@@ -670,11 +680,11 @@ static int haproxy_list(struct lbm *lb, const char *pool, struct lbm_pool **pool
 		goto out;
 	}
 	if (*state != '1') {
-		ret = reply_error(lb, "show servers state", state);
+		ret = reply_error(lb, "'show servers state'", state);
 		goto out;
 	}
 	if (*stat != '#') {
-		ret = reply_error(lb, "show stat", stat);
+		ret = reply_error(lb, "'show stat'", stat);
 		goto out;
 	}
 	ret = parse_stat(lb, stat, &st);
@@ -734,19 +744,10 @@ static int build_apply(struct lbm *lb, const struct lbm_item *items, size_t n, s
 
 static int item_error(struct lbm *lb, const struct lbm_item *item, char *block)
 {
-	char ex[64];
+	char what[2 * LBM_NAME_MAX];
 
-	chomp(block);
-	if (!strcmp(block, "Permission denied"))
-		return lbm_driver_fail(lb, LBM_EPERM,
-				       "%s/%s: Permission denied: the socket %s must be a 'stats socket ... level admin'",
-				       item->pool, item->member->name, ((struct haproxy *)lb->priv)->where);
-	if (!strcmp(block, "No such backend."))
-		return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s/%s: No such backend.", item->pool, item->member->name);
-	if (!strcmp(block, "No such server."))
-		return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s/%s: No such server.", item->pool, item->member->name);
-	return lbm_driver_fail(lb, LBM_EPROTO, "%s/%s: %s", item->pool, item->member->name,
-			       excerpt(block, ex, sizeof(ex)));
+	snprintf(what, sizeof(what), "%s/%s", item->pool, item->member->name);
+	return reply_error(lb, what, block);
 }
 
 /* Walk the replies in order; an item is done when every line of it was
