@@ -208,14 +208,15 @@ static void put_perfdata(FILE *f, const struct check_config *cfg, const struct c
 
 static void put_member_detail(FILE *f, const struct lbm_member *m)
 {
+	char where[LBM_NAME_MAX + 16];
+
+	/* LVS names members by their address: say it once. */
+	snprintf(where, sizeof(where), strchr(m->address, ':') ? "[%s]:%u" : "%s:%u", m->address, m->port);
 	fputs("    ", f);
 	put_text(f, m->name);
-	if (m->address[0]) {
-		bool v6 = strchr(m->address, ':');
-
-		fputs(v6 ? " [" : " ", f);
-		put_text(f, m->address);
-		fprintf(f, "%s:%u", v6 ? "]" : "", m->port);
+	if (m->address[0] && strcmp(where, m->name)) {
+		fputc(' ', f);
+		put_text(f, where);
 	}
 	fprintf(f, " %s, health %s", lbm_state_name(m->state), lbm_health_name(m->health));
 	if (m->weight >= 0)
