@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: MIT
 """check_lb_members built with the fake driver: arguments, exit codes and the
 output's grammar, without a balancer."""
+import os
+import re
+import subprocess
 import unittest
 
-from plugin_output import PLUGIN_FAKE, PluginTest, run
+from plugin_output import PLUGIN_FAKE, SRC, PluginTest, run
 
 TARGET = "fake://web:s1,s2,s3;api:a1,a2"
 
@@ -52,6 +55,27 @@ class Arguments(PluginTest):
         res = fake("-T", "nosuch://x")
         self.assertStatus(res, 3)
         self.assertIn("opening nosuch://x: ", res.first)
+
+
+class Documentation(PluginTest):
+    """--help, the man page and the Icinga 2 CheckCommand name the same options."""
+
+    def test_every_option_is_documented_everywhere(self):
+        here = os.path.join(SRC, "plugins", "nagios")
+        helptext = fake("-h").stdout
+        options = set(re.findall(r"^ (?:-\w, )?(--[a-z-]+)", helptext, re.M))
+        self.assertGreaterEqual(len(options), 14, helptext)
+        man = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", os.path.join(here, "check_lb_members.1")],
+                             capture_output=True, text=True)
+        self.assertEqual((man.returncode, man.stderr), (0, ""), "the man page does not render cleanly")
+        with open(os.path.join(here, "check_lb_members.1")) as f:
+            mantext = f.read().replace("\\-", "-")
+        with open(os.path.join(here, "check_lb_members.icinga2.conf")) as f:
+            icinga = f.read()
+        for opt in sorted(options):
+            self.assertIn(opt, mantext, "man page lacks " + opt)
+            if opt not in ("--help", "--version"):
+                self.assertIn('"%s" = {' % opt, icinga, "Icinga 2 CheckCommand lacks " + opt)
 
 
 class Checks(PluginTest):
