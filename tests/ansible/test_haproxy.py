@@ -1,0 +1,240 @@
+# SPDX-License-Identifier: MIT
+"""lb_member in real ansible-playbook runs against a real HAProxy started here
+on loopback; HAProxy's own runtime API (show stat / show servers state, read
+by the fixture with plain sockets) is the witness.
+
+Groups: cycle, wait, check, diff, failures, allpools, rolling
+"""
+import json
+import os
+import time
+
+from harness import HERE, PYTHON, Ansible, check, main, task
+from haproxy_fixture import BackendServer, HAProxy
+
+# What HAProxy shows for each state of a server without health checks:
+# show stat "status", show servers state "srv_admin_state".
+WITNESS = {"enabled": ("no check", "0"), "draining": ("DRAIN", "8"), "disabled": ("MAINT", "1")}
+
+
+class Env:
+    """HAProxy with backends app (s1 s2 s3), api (s1 s4) and solo (only),
+    each server a running BackendServer on its own loopback address."""
+
+    def __enter__(self):
+        self.servers = {n: BackendServer(host="127.0.0.%d" % i, name=n).start()
+                        for i, n in enumerate(["s1", "s2", "s3", "s4", "only"], start=2)}
+        srv = lambda n: (n, self.servers[n].host, self.servers[n].port)
+        self.h = HAProxy({"app": [srv("s1"), srv("s2"), srv("s3")],
+                          "api": [srv("s1"), srv("s4")],
+                          "solo": [srv("only")]}).start()
+        self.a = Ansible()
+        self.target = self.h.target_unix
+        return self
+
+    def __exit__(self, *exc):
+        self.a.__exit__()
+        self.h.stop()
+        for s in self.servers.values():
+            s.release()
+            s.stop()
+
+    def witness(self, backend, server):
+        return self.h.status(backend, server), self.h.server_state(backend, server)["srv_admin_state"]
+
+    def expect(self, backend, server, state):
+        got = self.witness(backend, server)
+        check(got == WITNESS[state], "%s/%s: HAProxy shows %s, expected %s (%s)"
+              % (backend, server, got, WITNESS[state], state))
+
+    def lb(self, name, **args):
+        return task(name, target=self.target, **args)
+
+
+def only_result(run):
+    check(len(run.results) == 1, "expected one task result", run)
+    return run.results[0]
+
+
+def group_cycle():
+    with Env() as e:
+        run = e.a.playbook([e.lb("drain", pool="app", member="s1", state="draining", wait=True, wait_timeout=10)])
+        r = only_result(run)
+        check(run.rc == 0 and r["changed"] is True and r["msg"] == "app/s1: enabled -> draining", "drain", run)
+        m = r["members"][0]
+        check(m["pool"] == "app" and m["before"]["state"] == "enabled" and m["after"]["state"] == "draining"
+              and m["after"]["name"] == "s1" and m["after"]["weight"] == 1 and m["after"]["active"] == 0, "members", r)
+        e.expect("app", "s1", "draining")
+
+        r = only_result(e.a.playbook([e.lb("disable", pool="app", member="s1", state="disabled")]))
+        check(r["changed"] is True and r["msg"] == "app/s1: draining -> disabled", "disable", r)
+        e.expect("app", "s1", "disabled")
+
+        r = only_result(e.a.playbook([e.lb("enable", pool="app", member="s1", state="enabled")]))
+        check(r["changed"] is True and r["msg"] == "app/s1: disabled -> enabled", "enable", r)
+        e.expect("app", "s1", "enabled")
+
+        # The same playbook twice: the second run changes nothing.
+        converge = [e.lb("drain s2", pool="app", member="s2", state="draining"),
+                    e.lb("weight s3", pool="app", member="s3", state="enabled", weight=5)]
+        first = e.a.playbook(converge)
+        check(first.rc == 0 and first.stats["changed"] == 2, "first run: changed=2", first.stats)
+        check(first.result("weight s3")["msg"] == "app/s3: enabled (weight 1) -> enabled (weight 5)", "weight msg",
+              first.result("weight s3"))
+        second = e.a.playbook(converge)
+        check(second.rc == 0 and second.stats["changed"] == 0 and second.stats["ok"] == 2, "second run: changed=0",
+              second.stats)
+        check(second.result("drain s2")["msg"] == "app/s2: already draining", "msg", second.result("drain s2"))
+        e.expect("app", "s2", "draining")
+        check(e.h.server_stat("app", "s3")["weight"] == "5", "witness weight 5")
+        e.expect("app", "s1", "enabled")
+
+
+def group_wait():
+    with Env() as e:
+        # Drain with a user still connected: the task waits for them.
+        conn = e.h.hold("app", "s1")
+        check(e.servers["s1"].wait_held(1), "connection not held on s1")
+        p = e.a.playbook([e.lb("drain", pool="app", member="s1", state="draining", wait=True, wait_timeout=60)],
+                         popen=True)
+        end = time.monotonic() + 30
+        while e.witness("app", "s1")[0] != "DRAIN" and time.monotonic() < end:
+            time.sleep(0.1)
+        e.expect("app", "s1", "draining")
+        time.sleep(1.5)
+        check(p.poll() is None, "the task did not wait for the connection to end")
+        released = time.monotonic()
+        e.servers["s1"].release()
+        conn.close()
+        run = e.a.finish(p)
+        waited = time.monotonic() - released
+        r = only_result(run)
+        check(run.rc == 0 and r["changed"] is True and r["members"][0]["after"]["active"] == 0,
+              "drain with wait", run)
+        check(waited < 20, "task ended %.1f s after the connection closed" % waited)
+
+        # A connection that outlives wait_timeout: failed, the member left draining.
+        conn = e.h.hold("app", "s2")
+        check(e.servers["s2"].wait_held(1), "connection not held on s2")
+        run = e.a.playbook([e.lb("drain", pool="app", member="s2", state="draining", wait=True, wait_timeout=1)])
+        r = only_result(run)
+        check(run.rc == 2 and r["failed"] is True and r["changed"] is True, "timeout must fail, changed", run)
+        check(r["msg"] == "app/s2: still not settled after waiting 1 s: 1 active connection left", "timeout msg", r)
+        check(r["members"][0]["after"]["state"] == "draining", "members on failure", r)
+        e.expect("app", "s2", "draining")
+
+        # changed follows the admin state only, never connection counts.
+        conn3 = e.h.hold("app", "s3")
+        check(e.servers["s3"].wait_held(1), "connection not held on s3")
+        r = only_result(e.a.playbook([e.lb("enable", pool="app", member="s3", state="enabled")]))
+        check(r["changed"] is False and r["members"][0]["after"]["active"] == 1, "busy member unchanged", r)
+        e.servers["s3"].release()
+        conn3.close()
+        e.servers["s2"].release()
+        conn.close()
+        r = only_result(e.a.playbook([e.lb("enable", pool="app", member="s3", state="enabled")]))
+        check(r["changed"] is False, "idle member unchanged", r)
+
+
+def group_check():
+    with Env() as e:
+        run = e.a.playbook([e.lb("disable", pool="app", member="s1", state="disabled", wait=True, wait_timeout=30)],
+                           check=True)
+        r = only_result(run)
+        check(run.rc == 0 and r["changed"] is True and run.stats["changed"] == 1, "check mode reports the change", run)
+        check(r["msg"] == "check mode, nothing changed: would set app/s1: enabled -> disabled", "msg", r)
+        check(r["members"][0]["after"]["state"] == "disabled", "predicted after", r)
+        e.expect("app", "s1", "enabled")
+        for b, s in (("app", "s2"), ("app", "s3"), ("api", "s1")):
+            e.expect(b, s, "enabled")
+
+        # A check run against a member already as asked: nothing to report.
+        r = only_result(e.a.playbook([e.lb("enable", pool="app", member="s1", state="enabled")], check=True))
+        check(r["changed"] is False and r["msg"] == "app/s1: already enabled", "check, no change", r)
+
+
+def group_diff():
+    with Env() as e:
+        r = only_result(e.a.playbook([e.lb("drain", pool="app", member="s2", state="draining")], diff=True))
+        want = [{"before_header": "app/s2", "after_header": "app/s2",
+                 "before": "state: enabled\nweight: 1\n", "after": "state: draining\nweight: 1\n"}]
+        check(r.get("diff") == want, "diff", r)
+        e.expect("app", "s2", "draining")
+
+        # What a person reads: the default callback's rendering of --check --diff.
+        run = e.a.playbook([e.lb("disable", pool="app", member="s2", state="disabled")], diff=True, check=True,
+                           callback="default")
+        check(run.rc == 0, "default callback run", run)
+        for line in ("--- before: app/s2", "+++ after: app/s2", "-state: draining", "+state: disabled", "changed: [localhost]"):
+            check(line in run.stdout, "missing %r in the diff output" % line, run.stdout)
+        e.expect("app", "s2", "draining")
+
+        r = only_result(e.a.playbook([e.lb("drain", pool="app", member="s3", state="draining")]))
+        check("diff" not in r, "diff without --diff", r)
+
+
+def group_failures():
+    with Env() as e:
+        cases = [
+            ("unknown member", dict(pool="app", member="nosuch", state="draining"), "pool 'app' has no member 'nosuch'"),
+            ("unknown pool", dict(pool="nopool", member="s1", state="draining"), "no pool 'nopool'"),
+            ("guard", dict(pool="solo", member="only", state="draining"), "min_enabled"),
+            ("weight with draining", dict(pool="app", member="s1", state="draining", weight=3), "a weight goes only with enabled"),
+        ]
+        run = e.a.playbook([e.lb(n, ignore_errors=True, **args) for n, args, _ in cases]
+                           + [task("unreachable", ignore_errors=True, target="haproxy://" + e.a.path("none.sock"),
+                                   pool="app", member="s1", state="draining")])
+        check(run.rc == 0 and run.stats["ignored"] == 5, "5 failures, all ignored", run.stats)
+        for name, _, msg in cases + [("unreachable", None, e.a.path("none.sock"))]:
+            r = run.result(name)
+            check(r.get("failed") is True and msg in r["msg"] and "\n" not in r["msg"], "task %r" % name, r)
+        for b, s in (("app", "s1"), ("solo", "only")):
+            e.expect(b, s, "enabled")
+
+        # Without ignore_errors the play stops at the failure, as for any module.
+        run = e.a.playbook([e.lb("guard", pool="solo", member="only", state="disabled"),
+                            e.lb("never", pool="app", member="s1", state="disabled")])
+        check(run.rc == 2 and run.stats["failures"] == 1 and len(run.results) == 1, "play stops", run)
+        check("min_enabled" in run.result("guard")["msg"], "guard msg", run.result("guard"))
+        e.expect("app", "s1", "enabled")
+        e.expect("solo", "only", "enabled")
+
+        # min_enabled 0 lifts the guard, on purpose.
+        r = only_result(e.a.playbook([e.lb("empty", pool="solo", member="only", state="disabled", min_enabled=0)]))
+        check(r["changed"] is True, "min_enabled 0", r)
+        e.expect("solo", "only", "disabled")
+
+
+def group_allpools():
+    with Env() as e:
+        r = only_result(e.a.playbook([e.lb("drain everywhere", member="s1", state="draining")]))
+        pools = sorted(m["pool"] for m in r["members"])
+        check(r["changed"] is True and pools == ["api", "app"], "both pools", r)
+        check(r["msg"] == "app/s1: enabled -> draining; api/s1: enabled -> draining"
+              or r["msg"] == "api/s1: enabled -> draining; app/s1: enabled -> draining", "msg", r)
+        e.expect("app", "s1", "draining")
+        e.expect("api", "s1", "draining")
+        e.expect("app", "s2", "enabled")
+        e.expect("api", "s4", "enabled")
+
+
+def group_rolling():
+    """tests/ansible/rolling.yml: serial 1, drain, check that only this
+    server is out, enable; as in the module's EXAMPLES."""
+    with Env() as e:
+        inv = e.a.write("inventory", "[web]\ns1\ns2\ns3\n\n[web:vars]\nansible_connection=local\n")
+        run = e.a.playbook(os.path.join(HERE, "rolling.yml"), inventory=inv, args=[
+            "-e", json.dumps({"lb_target": e.target, "witness_python": PYTHON,
+                              "witness": os.path.join(HERE, "haproxy_out.py"), "admin_socket": e.h.unix_socket})])
+        check(run.rc == 0, "rolling playbook failed", run)
+        batches = [sorted(t["hosts"]) for play in run.data["plays"] for t in play["tasks"][:1]]
+        check(batches == [["s1"], ["s2"], ["s3"]], "one server per batch", batches)
+        for host in ("s1", "s2", "s3"):
+            st = run.data["stats"][host]
+            check(st["changed"] == 2 and st["failures"] == 0, "%s: drain and enable changed" % host, st)
+            e.expect("app", host, "enabled")
+
+
+if __name__ == "__main__":
+    main({"cycle": group_cycle, "wait": group_wait, "check": group_check, "diff": group_diff,
+          "failures": group_failures, "allpools": group_allpools, "rolling": group_rolling})
