@@ -4,6 +4,7 @@ real HAProxy started here.
 
     run.py fake SCRIPT
     run.py haproxy SCRIPT
+    run.py f5 SCRIPT
 
 Environment (set by CTest): LBM_SRC, LBM_LUA (the interpreter), LBM_LUA_CPATH
 (where lbmember.so is), LBM_LUA_PRELOAD (the ASan runtime, sanitizer builds).
@@ -14,6 +15,12 @@ prefix: `$LBM_WITNESS BACKEND SERVER` prints that server's `show stat`
 status, weight and scur as key=value lines, read with plain sockets, not
 lbmember) and LBM_CTL, a directory: creating LBM_CTL/release makes the
 connection held on web/s3 since the start finish.
+
+In f5 mode (the iControl REST emulator, tests/lib/f5_fixture.py): LBM_TARGET,
+LBM_CA_FILE, LBM_OTHER_CA_FILE (a CA that did not sign the emulator's
+certificate), LBM_PASSWORD_FILE, LBM_F5_USER and LBM_F5_PASSWORD, and
+LBM_WITNESS (`$LBM_WITNESS POOL FULL_PATH [FIELD=JSON...]` prints the
+emulator's record of the member, after setting the fields given).
 """
 
 import os
@@ -27,6 +34,7 @@ SRC = os.environ.get("LBM_SRC", os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 
 from haproxy_fixture import HAProxy, BackendServer  # noqa: E402
+from f5_fixture import F5Emulator  # noqa: E402
 
 # Children of the interpreter (io.popen, os.execute) must not inherit the
 # ASan runtime: this prefix drops it (dash execs the last command of sh -c).
@@ -81,7 +89,7 @@ def haproxy_mode(script):
             print("run.py: the connection to hold on web/s3 did not arrive", file=sys.stderr)
             return 1
         threading.Thread(target=release_when_asked, daemon=True).start()
-        witness = "%s%s %s %s" % (UNPRELOAD, sys.executable, os.path.join(HERE, "witness.py"), ha.workdir)
+        witness = "%s%s %s haproxy %s" % (UNPRELOAD, sys.executable, os.path.join(HERE, "witness.py"), ha.workdir)
         return run_lua([script], {
             "LBM_TARGET": ha.target_unix,
             "LBM_TARGET_TCP": ha.target_tcp,
@@ -97,13 +105,30 @@ def haproxy_mode(script):
             s.stop()
 
 
+F5_POOLS = {
+    "/Common/web": {"members": [{"name": "192.0.2.%d:80" % i, "monitor": "up"} for i in (10, 11, 12, 13)]},
+    "/Tenant/app": {"members": [{"name": "198.51.100.30:443", "monitor": "up"},
+                                {"name": "2001:db8::1.80", "monitor": "up"}]},
+}
+
+
+def f5_mode(script):
+    with F5Emulator(pools=F5_POOLS) as f5:
+        witness = "%s%s %s f5 %s %s" % (UNPRELOAD, sys.executable, os.path.join(HERE, "witness.py"),
+                                        f5.url, f5.ca_file)
+        env = f5.env(LBM_TARGET=f5.target, LBM_CA_FILE=f5.ca_file, LBM_OTHER_CA_FILE=f5.other_ca_file,
+                     LBM_PASSWORD_FILE=f5.password_file, LBM_WITNESS=witness)
+        return run_lua([script], {k: v for k, v in env.items() if k.startswith("LBM_")})
+
+
+MODES = {"fake": lambda script: run_lua([script]), "haproxy": haproxy_mode, "f5": f5_mode}
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("fake", "haproxy"):
-        print("usage: run.py fake|haproxy SCRIPT", file=sys.stderr)
+    if len(sys.argv) != 3 or sys.argv[1] not in MODES:
+        print("usage: run.py fake|haproxy|f5 SCRIPT", file=sys.stderr)
         return 2
-    if sys.argv[1] == "fake":
-        return run_lua([sys.argv[2]])
-    return haproxy_mode(sys.argv[2])
+    return MODES[sys.argv[1]](sys.argv[2])
 
 
 if __name__ == "__main__":

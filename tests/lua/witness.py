@@ -1,28 +1,58 @@
 # SPDX-License-Identifier: MIT
-"""witness.py WORKDIR BACKEND SERVER: print the server's `show stat` status,
-weight and scur, and `show servers state` admin state, as key=value lines,
-asking the HAProxy whose admin socket is WORKDIR/admin.sock directly (plain
-sockets, not lbmember)."""
+"""The independent witness for the Lua tests: asks the balancer directly
+(plain sockets or HTTPS, never lbmember) and prints key=value lines.
 
+    witness.py haproxy WORKDIR BACKEND SERVER
+        `show stat` status, weight, scur and `show servers state` admin
+        state, addr, port, from the HAProxy whose socket is WORKDIR/admin.sock
+    witness.py f5 URL CA_FILE POOL FULL_PATH [FIELD=VALUE...]
+        the F5 emulator's own record of the member (session, state, ratio,
+        conns...), after setting FIELD=VALUE through its knobs when given
+"""
+
+import json
 import os
+import ssl
 import sys
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "lib"))
 
 from haproxy_fixture import HAProxy  # noqa: E402
 
 
-def main():
-    workdir, backend, server = sys.argv[1:4]
+def haproxy(workdir, backend, server):
     ha = HAProxy({}, workdir=workdir)  # not started: only its witness methods
     row = ha.server_stat(backend, server)
     state = ha.server_state(backend, server)
-    print("status=%s" % row["status"])
-    print("weight=%s" % row["weight"])
-    print("scur=%s" % row["scur"])
-    print("admin=%s" % state["srv_admin_state"])
-    print("addr=%s" % state["srv_addr"])
-    print("port=%s" % state["srv_port"])
+    return {"status": row["status"], "weight": row["weight"], "scur": row["scur"],
+            "admin": state["srv_admin_state"], "addr": state["srv_addr"], "port": state["srv_port"]}
+
+
+def f5(url, ca_file, pool, member, *sets):
+    ctx = ssl.create_default_context(cafile=ca_file)
+
+    def control(method, path, body=None):
+        req = urllib.request.Request(url + "/__emulator__/" + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return json.loads(resp.read() or b"null")
+
+    if sets:
+        fields = {k: json.loads(v) for k, v in (s.split("=", 1) for s in sets)}
+        control("POST", "member", dict(fields, pool=pool, member=member))
+    for m in control("GET", "pools").get(pool, []):
+        if m["fullPath"] == member:
+            return m
+    raise SystemExit("witness.py: no member %s in %s" % (member, pool))
+
+
+def main():
+    kind, args = sys.argv[1], sys.argv[2:]
+    out = haproxy(*args) if kind == "haproxy" else f5(*args)
+    for k, v in out.items():
+        print("%s=%s" % (k, v))
 
 
 if __name__ == "__main__":
