@@ -60,7 +60,7 @@ backend test.tianya.cn
     balance first
 $servers
 CFG
-haproxy -db -f "$work/haproxy.cfg" & pids+=($!)
+haproxy -db -f "$work/haproxy.cfg" 2>"$work/haproxy.log" & pids+=($!)
 for _ in $(seq 50); do [ -S "$work/admin.sock" ] && break; sleep 0.1; done
 sleep 0.5
 T="haproxy://$work/admin.sock"
@@ -93,8 +93,12 @@ echo
 echo "-- a user starts a 4-second request; it lands on 198.51.100.76"
 python3 -c "import urllib.request; print('   user got:', urllib.request.urlopen('http://127.0.0.1:$front/slow').read().decode().strip())" &
 client=$!
-sleep 0.5
+for _ in $(seq 50); do
+	"$LBM" --json "$T" status test.tianya.cn 198.51.100.76 | grep -q '"active": 1' && break
+	sleep 0.1
+done
 step "$T" list test.tianya.cn
+echo "   (198.51.100.76 has 1 active connection: drain lets it finish, --wait waits for it)"
 step "$T" drain test.tianya.cn 198.51.100.76 --wait 30
 wait $client
 show_stat

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lbm_json.h"
 #include "lbmember.h"
@@ -130,6 +131,14 @@ static int parse_count(const char *opt, const char *s, unsigned max, unsigned *o
 		return usage("%s expects a whole number from 0 to %u, got '%s'", opt, max, s);
 	*out = (unsigned)value;
 	return 0;
+}
+
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void print_json(json_t *obj)
@@ -287,6 +296,55 @@ static void print_outcomes(const struct lbm_result *res, int dry_run)
 	}
 }
 
+static void print_result(const struct cli *cli, struct lbm *lb, const struct lbm_result *res, int ret)
+{
+	if (cli->json) {
+		json_t *obj = json_pack("{s:b, s:b, s:o, s:o}", "changed", res->changed, "dry_run", cli->dry_run,
+					"outcomes", lbm_json_outcomes(res), "warning",
+					res->warning[0] ? json_string(res->warning) : json_null());
+
+		if (ret < 0)
+			json_object_set_new(obj, "error", lbm_json_error(ret, lbm_errmsg(lb)));
+		print_json(obj);
+		return;
+	}
+	print_outcomes(res, cli->dry_run);
+	if (res->warning[0])
+		fprintf(stderr, "lbmember: warning: %s\n", res->warning);
+	if (ret < 0)
+		fprintf(stderr, "lbmember: %s\n", lbm_errmsg(lb));
+}
+
+/* A person waiting minutes for a drain should see at once that it was
+ * done, and what is being waited for: change first, then wait with a second,
+ * idempotent, call. JSON readers get one document from one call. */
+static int set_then_wait(const struct cli *cli, struct lbm *lb, const struct lbm_ref *refs, size_t n,
+			 const struct lbm_change *how)
+{
+	struct lbm_change change = *how;
+	struct lbm_result res;
+	double started;
+	int ret;
+
+	change.wait_s = 0;
+	ret = lbm_set_state(lb, refs, n, &change, &res);
+	print_result(cli, lb, &res, ret);
+	lbm_result_free(&res);
+	if (ret < 0)
+		return ret;
+	printf("waiting up to %g s for %s\n", how->wait_s,
+	       how->state == LBM_STATE_ENABLED ? "health checks to pass" : "active connections to finish");
+	fflush(stdout);
+	started = monotonic_s();
+	ret = lbm_set_state(lb, refs, n, how, &res);
+	if (ret == 0)
+		printf("settled after %.1f s\n", monotonic_s() - started);
+	else
+		fprintf(stderr, "lbmember: %s\n", lbm_errmsg(lb));
+	lbm_result_free(&res);
+	return ret;
+}
+
 static int cmd_set(const struct cli *cli, struct lbm *lb, enum lbm_state state, const char *command, char **args,
 		   int nargs)
 {
@@ -303,24 +361,14 @@ static int cmd_set(const struct cli *cli, struct lbm *lb, enum lbm_state state, 
 	for (int i = 1; i < nargs; i++)
 		refs[i - 1] = (struct lbm_ref){ .pool = args[0], .member = args[i] };
 	how.state = state;
-	ret = lbm_set_state(lb, refs, (size_t)nargs - 1, &how, &res);
-	free(refs);
-	if (cli->json) {
-		json_t *obj = json_pack("{s:b, s:b, s:o, s:o}", "changed", res.changed, "dry_run", cli->dry_run,
-					"outcomes", lbm_json_outcomes(&res), "warning",
-					res.warning[0] ? json_string(res.warning) : json_null());
-
-		if (ret < 0)
-			json_object_set_new(obj, "error", lbm_json_error(ret, lbm_errmsg(lb)));
-		print_json(obj);
+	if (!cli->json && how.wait_s > 0 && !cli->dry_run) {
+		ret = set_then_wait(cli, lb, refs, (size_t)nargs - 1, &how);
 	} else {
-		print_outcomes(&res, cli->dry_run);
-		if (res.warning[0])
-			fprintf(stderr, "lbmember: warning: %s\n", res.warning);
-		if (ret < 0)
-			fprintf(stderr, "lbmember: %s\n", lbm_errmsg(lb));
+		ret = lbm_set_state(lb, refs, (size_t)nargs - 1, &how, &res);
+		print_result(cli, lb, &res, ret);
+		lbm_result_free(&res);
 	}
-	lbm_result_free(&res);
+	free(refs);
 	return ret < 0 ? EXIT_FAILED : EXIT_OK;
 }
 
