@@ -653,6 +653,15 @@ static int reply_error(struct lbm *lb, const char *what, char *block)
 	return lbm_driver_fail(lb, LBM_EPROTO, "%s: %s", what, excerpt(block, ex, sizeof(ex)));
 }
 
+/* HAProxy refuses a command with one line of text; anything else (a CSV
+ * header, even with no rows after it) is for the parsers to judge. */
+static bool refused(const char *block)
+{
+	const char *nl = strchr(block, '\n');
+
+	return *block != '#' && (!nl || !nl[1]);
+}
+
 static int haproxy_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
 {
 	struct buf cmds = { 0 }, reply = { 0 };
@@ -679,11 +688,11 @@ static int haproxy_list(struct lbm *lb, const char *pool, struct lbm_pool **pool
 		ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "no backend '%s'", pool);
 		goto out;
 	}
-	if (*state != '1') {
+	if (refused(state)) {
 		ret = reply_error(lb, "'show servers state'", state);
 		goto out;
 	}
-	if (*stat != '#') {
+	if (refused(stat)) {
 		ret = reply_error(lb, "'show stat'", stat);
 		goto out;
 	}

@@ -176,6 +176,15 @@ def seed_by_address(t):
         check(out["member"]["status"] == "DRAIN [FDRAIN]", out)
 
 
+@test("seed")
+def empty_backend(t):
+    with Env(t, {"empty": [], "full": [("s", "127.0.0.2", 1)]}) as e:
+        out = run_ok(e.target, "list")
+        check([p["name"] for p in out["pools"]] == ["full"], "pools %s" % out)
+        out = run_ok(e.target, "list", "empty")
+        check(out["pools"] == [{"name": "empty", "detail": "", "members": []}], out)
+
+
 # --- every transition, twice --------------------------------------------------
 
 WITNESS = {"enabled": ("UP", 0), "draining": ("DRAIN", 8), "disabled": ("MAINT", 1)}
@@ -498,6 +507,10 @@ class FakePeer:
                 c.recv(4096)
                 c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
                 c.close()
+            elif self.mode == "prompt":  # prompts like HAProxy, answers nonsense
+                c.recv(4096)
+                c.sendall(b"\n> 2\n# something else\n\n> # pxname,svname,scur,status,tracked\n\n> ")
+                c.close()
             elif self.mode == "drip":  # never silent for long, never done
                 while not self.stop.is_set():
                     c.sendall(b"x")
@@ -547,6 +560,27 @@ def errors_socket(t):
         run_fail("EINVAL", "HAProxy: '127.0.0.1' is not a runtime API address", "haproxy://127.0.0.1", "list")
         run_fail("EINVAL", "is not an IP address", "haproxy://localhost:9999", "list")
     run_fail("EINVAL", "HAProxy: no runtime API socket given", "haproxy://", "list")
+
+
+@test("errors")
+def errors_socket_access(t):
+    """A unix socket this user may not open: the file system says no, not HAProxy."""
+    if t != "unix":
+        return
+    with Env(t, {"b": [("a", "127.0.0.2", 1)]}) as e:
+        if os.geteuid() == 0:  # root passes any mode: drop to nobody, the temp dir is 0700
+            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CLI]
+        else:
+            os.chmod(e.h.workdir, 0)
+            cmd = [CLI]
+        try:
+            p = subprocess.run(cmd + ["--json", e.target, "list"], capture_output=True, text=True, timeout=30)
+        finally:
+            os.chmod(e.h.workdir, 0o700)
+        check(p.returncode == 1, "exit %d: %s %s" % (p.returncode, p.stdout, p.stderr))
+        err = json.loads(p.stdout)["error"]
+        check(err["code"] == "EPERM" and "HAProxy: permission denied on %s" % e.h.unix_socket in err["message"],
+              err)
 
 
 @test("errors")
@@ -647,6 +681,12 @@ def errors_not_haproxy(t):
     try:
         run_fail("EPROTO", "does not answer like an HAProxy runtime API (got 'SSH-2.0-OpenSSH_9.2p1 Debian-2')",
                  peer.target, "list")
+    finally:
+        peer.close()
+    peer = FakePeer(t, "prompt")
+    try:
+        run_fail("EPROTO", "unexpected reply to 'show servers state' from ", peer.target, "list")
+        run_fail("EPROTO", "'2' (expected format 1)", peer.target, "list")
     finally:
         peer.close()
     peer = FakePeer(t, "flood")
