@@ -25,11 +25,11 @@ enum check_count {
 };
 
 struct check_config {
-	unsigned count;           /* enum check_count */
-	bool percent;             /* thresholds apply to the percentage out */
+	unsigned count; /* enum check_count */
+	bool percent;	/* thresholds apply to the percentage out */
 	bool has_warn, has_crit;
 	struct nagios_range warn, crit;
-	unsigned min_enabled;     /* CRITICAL below this many enabled and not down */
+	unsigned min_enabled; /* CRITICAL below this many enabled and not down */
 	int verbose;
 };
 
@@ -37,11 +37,11 @@ struct check_config {
 struct check_pool {
 	const struct lbm_pool *pool;
 	size_t enabled; /* enabled and not down */
-	size_t out;     /* counted as out of rotation */
-	double pct;     /* out, as a percentage of the members */
-	bool thin;      /* fewer than min_enabled enabled */
+	size_t out;	/* counted as out of rotation */
+	double pct;	/* out, as a percentage of the members */
+	bool thin;	/* fewer than min_enabled enabled */
 	enum check_status status;
-	size_t order;   /* position on the balancer: ties keep it */
+	size_t order; /* position on the balancer: ties keep it */
 };
 
 const char *check_status_name(enum check_status status);

@@ -179,24 +179,24 @@ static int parse_range(struct nagios_range *r, bool *has, const char *text)
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
-		{"target", required_argument, NULL, 'T'},
-		{"pool", required_argument, NULL, 'P'},
-		{"warning", required_argument, NULL, 'w'},
-		{"critical", required_argument, NULL, 'c'},
-		{"percent", no_argument, NULL, OPT_PERCENT},
-		{"count", required_argument, NULL, OPT_COUNT},
-		{"min-enabled", required_argument, NULL, OPT_MIN_ENABLED},
-		{"timeout", required_argument, NULL, 't'},
-		{"user", required_argument, NULL, 'u'},
-		/* Refused by name: getopt_long would take it for --password-file. */
-		{"password", optional_argument, NULL, OPT_PASSWORD},
-		{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-		{"ca-file", required_argument, NULL, OPT_CA_FILE},
-		{"insecure", no_argument, NULL, OPT_INSECURE},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
+	    {"target", required_argument, NULL, 'T'},
+	    {"pool", required_argument, NULL, 'P'},
+	    {"warning", required_argument, NULL, 'w'},
+	    {"critical", required_argument, NULL, 'c'},
+	    {"percent", no_argument, NULL, OPT_PERCENT},
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"min-enabled", required_argument, NULL, OPT_MIN_ENABLED},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"user", required_argument, NULL, 'u'},
+	    /* Refused by name: getopt_long would take it for --password-file. */
+	    {"password", optional_argument, NULL, OPT_PASSWORD},
+	    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+	    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+	    {"insecure", no_argument, NULL, OPT_INSECURE},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
 	};
 	int c;
 
@@ -219,8 +219,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_PERCENT: a->cfg.percent = true; break;
 		case OPT_COUNT:
 			if (check_count_parse(optarg, &a->cfg.count) < 0)
-				return usage_error("--count '%s': expected a comma-separated list of disabled, draining, down",
-						   optarg);
+				return usage_error(
+				    "--count '%s': expected a comma-separated list of disabled, draining, down",
+				    optarg);
 			break;
 		case OPT_MIN_ENABLED:
 			if (parse_uint(optarg, INT_MAX, &a->cfg.min_enabled) < 0)
@@ -432,8 +433,8 @@ static char **stage_messages(const struct args *a, size_t n)
 int main(int argc, char **argv)
 {
 	struct args a = {
-		.timeout = DEFAULT_TIMEOUT,
-		.cfg = {.count = COUNT_DISABLED | COUNT_DRAINING, .min_enabled = 1},
+	    .timeout = DEFAULT_TIMEOUT,
+	    .cfg = {.count = COUNT_DISABLED | COUNT_DRAINING, .min_enabled = 1},
 	};
 	struct sigaction sa = {.sa_handler = on_alarm};
 	size_t n_msgs = 0;

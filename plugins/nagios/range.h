@@ -9,9 +9,9 @@
 #include <stddef.h>
 
 struct nagios_range {
-	double start;   /* -INFINITY for "~" */
-	double end;     /* INFINITY when omitted */
-	bool inside;    /* "@": alert inside the range instead of outside */
+	double start;	  /* -INFINITY for "~" */
+	double end;	  /* INFINITY when omitted */
+	bool inside;	  /* "@": alert inside the range instead of outside */
 	const char *text; /* as given, echoed in perfdata */
 };
 

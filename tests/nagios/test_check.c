@@ -11,12 +11,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                  \
-		}                                                                    \
+#define CHECK(cond)                                                                                                    \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
+			failures++;                                                                                    \
+		}                                                                                                      \
 	} while (0)
 
 /* A pool from "name" and member specs "NAME=STATE[/down]", STATE one of
@@ -83,8 +83,8 @@ static void free_pools(struct lbm_pool *pools, size_t n)
 static void test_all_enabled(void)
 {
 	struct lbm_pool p[] = {
-		make_pool("web", (const char *[]){"s1=e", "s2=e", "s3=e", NULL}),
-		make_pool("api", (const char *[]){"a1=e", "a2=e", NULL}),
+	    make_pool("web", (const char *[]){"s1=e", "s2=e", "s3=e", NULL}),
+	    make_pool("api", (const char *[]){"a1=e", "a2=e", NULL}),
 	};
 	struct check_config cfg = config("0", NULL);
 
@@ -100,9 +100,9 @@ static void test_all_enabled(void)
 static void test_one_draining(void)
 {
 	struct lbm_pool p[] = {
-		make_pool("tcp:198.51.100.10:80", (const char *[]){"198.51.100.77:80=e", "198.51.100.79:80=e", NULL}),
-		make_pool("tcp:198.51.100.11:80",
-			  (const char *[]){"198.51.100.76:80=e", "198.51.100.78:80=r", "198.51.100.80:80=e", NULL}),
+	    make_pool("tcp:198.51.100.10:80", (const char *[]){"198.51.100.77:80=e", "198.51.100.79:80=e", NULL}),
+	    make_pool("tcp:198.51.100.11:80",
+		      (const char *[]){"198.51.100.76:80=e", "198.51.100.78:80=r", "198.51.100.80:80=e", NULL}),
 	};
 	struct check_config cfg = config("0", "2");
 
@@ -119,8 +119,8 @@ static void test_one_draining(void)
 static void test_empty_pool_first(void)
 {
 	struct lbm_pool p[] = {
-		make_pool("api", (const char *[]){"a1=r", "a2=e", NULL}),
-		make_pool("web", (const char *[]){"s1=d", "s2=r", NULL}),
+	    make_pool("api", (const char *[]){"a1=r", "a2=e", NULL}),
+	    make_pool("web", (const char *[]){"s1=d", "s2=r", NULL}),
 	};
 	struct check_config cfg = config("5", NULL);
 
@@ -217,8 +217,8 @@ static void test_ranges_on_counts(void)
 static void test_names_and_long_lists(void)
 {
 	struct lbm_pool p[] = {
-		make_pool("it's=a|pool", (const char *[]){"m|1=d", "m\n2=e", NULL}),
-		make_pool("big", (const char *[]){"b1=r", "b2=r", "b3=r", "b4=r", "b5=r", "b6=e", NULL}),
+	    make_pool("it's=a|pool", (const char *[]){"m|1=d", "m\n2=e", NULL}),
+	    make_pool("big", (const char *[]){"b1=r", "b2=r", "b3=r", "b4=r", "b5=r", "b6=e", NULL}),
 	};
 	struct check_config cfg = config(NULL, "10");
 

@@ -9,12 +9,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                  \
-		}                                                                    \
+#define CHECK(cond)                                                                                                    \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
+			failures++;                                                                                    \
+		}                                                                                                      \
 	} while (0)
 
 static struct nagios_range parse_ok(const char *text)
@@ -67,11 +67,11 @@ int main(void)
 	struct nagios_range r;
 
 	/* The guidelines' table. */
-	expect_alerts("10", 0, 10, 0);      /* < 0 or > 10 */
-	expect_alerts("10:", 10, INFINITY, 0); /* < 10 */
+	expect_alerts("10", 0, 10, 0);		 /* < 0 or > 10 */
+	expect_alerts("10:", 10, INFINITY, 0);	 /* < 10 */
 	expect_alerts("~:10", -INFINITY, 10, 0); /* > 10 */
-	expect_alerts("10:20", 10, 20, 0);  /* < 10 or > 20 */
-	expect_alerts("@10:20", 10, 20, 1); /* >= 10 and <= 20 */
+	expect_alerts("10:20", 10, 20, 0);	 /* < 10 or > 20 */
+	expect_alerts("@10:20", 10, 20, 1);	 /* >= 10 and <= 20 */
 	/* The command-line examples: -c1:, -w~:0, -c5:6, -c@10:20. */
 	expect_alerts("1:", 1, INFINITY, 0);
 	expect_alerts("~:0", -INFINITY, 0, 0);
