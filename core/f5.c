@@ -256,6 +256,7 @@ static bool transient(const struct req *r)
 }
 
 static int login(struct lbm *lb);
+static void logout(struct lbm *lb);
 
 /* run(), then the two second chances: one new token when the old one was
  * refused, one resend of what failed in a way F5 calls transient. */
@@ -275,6 +276,8 @@ static int exchange(struct lbm *lb, struct req *reqs, size_t n, bool relogin)
 			if (reqs[i].result == CURLE_OK && reqs[i].status == 401)
 				again = reqs[i].todo = true;
 		if (again) {
+			/* Refused may not mean expired: never leave a live token behind. */
+			logout(lb);
 			ret = login(lb);
 			if (ret < 0)
 				return ret;

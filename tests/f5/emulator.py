@@ -368,6 +368,8 @@ class Emulator:
         self.expand = True
         self.faults = []
         self.log = []
+        self.inflight = 0
+        self.max_inflight = 0
         self.transactions = {}
         self.next_trans = 1389812351
         self.set_pools(pools)
@@ -399,9 +401,10 @@ class Emulator:
                 member.generation += 1
                 return 200, member.witness()
             if path == "/__emulator__/requests" and method == "GET":
-                return 200, {"count": len(self.log), "log": self.log}
+                return 200, {"count": len(self.log), "log": self.log, "max_inflight": self.max_inflight}
             if path == "/__emulator__/requests/reset" and method == "POST":
                 self.log = []
+                self.max_inflight = 0
                 return 200, {}
             if path == "/__emulator__/config" and method == "POST":
                 for key in ("latency", "token_lifetime", "max_tokens", "expand"):
@@ -419,8 +422,9 @@ class Emulator:
                 self.faults = []
                 return 200, {}
             if path == "/__emulator__/tokens" and method == "GET":
-                self.expire_tokens()
-                return 200, {"live": len(self.tokens), "issued": self.issued, "deleted": self.deleted}
+                now = time.monotonic()
+                live = sum(1 for t in self.tokens.values() if t["expires"] > now)
+                return 200, {"live": live, "issued": self.issued, "deleted": self.deleted}
             if path == "/__emulator__/tokens/expire" and method == "POST":
                 for t in self.tokens.values():
                     t["expires"] = 0
@@ -742,10 +746,20 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/__emulator__/"):
             status, out = emu.control(self.command, path, body if body is not ValueError else None)
             return self.send_json(status, out)
-        peer = self.client_address[0]
         with emu.lock:
             # Tokens are secrets even here: the log shows where, not which.
             emu.log.append([self.command, re.sub(r"(/authz/tokens/)[^/?]+", r"\1<token>", self.path)])
+            emu.inflight += 1
+            emu.max_inflight = max(emu.max_inflight, emu.inflight)
+        try:
+            self.answer(emu, body)
+        finally:
+            with emu.lock:
+                emu.inflight -= 1
+
+    def answer(self, emu, body):
+        peer = self.client_address[0]
+        with emu.lock:
             latency = emu.latency
         fault = emu.take_fault(self.command, self.path)
         if latency:

@@ -43,6 +43,8 @@ Witness and knobs (all talk to /__emulator__/, outside the REST API)
     set_pools(spec)                 replace every pool
     requests()                      [[METHOD, PATH], ...] since the last reset
     request_count()                 len(requests())
+    max_inflight()                  most /mgmt requests the emulator was
+                                    answering at once since the last reset
     reset_requests()
     configure(latency=, token_lifetime=, max_tokens=, expand=)
     add_fault(path=regex, method=, status=, body=, times=1, skip=0,
@@ -184,6 +186,9 @@ class F5Emulator:
 
     def request_count(self):
         return self._control("GET", "requests")["count"]
+
+    def max_inflight(self):
+        return self._control("GET", "requests")["max_inflight"]
 
     def reset_requests(self):
         self._control("POST", "requests/reset", {})

@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""lbmember's F5 driver against the iControl REST emulator.
+
+    test_f5.py GROUP      (LBM_CLI: the lbmember binary; F5_SHELL: f5_shell)
+
+Each group starts its own emulator on a free loopback port. The emulator's
+own record of the members (f5.pools()) is the witness; every output of every
+tool is checked for the password.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from f5_fixture import F5Emulator  # noqa: E402
+
+CLI = os.environ.get("LBM_CLI")
+SHELL = os.environ.get("F5_SHELL")
+WEB10 = ("/Common/web", "/Common/192.0.2.10:80")
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, what, *context):
+    if not cond:
+        raise Failed(what + "".join("\n  " + str(c) for c in context))
+
+
+def no_secret(f5, *texts):
+    for t in texts:
+        check(f5.password not in (t or ""), "the password appears in an output", t)
+
+
+def cli(f5, *args, env=None, ca=True, expect=0, json_out=True):
+    """Run lbmember; return (exit code, parsed JSON or text, stderr)."""
+    cmd = [CLI] + (["--json"] if json_out else []) + (["--ca-file", f5.ca_file] if ca else [])
+    cmd += [a for a in args]
+    p = subprocess.run(cmd, env=env or f5.env(), capture_output=True, text=True, timeout=60)
+    no_secret(f5, p.stdout, p.stderr)
+    out = p.stdout
+    if json_out and out.strip():
+        try:
+            out = json.loads(out)
+        except ValueError:
+            raise Failed("not JSON: %r" % p.stdout)
+    if expect is not None:
+        check(p.returncode == expect, "lbmember %s: exit %d, expected %d" % (" ".join(args), p.returncode, expect),
+              p.stdout, p.stderr)
+    return p.returncode, out, p.stderr
+
+
+def witness(f5, pool, member):
+    m = f5.member(pool, member)
+    check(m is not None, "no member %s in %s" % (member, pool))
+    return m["session"], m["state"]
+
+
+def writes(f5):
+    return [r for r in f5.requests() if r[0] in ("PATCH", "PUT", "POST", "DELETE")
+            and "/authn/login" not in r[1] and "/authz/tokens/" not in r[1]]
+
+
+def error_code(out):
+    return out.get("error", {}).get("code") if isinstance(out, dict) else None
+
+
+# ---- groups --------------------------------------------------------------------
+
+
+def test_transitions():
+    expect = {"drain": ("user-disabled", "up", "draining"), "disable": ("user-disabled", "user-down", "disabled"),
+              "enable": ("monitor-enabled", "up", "enabled")}
+    with F5Emulator() as f5:
+        for verb in ["drain", "disable", "enable", "disable", "drain", "enable"]:
+            _, out, _ = cli(f5, f5.target, verb, "web", "192.0.2.10:80")
+            session, state, name = expect[verb]
+            check(witness(f5, *WEB10) == (session, state), "%s: F5 holds %s" % (verb, witness(f5, *WEB10)))
+            after = out["outcomes"][0]["after"]
+            check(after["state"] == name and out["changed"], "%s: lbmember says" % verb, out)
+            check(after["name"] == "/Common/192.0.2.10:80" and after["port"] == 80, "name/port", after)
+        # Forced Offline set behind lbmember's back reads as disabled; enable clears it.
+        f5.set_member(*WEB10, admin="forced_offline")
+        _, out, _ = cli(f5, f5.target, "status", "/Common/web", "/Common/192.0.2.10:80")
+        check(out["member"]["state"] == "disabled" and out["member"]["status"] == "user-disabled/user-down",
+              "forced offline", out)
+        cli(f5, f5.target, "enable", "web", "192.0.2.10")
+        check(witness(f5, *WEB10) == ("monitor-enabled", "up"), "enable after forced offline", f5.pools())
+        # An unmonitored member: user-enabled/unchecked, health unknown.
+        f5.set_member(*WEB10, monitor=None)
+        _, out, _ = cli(f5, f5.target, "status", "web", "192.0.2.10:80")
+        check(out["member"]["health"] == "unknown" and out["member"]["status"] == "user-enabled/unchecked",
+              "unchecked", out)
+        # Weight is F5's ratio; 0 has no F5 meaning.
+        cli(f5, f5.target, "enable", "web", "192.0.2.11:80", "--weight", "7")
+        check(f5.member("/Common/web", "/Common/192.0.2.11:80")["ratio"] == 7, "ratio", f5.pools())
+        _, out, _ = cli(f5, f5.target, "enable", "web", "192.0.2.11:80", "--weight", "0", expect=1)
+        check(error_code(out) == "EINVAL" and "ratio" in out["error"]["message"], "weight 0", out)
+        check(f5.tokens()["live"] == 0, "tokens left behind", f5.tokens())
+
+
+def test_idempotent():
+    with F5Emulator() as f5:
+        cli(f5, f5.target, "drain", "web", "192.0.2.10:80")
+        f5.reset_requests()
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.10:80")
+        check(out["changed"] is False and out["outcomes"][0]["changed"] is False, "second drain changed", out)
+        check(writes(f5) == [], "second drain wrote", f5.requests())
+        check(witness(f5, *WEB10) == ("user-disabled", "up"), "state", f5.pools())
+
+
+def test_dryrun():
+    with F5Emulator() as f5:
+        before = f5.pools()
+        f5.reset_requests()
+        _, out, _ = cli(f5, f5.target, "disable", "web", "192.0.2.10:80", "--dry-run")
+        check(out["dry_run"] is True and out["changed"] is True, "dry run result", out)
+        check(out["outcomes"][0]["after"]["state"] == "disabled", "predicted", out)
+        check(writes(f5) == [] and f5.pools() == before, "dry run wrote", f5.requests())
+
+
+def test_guard():
+    with F5Emulator() as f5:
+        cli(f5, f5.target, "disable", "api", "192.0.2.10:8080")
+        f5.reset_requests()
+        before = f5.pools()
+        _, out, _ = cli(f5, f5.target, "drain", "api", "198.51.100.20:8080", expect=1)
+        check(error_code(out) == "EGUARD", "guard", out)
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.11:80", "--min-enabled", "3", expect=1)
+        check(error_code(out) == "EGUARD", "min-enabled 3", out)
+        check(writes(f5) == [] and f5.pools() == before, "guard wrote", f5.requests())
+        cli(f5, f5.target, "drain", "api", "198.51.100.20:8080", "--min-enabled", "0")
+        check(witness(f5, "/Common/api", "/Common/198.51.100.20:8080")[0] == "user-disabled", "min 0", f5.pools())
+
+
+def test_allpools():
+    with F5Emulator() as f5:
+        f5.reset_requests()
+        _, out, _ = cli(f5, f5.target, "disable", "-", "192.0.2.10")
+        check(sorted(o["pool"] for o in out["outcomes"]) == ["/Common/api", "/Common/web"], "pools", out)
+        check(witness(f5, *WEB10) == ("user-disabled", "user-down"), "web", f5.pools())
+        check(witness(f5, "/Common/api", "/Common/192.0.2.10:8080") == ("user-disabled", "user-down"), "api")
+        w = writes(f5)
+        check([r[0] for r in w].count("POST") == 1 and w[0][1] == "/mgmt/tm/transaction", "one transaction", w)
+        check(w[-1] == ["PATCH", w[-1][1]] and w[-1][1].startswith("/mgmt/tm/transaction/"), "commit last", w)
+
+
+def test_partitions():
+    with F5Emulator() as f5:
+        app = "/Tenant/app"
+        _, out, _ = cli(f5, f5.target, "list", "Tenant/app")
+        names = [m["name"] for m in out["pools"][0]["members"]]
+        check(names == ["/Tenant/198.51.100.30:443", "/Tenant/198.51.100.31%2:443", "/Tenant/2001:db8::1.80",
+                        "/Common/2001:db8::2.80"], "names", names)
+        rd = out["pools"][0]["members"][1]
+        check(rd["address"] == "198.51.100.31%2" and rd["port"] == 443, "route domain member", rd)
+        v6 = out["pools"][0]["members"][2]
+        check(v6["address"] == "2001:db8::1" and v6["port"] == 80, "IPv6 member", v6)
+        # Route domain by ADDR%RD:PORT, IPv6 by [ADDR]:PORT and by F5's name.
+        cli(f5, f5.target, "drain", app, "198.51.100.31%2:443")
+        check(witness(f5, app, "/Tenant/198.51.100.31%2:443")[0] == "user-disabled", "route domain", f5.pools())
+        cli(f5, f5.target, "disable", app, "[2001:db8::1]:80")
+        check(witness(f5, app, "/Tenant/2001:db8::1.80") == ("user-disabled", "user-down"), "v6", f5.pools())
+        cli(f5, f5.target, "enable", app, "/Tenant/2001:db8::1.80")
+        check(witness(f5, app, "/Tenant/2001:db8::1.80")[0] == "monitor-enabled", "v6 name", f5.pools())
+        cli(f5, f5.target, "drain", app, "/Common/2001:db8::2.80")
+        check(witness(f5, app, "/Common/2001:db8::2.80")[0] == "user-disabled", "other partition", f5.pools())
+        _, out, _ = cli(f5, f5.target, "list", "/Nope/app", expect=1)
+        check(error_code(out) == "ENOTFOUND" and "01020036:3" in out["error"]["message"], "404 kept", out)
+        _, out, _ = cli(f5, f5.target, "list", "bad~name", expect=1)
+        check(error_code(out) == "EINVAL", "bad pool name", out)
+
+
+def test_wait():
+    with F5Emulator() as f5:
+        f5.set_member(*WEB10, conns=6, drain_rate=4)
+        t0 = time.monotonic()
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.10:80", "--wait", "15")
+        check(out["outcomes"][0]["after"]["active"] == 0, "drained", out)
+        check(f5.member(*WEB10)["conns"] == 0, "emulator still has connections", f5.pools())
+        check(time.monotonic() - t0 >= 1.0, "returned before the connections were gone")
+        f5.set_member("/Common/web", "/Common/192.0.2.11:80", conns=50, drain_rate=0)
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.11:80", "--wait", "1.5", expect=1)
+        check(error_code(out) == "ETIMEDOUT" and "50 active" in out["error"]["message"], "wait timeout", out)
+        check(witness(f5, "/Common/web", "/Common/192.0.2.11:80")[0] == "user-disabled", "left draining")
+
+
+def shell(f5, script, env=None):
+    p = subprocess.run([SHELL], input="\n".join(script) + "\n", env=env or f5.env(), capture_output=True,
+                       text=True, timeout=60)
+    no_secret(f5, p.stdout, p.stderr)
+    return p.stdout.splitlines()
+
+
+class Shell:
+    """f5_shell kept open, so that one handle lives across knob turns."""
+
+    def __init__(self, f5, env=None):
+        self.f5 = f5
+        self.p = subprocess.Popen([SHELL], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env or f5.env(),
+                                  text=True)
+
+    def __call__(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        out = self.p.stdout.readline().strip()
+        no_secret(self.f5, out)
+        return out
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+
+
+def test_token():
+    with F5Emulator() as f5:
+        sh = Shell(f5)
+        check(sh("open %s ca=%s" % (f5.target, f5.ca_file)) == "ok", "open")
+        for _ in range(3):
+            check(sh("list").startswith("ok 3 "), "list")
+        check(sh("set drain web 192.0.2.10:80") == "ok 1", "set")
+        check(sh("get web 192.0.2.10:80").startswith("ok draining"), "get")
+        t = f5.tokens()
+        check(t["issued"] == 1 and t["live"] == 1, "one token for the handle's life", t)
+        logins = [r for r in f5.requests() if r[1] == "/mgmt/shared/authn/login"]
+        check(len(logins) == 1, "logged in more than once", logins)
+        f5.expire_tokens()
+        check(sh("list").startswith("ok 3 "), "list after expiry")
+        check(sh("set enable web 192.0.2.10:80") == "ok 1", "set after expiry")
+        t = f5.tokens()
+        check(t["issued"] == 2 and t["live"] == 1, "exactly one new login after expiry", t)
+        check(sh("close") == "ok", "close")
+        sh.close()
+        t = f5.tokens()
+        check(t["live"] == 0 and t["deleted"] == 1, "token not deleted at close", t)
+        # Every CLI run leaves no token behind, 120 runs would hit F5's 100.
+        f5.configure(max_tokens=3)
+        for _ in range(5):
+            cli(f5, f5.target, "list")
+        check(f5.tokens()["live"] == 0, "CLI left tokens", f5.tokens())
+
+
+def test_credentials():
+    with F5Emulator() as f5:
+        bad = f5.env(LBM_F5_PASSWORD="not-" + f5.password[4:])
+        for args in ([], ["--basic-auth"]):
+            _, out, _ = cli(f5, *args, f5.target, "list", env=bad, expect=1)
+            check(error_code(out) == "EPERM", "bad password %s" % args, out)
+            _, _, err = cli(f5, *args, f5.target, "list", env=bad, expect=1, json_out=False)
+            check(err.startswith("lbmember: F5: ") and err.count("\n") == 1, "one-line error", err)
+            no_secret(f5, err, json.dumps(out))
+            check("not-" + f5.password[4:] not in err + json.dumps(out), "wrong password echoed", err)
+        _, out, _ = cli(f5, f5.target, "list", env=bad, expect=1)
+        check("refused" in out["error"]["message"] and "Authentication failed" in out["error"]["message"],
+              "login message keeps F5's words", out)
+        # Basic auth: no token, no login.
+        f5.reset_requests()
+        cli(f5, "--basic-auth", f5.target, "list")
+        check(all("/authn/login" not in r[1] for r in f5.requests()), "basic auth logged in", f5.requests())
+        # A password file instead of the environment; no password at all.
+        env = f5.env()
+        del env["LBM_F5_PASSWORD"]
+        cli(f5, "--password-file", f5.password_file, f5.target, "list", env=env)
+        _, out, _ = cli(f5, f5.target, "list", env=env, expect=None)
+        check(error_code(out) == "EINVAL" and "LBM_F5_PASSWORD" in out["error"]["message"], "no password", out)
+        env = f5.env()
+        del env["LBM_F5_USER"]
+        _, out, _ = cli(f5, f5.target, "list", env=env, expect=None)
+        check(error_code(out) == "EINVAL" and "LBM_F5_USER" in out["error"]["message"], "no user", out)
+        cli(f5, "--user", f5.user, f5.target, "list", env=env)
+        # Credentials in the URI are refused and never echoed.
+        target = "f5://admin:%s@127.0.0.1:%d" % (f5.password, f5.port)
+        code, out, err = cli(f5, target, "list", expect=None)
+        check(code != 0 and error_code(out) == "EINVAL", "credentials in URI", out)
+        code, out, err = cli(f5, target, "list", expect=None, json_out=False)
+        check(code != 0 and "credentials" in err, "URI message", err)
+
+
+def test_tls():
+    with F5Emulator() as f5:
+        before = f5.pools()
+        _, out, _ = cli(f5, "--ca-file", f5.other_ca_file, f5.target, "list", ca=False, expect=1)
+        check(error_code(out) == "EIO" and "TLS" in out["error"]["message"], "other CA accepted", out)
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.10:80", ca=False, expect=1)
+        check("TLS" in out["error"]["message"], "system CAs accepted a self-signed CA", out)
+        check(f5.pools() == before, "changed over an unverified connection")
+        cli(f5, "--insecure", f5.target, "list", ca=False)
+        cli(f5, "--insecure", "--ca-file", f5.other_ca_file, f5.target, "list", ca=False)
+
+
+def faulty(f5, fault, verb="drain", member="192.0.2.10:80", code=None, words=(), timeout=None):
+    """Inject one fault, run lbmember, check the error and that nothing changed."""
+    f5.clear_faults()
+    before = f5.pools()
+    f5.add_fault(**fault)
+    args = (["--timeout", str(timeout)] if timeout else []) + [f5.target, verb, "web", member]
+    status, out, _ = cli(f5, *args, expect=None)
+    check(status == 1, "fault %s: exit %d" % (fault, status), out)
+    err = out.get("error", {})
+    check(err.get("code") == code, "fault %s: code" % fault, out)
+    for w in words:
+        check(w in err.get("message", ""), "fault %s: %r not in message" % (fault, w), out)
+    check(f5.pools() == before, "fault %s changed the emulator" % fault, before, f5.pools())
+    f5.clear_faults()
+    return err["message"]
+
+
+def test_faults():
+    with F5Emulator() as f5:
+        pools = r"^/mgmt/tm/ltm/pool\?"
+        faulty(f5, dict(path=pools, status=404), code="ENOTFOUND", words=["01020036:3"])
+        faulty(f5, dict(path=pools, status=500, times=2), code="EIO", words=["mcpd", "after one retry", "500"])
+        faulty(f5, dict(path=pools, status=503, times=2), code="EIO", words=["503"])
+        faulty(f5, dict(path=pools, status=401, times=5), code="EPERM", words=["401"])
+        faulty(f5, dict(path=pools, truncate="body"), code="EPROTO", words=["not a JSON object"])
+        faulty(f5, dict(path=pools, truncate="connection"), code="EIO")
+        faulty(f5, dict(path=pools, kind="tm:ltm:virtual:virtualcollectionstate"), code="EPROTO",
+               words=["tm:ltm:virtual:virtualcollectionstate"])
+        faulty(f5, dict(path=pools, strip=["address"]), code="EPROTO", words=["not a pool member"])
+        faulty(f5, dict(path=pools, strip=["kind"]), code="EPROTO")
+        faulty(f5, dict(path=r"/members/stats", kind="tm:ltm:pool:poolstate"), code="EPROTO")
+        faulty(f5, dict(path=pools, delay=3), code="ETIMEDOUT", words=["within 1 s"], timeout=1)
+        faulty(f5, dict(path=pools, drop=True, times=3), code="EIO")  # curl itself retries a reused connection once
+        # The write itself fails: F5's message kept, nothing changed.
+        member = r"/members/~Common~192\.0\.2\.10"
+        faulty(f5, dict(path=member, method="PATCH", status=500, times=2), code="EIO", words=["mcpd"])
+        faulty(f5, dict(path=member, method="PATCH", status=400,
+                        body={"code": 400, "message": "01070734:3: Configuration error: injected", "errorStack": [],
+                              "apiError": 3}), code="EPROTO", words=["01070734:3"])
+        faulty(f5, dict(path=member, method="PATCH", delay=3), code="ETIMEDOUT", timeout=1)
+        # A transient failure once is retried, and the change goes through.
+        for status in (500, 503):
+            f5.reset_requests()
+            f5.add_fault(path=member, method="PATCH", status=status)
+            cli(f5, f5.target, "drain", "web", "192.0.2.10:80")
+            check(witness(f5, *WEB10)[0] == "user-disabled", "retry after %d" % status, f5.pools())
+            check([r[0] for r in f5.requests()].count("PATCH") == 2, "one retry", f5.requests())
+            cli(f5, f5.target, "enable", "web", "192.0.2.10:80")
+        # A transaction that fails to commit changes nothing at all.
+        f5.add_fault(path=r"^/mgmt/tm/transaction/\d+$", method="PATCH", status=400,
+                     body={"code": 400, "message": "transaction failed:01020036:3: The requested Pool Member "
+                           "(/Common/web /Common/192.0.2.10 80) was not found.", "errorStack": [], "apiError": 2})
+        before = f5.pools()
+        _, out, _ = cli(f5, f5.target, "disable", "-", "192.0.2.10", expect=1)
+        check("transaction failed:01020036:3" in out["error"]["message"], "commit message", out)
+        check(f5.pools() == before, "failed commit changed things")
+        # A 401 from an expired token mid-way is recovered by one new login.
+        f5.clear_faults()
+        f5.add_fault(path=pools, status=401)
+        cli(f5, f5.target, "list")
+        check(f5.tokens()["live"] == 0, "tokens left", f5.tokens())
+
+
+def test_batch():
+    members = [{"name": "192.0.2.%d:80" % (100 + i)} for i in range(50)]
+    with F5Emulator(pools={"/Common/big": {"members": members}}, latency=0.05) as f5:
+        f5.reset_requests()
+        names = [m["name"] for m in members]
+        _, out, _ = cli(f5, "--timeout", "20", f5.target, "drain", "big", *names, "--min-enabled", "0")
+        check(len(out["outcomes"]) == 50 and all(o["changed"] for o in out["outcomes"]), "50 changed", out)
+        check(all(m["session"] == "user-disabled" for m in f5.pools()["/Common/big"]), "witness", f5.pools())
+        log = f5.requests()
+        n = len(log)
+        patches = [r for r in log if r[0] == "PATCH"]
+        # One command per member queued in one transaction plus its commit,
+        # two reads before and two after, login and logout.
+        check(len(patches) == 51 and n <= 60, "%d requests for 50 members" % n, log)
+        check([r[1] for r in log].count("/mgmt/tm/transaction") == 1, "one transaction", log)
+        # Side by side, not 50 serial round trips.
+        check(f5.max_inflight() >= 4, "requests were serial (max in flight %d)" % f5.max_inflight())
+        print("batch of 50: %d requests, max %d in flight" % (n, f5.max_inflight()))
+
+
+def test_expansion():
+    with F5Emulator() as f5:
+        f5.configure(expand=False)
+        f5.reset_requests()
+        _, out, _ = cli(f5, f5.target, "list")
+        check(sum(len(p["members"]) for p in out["pools"]) == 9, "members without expansion", out)
+        paths = [r[1] for r in f5.requests()]
+        check(paths.count("/mgmt/tm/ltm/pool/~Common~web/members") == 1, "fallback GET", paths)
+        cli(f5, f5.target, "drain", "web", "192.0.2.10:80")
+        check(witness(f5, *WEB10)[0] == "user-disabled", "drain without expansion")
+
+
+def ansible_play(f5, tmp):
+    """One playbook: F5's module and lbmember take turns on one member."""
+    lbm = "%s --json --ca-file %s %s" % (CLI, f5.ca_file, f5.target)
+    module = {"pool": "web", "partition": "Common", "address": "192.0.2.10", "port": 80,
+              "provider": {"server": "127.0.0.1", "server_port": f5.port, "user": f5.user,
+                           "validate_certs": True, "no_f5_teem": True}}
+    tasks = []
+    for want in ("forced_offline", "disabled", "enabled"):  # the module writes, lbmember reads
+        tasks.append({"f5networks.f5_modules.bigip_pool_member": dict(module, state=want),
+                      "register": "write_" + want})
+        tasks.append({"command": lbm + " status web 192.0.2.10:80", "register": "read_" + want})
+    for want, verb in (("forced_offline", "disable"), ("disabled", "drain"), ("enabled", "enable")):
+        tasks.append({"command": "%s %s web 192.0.2.10:80" % (lbm, verb), "register": "set_" + want})
+        tasks.append({"f5networks.f5_modules.bigip_pool_member": dict(module, state=want),
+                      "check_mode": True, "register": "check_" + want})
+    tasks.append({"f5networks.f5_modules.bigip_pool_member": dict(module, state="enabled"),
+                  "register": "rewrite_enabled"})
+    names = [t["register"] for t in tasks]
+    tasks.append({"copy": {"content": "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (n, n) for n in names),
+                           "dest": os.path.join(tmp, "result.json")}})
+    play = os.path.join(tmp, "play.yml")
+    with open(play, "w") as f:
+        json.dump([{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": tasks}], f)
+    # The module's provider password comes from F5_PASSWORD: never argv.
+    env = f5.env(F5_PASSWORD=f5.password, SSL_CERT_FILE=f5.ca_file, ANSIBLE_LOCALHOST_WARNING="False",
+                 ANSIBLE_INVENTORY_UNPARSED_WARNING="False", ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "tmp"),
+                 ANSIBLE_REMOTE_TEMP=os.path.join(tmp, "tmp"), HOME=tmp)
+    p = subprocess.run(["ansible-playbook", "-i", "localhost,", play], env=env, capture_output=True, text=True,
+                       timeout=250, cwd=tmp)
+    no_secret(f5, p.stdout, p.stderr)
+    check(p.returncode == 0, "ansible-playbook failed", p.stdout[-3000:], p.stderr[-3000:])
+    with open(os.path.join(tmp, "result.json")) as f:
+        return json.load(f)
+
+
+def test_ansible():
+    """The real f5networks.f5_modules.bigip_pool_member against the emulator,
+    and lbmember reading back what it wrote, and the other way round."""
+    ours = {"forced_offline": "disabled", "disabled": "draining", "enabled": "enabled"}
+    with F5Emulator() as f5, tempfile.TemporaryDirectory(prefix="lbm-f5-ansible-") as tmp:
+        r = ansible_play(f5, tmp)
+        for want in ("forced_offline", "disabled", "enabled"):
+            check(r["write_" + want]["changed"], "module did not change the member to %s" % want, r)
+            status = json.loads(r["read_" + want]["stdout"])["member"]
+            no_secret(f5, r["read_" + want]["stdout"], r["read_" + want]["stderr"])
+            check(status["state"] == ours[want], "lbmember reads %s after the module's %s" % (status["state"], want),
+                  status)
+            check(json.loads(r["set_" + want]["stdout"])["changed"], "lbmember set nothing for %s" % want, r)
+            check(r["check_" + want]["changed"] is False,
+                  "the module would change what lbmember set to %s" % ours[want], r["check_" + want])
+        check(r["rewrite_enabled"]["changed"] is False, "the module changed an enabled member", r)
+        check(f5.member(*WEB10)["session"] == "monitor-enabled", "final state", f5.pools())
+        check(f5.tokens()["live"] == 0, "tokens left behind", f5.tokens())
+
+
+def main():
+    groups = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
+    if len(sys.argv) != 2 or sys.argv[1] not in groups:
+        print("usage: test_f5.py %s" % "|".join(sorted(groups)), file=sys.stderr)
+        return 2
+    if not CLI or not os.access(CLI, os.X_OK):
+        print("LBM_CLI must name the lbmember binary", file=sys.stderr)
+        return 2
+    try:
+        groups[sys.argv[1]]()
+    except Failed as e:
+        print("FAIL f5.%s: %s" % (sys.argv[1], e), file=sys.stderr)
+        return 1
+    print("ok f5.%s" % sys.argv[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
