@@ -1,22 +1,47 @@
 # SPDX-License-Identifier: MIT
-"""haproxy_out.py SOCKET BACKEND: print, as JSON, the servers of BACKEND that
-HAProxy has out of rotation (admin state not ready), asking its runtime API
-directly: the independent witness for the rolling playbook."""
+"""An independent witness for playbooks: asks HAProxy's runtime API directly.
+
+    haproxy_witness.py SOCKET out BACKEND          servers of BACKEND out of rotation (JSON list)
+    haproxy_witness.py SOCKET server BACKEND NAME  {"status","admin","weight"} of one server (JSON)
+    haproxy_witness.py SOCKET send COMMAND         send one runtime API command, print the reply
+"""
 import json
 import socket
 import sys
 
-with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-    s.settimeout(10)
-    s.connect(sys.argv[1])
-    s.sendall(b"show servers state %s\n" % sys.argv[2].encode())
-    reply = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        reply += chunk
-lines = [l for l in reply.decode().splitlines() if l.strip()]
-head = lines[1].lstrip("# ").split()
-rows = [dict(zip(head, l.split())) for l in lines[2:]]
-print(json.dumps(sorted(r["srv_name"] for r in rows if r["srv_admin_state"] != "0")))
+
+def send(path, command):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall(command.encode() + b"\n")
+        reply = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return reply.decode()
+            reply += chunk
+
+
+def table(text, header_line):
+    lines = [l for l in text.splitlines() if l.strip()]
+    head = lines[header_line].lstrip("# ").replace(",", " ").split()
+    sep = "," if "," in lines[-1] else None
+    return [dict(zip(head, l.split(sep))) for l in lines[header_line + 1:]]
+
+
+def main(path, what, *args):
+    if what == "send":
+        print(send(path, " ".join(args)).strip())
+    elif what == "out":
+        rows = table(send(path, "show servers state " + args[0]), 1)
+        print(json.dumps(sorted(r["srv_name"] for r in rows if r["srv_admin_state"] != "0")))
+    elif what == "server":
+        state = [r for r in table(send(path, "show servers state " + args[0]), 1) if r["srv_name"] == args[1]][0]
+        stat = [r for r in table(send(path, "show stat"), 0) if r["pxname"] == args[0] and r["svname"] == args[1]][0]
+        print(json.dumps({"status": stat["status"], "admin": state["srv_admin_state"], "weight": stat["weight"]},
+                         sort_keys=True))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -225,7 +225,7 @@ def group_rolling():
         inv = e.a.write("inventory", "[web]\ns1\ns2\ns3\n\n[web:vars]\nansible_connection=local\n")
         run = e.a.playbook(os.path.join(HERE, "rolling.yml"), inventory=inv, args=[
             "-e", json.dumps({"lb_target": e.target, "witness_python": PYTHON,
-                              "witness": os.path.join(HERE, "haproxy_out.py"), "admin_socket": e.h.unix_socket})])
+                              "witness": os.path.join(HERE, "haproxy_witness.py"), "admin_socket": e.h.unix_socket})])
         check(run.rc == 0, "rolling playbook failed", run)
         batches = [sorted(t["hosts"]) for play in run.data["plays"] for t in play["tasks"][:1]]
         check(batches == [["s1"], ["s2"], ["s3"]], "one server per batch", batches)
