@@ -1029,8 +1029,17 @@ static int lvs_open(struct lbm *lb, const char *location, const struct lbm_optio
 		return ret;
 	if (!*location)
 		return connect_here(lb);
-	if (!strncmp(location, "?netns=", 7))
-		return connect_netns(lb, location + 7);
+	if (!strncmp(location, "?netns=", 7)) {
+		char dir[sizeof(lvs->store.dir)];
+
+		/* Each namespace has its own IPVS table, so its own records. */
+		ret = connect_netns(lb, location + 7);
+		if (ret == 0 && (size_t)snprintf(dir, sizeof(dir), "%s/netns/%s", lvs->store.dir, location + 7) >= sizeof(dir))
+			return lbm_driver_fail(lb, LBM_EINVAL, "state directory name is too long");
+		if (ret == 0)
+			lbm_copy(lvs->store.dir, sizeof(lvs->store.dir), dir);
+		return ret;
+	}
 	return lbm_driver_fail(lb, LBM_EINVAL, "target 'lvs://%s' is not understood: expected lvs:// or lvs://?netns=NAME",
 			       location);
 }

@@ -18,7 +18,7 @@ Python API (standard library only)::
         files={"/tmp/x/case.sh": "/work/case.sh"},      # host path -> path in the VM
         env={"LBM_CLI": "/tmp/build/plugins/cli/lbmember"},
         cache_dir="/tmp/build/ipvs-vm-cache",           # kernel .deb + extracted tree, reused
-        timeout=120)
+        timeout=120, memory=512, cpus=1)
     res.ok        # True when the VM booted, the script ran and exited 0
     res.rc        # the script's exit status (None when it never finished)
     res.output    # the console text the script printed (kernel noise included)
@@ -31,11 +31,12 @@ failed; the console is printed on stdout)::
 
     python3 ipvs_vm.py [--cache DIR] [--bin PATH]... [--file SRC[:DST]]...
                        [--env NAME=VALUE]... [--module NAME]... [--addr CIDR]...
-                       [--timeout S] [--memory MB] [--log FILE] SCRIPT
+                       [--timeout S] [--memory MB] [--cpus N] [--log FILE] SCRIPT
     python3 ipvs_vm.py --prepare [--cache DIR]   # only fetch and unpack the kernel
 
-SCRIPT is a file run by busybox sh as root in /work (a tmpfs); "-" reads it
-from stdin. Inside the VM: /proc, /sys, /dev, /tmp, /run are mounted; lo is
+SCRIPT is a file run by busybox sh as root in /work; "-" reads it
+from stdin. Inside the VM: /proc, /sys and /dev are mounted, the rest is the
+initramfs (writable, in RAM); lo is
 up with 198.51.100.1/24 and 2001:db8::1/64 (plus --addr); the modules
 ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_wlc, ip_vs_lc, ip_vs_sh and their
 dependencies (nf_conntrack...) are loaded (plus --module); every busybox
@@ -181,10 +182,7 @@ export PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-mount -t tmpfs tmp /tmp
-mount -t tmpfs run /run
-mkdir -p /work /var/lib
-mount -t tmpfs work /work
+mkdir -p /work /var/lib /run/netns
 echo "IPVSVM-START {token}"
 while read -r ko args; do
 	insmod "/modules/$ko" $args || echo "IPVSVM: insmod $ko failed"
@@ -253,7 +251,7 @@ def build_initramfs(out, kroot, version, script, binaries=(), files=None, env=No
 
 
 def run_vm(script, binaries=(), files=None, env=None, modules=None, addrs=None, cache_dir=None,
-           timeout=120, memory=512, log=None):
+           timeout=120, memory=512, log=None, cpus=1):
     """Boot the VM, run script (shell text) in it; return a Result."""
     res = Result()
     cache_dir = os.path.abspath(cache_dir or os.environ.get("LBM_VM_CACHE") or "ipvs-vm-cache")
@@ -265,7 +263,7 @@ def run_vm(script, binaries=(), files=None, env=None, modules=None, addrs=None, 
             initrd = os.path.join(tmp, "initrd.cpio")
             build_initramfs(initrd, kroot, version, script, binaries, files, env, modules, addrs,
                             token)
-            _boot(res, vmlinuz, initrd, token, timeout, memory)
+            _boot(res, vmlinuz, initrd, token, timeout, memory, cpus)
     except VMError as e:
         res.error = str(e)
     res.total_s = time.monotonic() - start
@@ -275,8 +273,8 @@ def run_vm(script, binaries=(), files=None, env=None, modules=None, addrs=None, 
     return res
 
 
-def _boot(res, vmlinuz, initrd, token, timeout, memory):
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(memory), "-smp", "1",
+def _boot(res, vmlinuz, initrd, token, timeout, memory, cpus):
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(memory), "-smp", str(cpus),
            "-nographic", "-nic", "none", "-no-reboot", "-kernel", vmlinuz, "-initrd", initrd,
            "-append", "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic"]
     start = time.monotonic()
@@ -340,6 +338,7 @@ def main(argv=None):
     ap.add_argument("--addr", action="append", default=[], help="extra CIDR address for lo")
     ap.add_argument("--timeout", type=float, default=120, help="hard limit in seconds (120)")
     ap.add_argument("--memory", type=int, default=512, help="VM memory in MB (512)")
+    ap.add_argument("--cpus", type=int, default=1, help="virtual CPUs (1; 2 for real parallelism)")
     ap.add_argument("--log", help="also write the console to this file")
     ap.add_argument("--prepare", action="store_true", help="only fetch and unpack the kernel")
     args = ap.parse_args(argv)
@@ -364,7 +363,7 @@ def main(argv=None):
         files[src] = dst or os.path.abspath(src)
     env = dict(e.split("=", 1) for e in args.env)
     res = run_vm(script, args.bin, files, env, DEFAULT_MODULES + args.module, args.addr, args.cache,
-                 args.timeout, args.memory, args.log)
+                 args.timeout, args.memory, args.log, args.cpus)
     sys.stdout.write(res.output)
     sys.stdout.flush()
     print("ipvs_vm: %s (boot %.1f s, total %.1f s)" % (
