@@ -2,9 +2,11 @@
 # Documentation only: the module itself is the binary lb_member (built from
 # lb_member.c). ansible-doc reads this stub. In the collection Ansible runs the
 # binary beside it, whose name matches exactly. In a plain module directory
-# (ANSIBLE_LIBRARY) ansible-core 2.14 picks whichever of the two the directory
-# lists first, so keep the stub in a second directory listed after the
-# binary's: ANSIBLE_LIBRARY=/path/to/binary-dir:/path/to/stub-dir.
+# (ANSIBLE_LIBRARY) ansible-core 2.14 runs whichever of the two the directory
+# lists first, so there keep the stub in a second directory listed after the
+# binary's (ANSIBLE_LIBRARY=/path/to/binary-dir:/path/to/stub-dir): Ansible
+# runs the binary and `ansible-doc -l` lists the module, but
+# `ansible-doc lb_member` wants the stub beside the binary: use the collection.
 
 DOCUMENTATION = r'''
 ---

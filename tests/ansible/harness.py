@@ -139,6 +139,7 @@ class Ansible:
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
             "ANSIBLE_GATHERING": "explicit",
             "ANSIBLE_FORKS": "1",
+            "PAGER": "cat",
         })
         env.update(extra)
         return env
