@@ -358,6 +358,20 @@ static int find_member(struct lbm *lb, const struct lbm_pool *pool, const char *
 			return 0;
 		}
 	}
+	/* A name may come without its partition: F5's "2001:db8::1.80" for
+	 * "/Common/2001:db8::1.80". */
+	for (size_t i = 0; i < pool->n_members; i++) {
+		const char *base = strrchr(pool->members[i].name, '/');
+
+		if (base && !strcmp(base + 1, typed)) {
+			if (matches++)
+				return lbm_fail(lb, LBM_EINVAL, "member '%s' is ambiguous in pool '%s' (%s, %s): give the name",
+						typed, pool->name, (*out)->name, pool->members[i].name);
+			*out = &pool->members[i];
+		}
+	}
+	if (matches)
+		return 0;
 	if (!lbm_split_hostport(typed, addr, sizeof(addr), &port))
 		return LBM_ENOTFOUND;
 	for (size_t i = 0; i < pool->n_members; i++) {
