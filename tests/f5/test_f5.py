@@ -166,6 +166,8 @@ def test_partitions():
         check(witness(f5, app, "/Tenant/198.51.100.31%2:443")[0] == "user-disabled", "route domain", f5.pools())
         cli(f5, f5.target, "disable", app, "[2001:db8::1]:80")
         check(witness(f5, app, "/Tenant/2001:db8::1.80") == ("user-disabled", "user-down"), "v6", f5.pools())
+        _, out, _ = cli(f5, f5.target, "status", app, "2001:db8::1.80")
+        check(out["member"]["name"] == "/Tenant/2001:db8::1.80", "F5's IPv6 name without partition", out)
         cli(f5, f5.target, "enable", app, "/Tenant/2001:db8::1.80")
         check(witness(f5, app, "/Tenant/2001:db8::1.80")[0] == "monitor-enabled", "v6 name", f5.pools())
         cli(f5, f5.target, "drain", app, "/Common/2001:db8::2.80")
