@@ -177,7 +177,8 @@ static void put_summary(FILE *f, const struct check_config *cfg, const struct ch
 			cfg->min_enabled);
 	}
 	if (out) {
-		fprintf(f, "%s%zu of %zu members out of rotation: ", thin ? "; " : "", out, members);
+		/* Not "; ": Nagios turns ';' into ':' in plugin output. */
+		fprintf(f, "%s%zu of %zu members out of rotation: ", thin ? ". " : "", out, members);
 		put_members_out(f, cfg, res, n);
 	} else if (!thin) {
 		fprintf(f, "all %zu members of %zu pool%s in rotation", members, n, n == 1 ? "" : "s");

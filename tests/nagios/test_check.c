@@ -125,7 +125,7 @@ static void test_empty_pool_first(void)
 	struct check_config cfg = config("5", NULL);
 
 	expect(&cfg, p, 2, CHECK_CRITICAL,
-	       "LB_MEMBERS CRITICAL - web: 0 of 2 members enabled (min 1); 3 of 4 members out of rotation: "
+	       "LB_MEMBERS CRITICAL - web: 0 of 2 members enabled (min 1). 3 of 4 members out of rotation: "
 	       "web s1 disabled, web s2 draining, api a1 draining"
 	       "|'web enabled'=0;;1:;0;2 'web out'=2;5;;0;2 'api enabled'=1;;1:;0;2 'api out'=1;5;;0;2\n"
 	       "web CRITICAL: 0 of 2 enabled (min 1), 2 out: s1 disabled, s2 draining\n"

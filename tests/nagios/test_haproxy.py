@@ -73,7 +73,7 @@ class HAProxyChecks(PluginTest):
         for s in ("a1", "a2"):
             self.h.command("set server api/%s state maint" % s)
         res = self.check("-w", "5", "-c", "5", rc=2)
-        self.assertTrue(res.text.startswith("LB_MEMBERS CRITICAL - api: 0 of 2 members enabled (min 1); "
+        self.assertTrue(res.text.startswith("LB_MEMBERS CRITICAL - api: 0 of 2 members enabled (min 1). "
                                             "2 of 5 members out of rotation: api a1 disabled, api a2 disabled"),
                         res)
         self.assertEqual(res.long[0], "api CRITICAL: 0 of 2 enabled (min 1), 2 out: a1 disabled, a2 disabled")

@@ -234,7 +234,7 @@ object Host "lb" { check_command = "dummy"; enable_active_checks = false }
                     "'web enabled'=2;;1:;0;3 'web out'=1;0;2;0;3")
         self.assertIn("web WARNING: 2 of 3 enabled, 1 out: s2 draining", cr["output"])
         self.assertEqual(cr["command"][cr["command"].index("--pool") + 1], "web")
-        result("api", 2, "LB_MEMBERS CRITICAL - api: 0 of 2 members enabled (min 1); 2 of 2 members out of "
+        result("api", 2, "LB_MEMBERS CRITICAL - api: 0 of 2 members enabled (min 1). 2 of 2 members out of "
                "rotation: api a1 disabled, api a2 disabled", "'api enabled'=0;;1:;0;2 'api out'=2;0;;0;2")
         result("web percent", 0, "LB_MEMBERS OK - 1 of 3 members out of rotation: web s2 draining",
                "'web enabled'=2;;1:;0;3 'web out'=1;;;0;3 'web out_pct'=33.33%;50;;0;100")

@@ -63,7 +63,7 @@ class LVS(PluginTest):
 
     def test_service_with_no_weight_left_is_critical(self):
         res = self.case("udp_empty", 2)
-        self.assertEqual(res.text, "LB_MEMBERS CRITICAL - udp:198.51.100.10:53: 0 of 1 members enabled (min 1); "
+        self.assertEqual(res.text, "LB_MEMBERS CRITICAL - udp:198.51.100.10:53: 0 of 1 members enabled (min 1). "
                          "1 of 1 members out of rotation: udp:198.51.100.10:53 198.51.100.21:53 draining")
 
     def test_missing_service_is_critical(self):
