@@ -19,6 +19,16 @@ ipvsadm -A -t [2001:db8::10]:443 -s rr
 ipvsadm -a -t [2001:db8::10]:443 -r [2001:db8::11]:443 -m -w 1
 set +e
 case_ all_enabled "$P" -T lvs://
+# A monitoring user: without privileges, then with a file capability on a
+# copy of the binary (tmpfs keeps security xattrs).
+mkdir -p /etc /caps
+echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
+echo 'nogroup:x:65534:' >>/etc/group
+mount -t tmpfs -o mode=755 tmpfs /caps
+cp "$P" /caps/check_lb_members
+setcap cap_net_admin+ep /caps/check_lb_members
+case_ nobody su -s /bin/sh nobody -c "$P -T lvs://"
+case_ nobody_with_cap su -s /bin/sh nobody -c "/caps/check_lb_members -T lvs://"
 ipvsadm -e -t 198.51.100.10:80 -r 198.51.100.12:80 -m -w 0
 case_ one_weight_zero "$P" -T lvs:// -w 0 -c 2
 case_ percent "$P" -T lvs:// -P tcp:198.51.100.10:80 --percent -w 30 -c 50 -v
