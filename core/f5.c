@@ -43,7 +43,7 @@ struct f5 {
 struct req {
 	const char *method;
 	char path[F5_PATH_MAX];
-	char *body;        /* owned; NULL: none */
+	char *body;	   /* owned; NULL: none */
 	const char *trans; /* X-F5-REST-Coordination-Id, or NULL */
 	bool todo;
 	CURL *easy;
@@ -113,10 +113,10 @@ static int add_header(struct req *r, const char *name, const char *value)
 	return 0;
 }
 
-#define SET(opt, val)                                         \
-	do {                                                  \
-		if (rc == CURLE_OK)                           \
-			rc = curl_easy_setopt(e, opt, val);   \
+#define SET(opt, val)                                                                                                  \
+	do {                                                                                                           \
+		if (rc == CURLE_OK)                                                                                    \
+			rc = curl_easy_setopt(e, opt, val);                                                            \
 	} while (0)
 
 static int setup(struct lbm *lb, struct req *r)
@@ -292,7 +292,7 @@ static int exchange(struct lbm *lb, struct req *reqs, size_t n, bool relogin)
 			again = reqs[i].todo = reqs[i].retried = true;
 	if (!again)
 		return 0;
-	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	nanosleep(&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
 	return run(lb, reqs, n);
 }
 
@@ -317,10 +317,9 @@ static int curl_failure(struct lbm *lb, const struct req *r, const char *what)
 	case CURLE_COULDNT_CONNECT:
 		return lbm_driver_fail(lb, LBM_EIO, "%s: cannot reach %s: %s", what, f5->where, why);
 	case CURLE_WRITE_ERROR:
-		return lbm_driver_fail(lb, LBM_EPROTO, "%s: the answer from %s is larger than %u MiB", what,
-				       f5->where, F5_BODY_MAX >> 20);
-	default:
-		return lbm_driver_fail(lb, LBM_EIO, "%s: exchange with %s failed: %s", what, f5->where, why);
+		return lbm_driver_fail(lb, LBM_EPROTO, "%s: the answer from %s is larger than %u MiB", what, f5->where,
+				       F5_BODY_MAX >> 20);
+	default: return lbm_driver_fail(lb, LBM_EIO, "%s: exchange with %s failed: %s", what, f5->where, why);
 	}
 }
 
@@ -347,14 +346,9 @@ static int http_failure(struct lbm *lb, const struct req *r, const char *what)
 	f5_text(r, msg, sizeof(msg));
 	switch (r->status) {
 	case 401:
-	case 403:
-		code = LBM_EPERM;
-		break;
-	case 404:
-		code = LBM_ENOTFOUND;
-		break;
-	default:
-		code = r->status >= 500 ? LBM_EIO : LBM_EPROTO;
+	case 403: code = LBM_EPERM; break;
+	case 404: code = LBM_ENOTFOUND; break;
+	default: code = r->status >= 500 ? LBM_EIO : LBM_EPROTO;
 	}
 	return lbm_driver_fail(lb, code, "%s: %s (HTTP %ld%s)", what, msg, r->status,
 			       r->retried ? ", also after one retry" : "");
@@ -413,8 +407,7 @@ static int tm_name(struct lbm *lb, const char *full, char *out, size_t outsz)
 }
 
 /* /mgmt/tm/ltm/pool/~P~pool[/members[/~P~member]][suffix] */
-static int pool_path(struct lbm *lb, char *out, size_t outsz, const char *pool, const char *member,
-		     const char *suffix)
+static int pool_path(struct lbm *lb, char *out, size_t outsz, const char *pool, const char *member, const char *suffix)
 {
 	char p[LBM_NAME_MAX * 3], m[LBM_NAME_MAX * 3] = "";
 	int ret = tm_name(lb, pool, p, sizeof(p));
@@ -448,7 +441,7 @@ static void reqs_free(struct req *reqs, size_t n)
 static int login(struct lbm *lb)
 {
 	struct f5 *f5 = lb->priv;
-	struct req r = { .method = "POST", .path = "/mgmt/shared/authn/login" };
+	struct req r = {.method = "POST", .path = "/mgmt/shared/authn/login"};
 	const char *token;
 	json_t *body, *json;
 	int ret;
@@ -487,7 +480,7 @@ static int login(struct lbm *lb)
 static void logout(struct lbm *lb)
 {
 	struct f5 *f5 = lb->priv;
-	struct req r = { .method = "DELETE", .todo = true };
+	struct req r = {.method = "DELETE", .todo = true};
 	char tok[F5_TOKEN_MAX];
 
 	if (!f5->token[0] || tm_name(lb, f5->token, tok, sizeof(tok)) < 0)
@@ -642,8 +635,8 @@ static unsigned member_port(const char *name)
 
 static enum lbm_health health_of(const char *state)
 {
-	static const char *const up[] = { "up", "fqdn-up" };
-	static const char *const down[] = { "down", "fqdn-down", "fqdn-up-no-addr" };
+	static const char *const up[] = {"up", "fqdn-up"};
+	static const char *const down[] = {"down", "fqdn-down", "fqdn-up-no-addr"};
 
 	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
 		if (!strcmp(state, up[i]))
@@ -701,7 +694,8 @@ static int add_members(struct lbm *lb, struct lbm_pool *pool, json_t *items)
 
 	if (!json_is_array(items))
 		return lbm_driver_fail(lb, LBM_EPROTO, "pool '%s': members are not a list", pool->name);
-	json_array_foreach(items, i, item) {
+	json_array_foreach(items, i, item)
+	{
 		ret = add_member(lb, pool, item);
 		if (ret < 0)
 			return ret;
@@ -740,11 +734,12 @@ static void add_stats(struct lbm_pool *pool, json_t *stats)
 	const char *key;
 	json_t *entry;
 
-	json_object_foreach(json_object_get(stats, "entries"), key, entry) {
+	json_object_foreach(json_object_get(stats, "entries"), key, entry)
+	{
 		json_t *e = json_object_get(json_object_get(entry, "nestedStats"), "entries");
 		json_t *conns = json_object_get(json_object_get(e, "serverside.curConns"), "value");
-		const char *monitor = json_string_value(json_object_get(json_object_get(e, "monitorStatus"),
-									"description"));
+		const char *monitor =
+		    json_string_value(json_object_get(json_object_get(e, "monitorStatus"), "description"));
 		struct lbm_member *m = member_by_stats_key(pool, key);
 
 		if (!m)
@@ -779,7 +774,7 @@ static int add_pool(struct lbm *lb, json_t *item, struct lbm_pool **pools, size_
 
 static int read_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n, bool **need)
 {
-	struct req r = { .method = "GET" };
+	struct req r = {.method = "GET"};
 	json_t *json, *items, *item;
 	size_t i;
 	int ret = 0;
@@ -793,12 +788,12 @@ static int read_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools,
 		char msg[LBM_ERRMSG_MAX / 2];
 
 		f5_text(&r, msg, sizeof(msg));
-		ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "no pool '%s' on %s: %s", pool,
-				      ((struct f5 *)lb->priv)->where, msg);
+		ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "no pool '%s' on %s: %s", pool, ((struct f5 *)lb->priv)->where,
+				      msg);
 	}
 	if (!ret)
-		ret = answer(lb, &r, "reading pools", pool ? "tm:ltm:pool:poolstate" : "tm:ltm:pool:poolcollectionstate",
-			     &json);
+		ret = answer(lb, &r, "reading pools",
+			     pool ? "tm:ltm:pool:poolstate" : "tm:ltm:pool:poolcollectionstate", &json);
 	req_free(&r);
 	if (ret)
 		return ret;
@@ -812,7 +807,8 @@ static int read_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools,
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	}
 	ret = json_is_array(items) ? 0 : lbm_driver_fail(lb, LBM_EPROTO, "reading pools: 'items' is not a list");
-	json_array_foreach(items, i, item) {
+	json_array_foreach(items, i, item)
+	{
 		if (ret)
 			break;
 		ret = add_pool(lb, item, pools, n, &(*need)[i]);
@@ -846,8 +842,9 @@ static int read_members(struct lbm *lb, struct lbm_pool *pools, size_t n, const 
 			ret = answer(lb, &reqs[2 * i], what, "tm:ltm:pool:members:memberscollectionstate", &json);
 			if (ret)
 				break;
-			ret = add_members(lb, &pools[i], json_object_get(json, "items") ? json_object_get(json, "items")
-											 : json_array());
+			ret =
+			    add_members(lb, &pools[i],
+					json_object_get(json, "items") ? json_object_get(json, "items") : json_array());
 			json_decref(json);
 			if (ret)
 				break;
@@ -879,9 +876,9 @@ static int f5_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, si
  * member would stay offline when enabled. */
 static char *member_body(const struct lbm_item *item)
 {
-	json_t *body = json_pack("{s:s, s:s}", "session",
-				 item->state == LBM_STATE_ENABLED ? "user-enabled" : "user-disabled", "state",
-				 item->state == LBM_STATE_DISABLED ? "user-down" : "user-up");
+	json_t *body =
+	    json_pack("{s:s, s:s}", "session", item->state == LBM_STATE_ENABLED ? "user-enabled" : "user-disabled",
+		      "state", item->state == LBM_STATE_DISABLED ? "user-down" : "user-up");
 	char *s;
 
 	if (body && item->weight >= 0 && json_object_set_new(body, "ratio", json_integer(item->weight)) < 0) {
@@ -900,7 +897,7 @@ static void item_what(char *what, size_t whatsz, const struct lbm_item *item)
 
 static int transaction_start(struct lbm *lb, char *id, size_t idsz)
 {
-	struct req r = { .method = "POST", .path = "/mgmt/tm/transaction", .body = strdup("{}") };
+	struct req r = {.method = "POST", .path = "/mgmt/tm/transaction", .body = strdup("{}")};
 	json_t *json, *tid;
 	int ret = r.body ? exchange(lb, &r, 1, true) : lbm_fail(lb, LBM_ENOMEM, "out of memory");
 
@@ -920,7 +917,7 @@ static int transaction_start(struct lbm *lb, char *id, size_t idsz)
 
 static void transaction_drop(struct lbm *lb, const char *id)
 {
-	struct req r = { .method = "DELETE", .todo = true };
+	struct req r = {.method = "DELETE", .todo = true};
 
 	snprintf(r.path, sizeof(r.path), "/mgmt/tm/transaction/%s", id);
 	run(lb, &r, 1); /* best effort: BIG-IP drops it after its timeout anyway */
@@ -929,7 +926,7 @@ static void transaction_drop(struct lbm *lb, const char *id)
 
 static int transaction_commit(struct lbm *lb, const char *id)
 {
-	struct req r = { .method = "PATCH", .body = strdup("{\"state\":\"VALIDATING\"}") };
+	struct req r = {.method = "PATCH", .body = strdup("{\"state\":\"VALIDATING\"}")};
 	const char *state;
 	json_t *json;
 	int ret;
@@ -973,9 +970,9 @@ static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 		reqs[i].method = "PATCH";
 		reqs[i].trans = n > 1 ? id : NULL;
 		reqs[i].body = member_body(&items[i]);
-		ret = reqs[i].body ? pool_path(lb, reqs[i].path, sizeof(reqs[i].path), items[i].pool,
-					       items[i].member->name, "")
-				   : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		ret = reqs[i].body
+			  ? pool_path(lb, reqs[i].path, sizeof(reqs[i].path), items[i].pool, items[i].member->name, "")
+			  : lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	}
 	if (!ret)
 		ret = exchange(lb, reqs, n, true);
@@ -1024,11 +1021,11 @@ static int f5_pool_name(struct lbm *lb, const char *typed, char *out, size_t out
 }
 
 const struct lbm_driver lbm_driver_f5 = {
-	.scheme = "f5",
-	.name = "F5",
-	.open = f5_open,
-	.close = f5_close,
-	.list = f5_list,
-	.apply = f5_apply,
-	.pool_name = f5_pool_name,
+    .scheme = "f5",
+    .name = "F5",
+    .open = f5_open,
+    .close = f5_close,
+    .list = f5_list,
+    .apply = f5_apply,
+    .pool_name = f5_pool_name,
 };

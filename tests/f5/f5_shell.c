@@ -36,7 +36,7 @@ static void report(struct lbm *lb, int ret)
 
 static void do_open(struct lbm **lb, char **w, int n)
 {
-	struct lbm_options opt = { 0 };
+	struct lbm_options opt = {0};
 	int ret;
 
 	for (int i = 2; i < n; i++) {
@@ -85,7 +85,7 @@ static void do_get(struct lbm *lb, char **w, int n)
 
 static void do_set(struct lbm *lb, char **w, int n)
 {
-	struct lbm_change how = { .flags = LBM_CHANGE_HAS_MIN_ENABLED, .min_enabled = 0 };
+	struct lbm_change how = {.flags = LBM_CHANGE_HAS_MIN_ENABLED, .min_enabled = 0};
 	struct lbm_ref refs[MAX_WORDS];
 	struct lbm_result res;
 	int ret;
@@ -95,7 +95,7 @@ static void do_set(struct lbm *lb, char **w, int n)
 		return;
 	}
 	for (int i = 3; i < n; i++)
-		refs[i - 3] = (struct lbm_ref){ .pool = w[2], .member = w[i] };
+		refs[i - 3] = (struct lbm_ref){.pool = w[2], .member = w[i]};
 	ret = lbm_set_state(lb, refs, (size_t)(n - 3), &how, &res);
 	if (ret < 0)
 		report(lb, ret);
