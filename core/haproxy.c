@@ -56,20 +56,30 @@ struct buf {
 	size_t len, cap;
 };
 
+/* Room for len more bytes and a NUL. */
+static int buf_reserve(struct lbm *lb, struct buf *b, size_t len)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *grown;
+
+	if (b->len + len + 1 <= b->cap)
+		return 0;
+	while (cap < b->len + len + 1)
+		cap *= 2;
+	grown = realloc(b->data, cap);
+	if (!grown)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	b->data = grown;
+	b->cap = cap;
+	return 0;
+}
+
 static int buf_add(struct lbm *lb, struct buf *b, const char *s, size_t len)
 {
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *grown;
+	int ret = buf_reserve(lb, b, len);
 
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		grown = realloc(b->data, cap);
-		if (!grown)
-			return lbm_fail(lb, LBM_ENOMEM, "out of memory");
-		b->data = grown;
-		b->cap = cap;
-	}
+	if (ret < 0)
+		return ret;
 	memcpy(b->data + b->len, s, len);
 	b->len += len;
 	b->data[b->len] = '\0';
@@ -278,21 +288,23 @@ static int hap_connect(struct lbm *lb, const struct haproxy *hp, double deadline
 
 static int recv_some(struct lbm *lb, const struct haproxy *hp, int fd, struct buf *reply, bool *eof)
 {
-	char chunk[65536];
-	ssize_t got = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+	int ret = buf_reserve(lb, reply, 65536);
+	ssize_t got;
 
+	if (ret < 0)
+		return ret;
+	got = recv(fd, reply->data + reply->len, reply->cap - reply->len - 1, MSG_DONTWAIT);
 	if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return 0;
 	if (got < 0)
 		return lbm_driver_fail(lb, LBM_EIO, "reading from %s: %s", hp->where, strerror(errno));
-	if (got == 0) {
-		*eof = true;
-		return 0;
-	}
-	if (reply->len + (size_t)got > HAP_REPLY_MAX)
+	*eof = got == 0;
+	reply->len += (size_t)got;
+	reply->data[reply->len] = '\0';
+	if (reply->len > HAP_REPLY_MAX)
 		return lbm_driver_fail(lb, LBM_EPROTO, "%s answered more than %u MiB: not a runtime API reply",
 				       hp->where, HAP_REPLY_MAX >> 20);
-	return buf_add(lb, reply, chunk, (size_t)got);
+	return 0;
 }
 
 /* Send the request while reading the reply (HAProxy answers as it reads, so

@@ -691,7 +691,7 @@ def errors_not_haproxy(t):
         peer.close()
     peer = FakePeer(t, "flood")
     try:
-        run_fail("EPROTO", "answered more than 64 MiB", peer.target, "list", timeout=60)
+        run_fail("EPROTO", "answered more than 64 MiB", "--timeout", 60, peer.target, "list", timeout=90)
     finally:
         peer.close()
 
