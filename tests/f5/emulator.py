@@ -39,7 +39,8 @@ Knobs, outside /mgmt, under /__emulator__/ (no authentication; loopback only):
                                       "truncate":"body"|"connection","kind":K,
                                       "drop":true}
   POST /__emulator__/faults/clear
-  GET  /__emulator__/tokens           {"live":n,"issued":n,"deleted":n}
+  GET  /__emulator__/tokens           {"live":n,"issued":n,"deleted":n,
+                                      "last_provider":loginProviderName}
   POST /__emulator__/tokens/expire    every live token expires now
 
 Credentials the emulator accepts: --user, and the password from
@@ -239,6 +240,8 @@ class Member:
         """Raise the 400 a BIG-IP gives, or return the changes to make."""
         if not isinstance(body, dict):
             raise F5Error(400, "Expected a JSON object in the request body.", api_error=26214401)
+        if not body:
+            raise F5Error(400, "one or more properties must be specified", api_error=26214401)
         allowed = {"session": ("user-enabled", "user-disabled"), "state": ("user-up", "user-down")}
         ignored = {"name", "partition", "fullPath", "kind", "selfLink", "generation", "address", "ephemeral",
                    "fqdn"}
@@ -362,6 +365,7 @@ class Emulator:
         self.tokens = {}  # token -> {"expires": monotonic, "timeout": s}
         self.issued = 0
         self.deleted = 0
+        self.last_provider = None
         self.token_lifetime = 1200.0
         self.max_tokens = 100
         self.latency = 0.0
@@ -424,7 +428,8 @@ class Emulator:
             if path == "/__emulator__/tokens" and method == "GET":
                 now = time.monotonic()
                 live = sum(1 for t in self.tokens.values() if t["expires"] > now)
-                return 200, {"live": live, "issued": self.issued, "deleted": self.deleted}
+                return 200, {"live": live, "issued": self.issued, "deleted": self.deleted,
+                             "last_provider": self.last_provider}
             if path == "/__emulator__/tokens/expire" and method == "POST":
                 for t in self.tokens.values():
                     t["expires"] = 0
@@ -491,6 +496,7 @@ class Emulator:
         self.tokens[token] = {"expires": time.monotonic() + self.token_lifetime, "timeout": int(self.token_lifetime)}
         self.issued += 1
         provider = body.get("loginProviderName", "tmos")
+        self.last_provider = provider
         return {
             "username": self.user,
             "loginReference": {"link": "%s/mgmt/cm/system/authn/providers/%s/login" % (LOCAL, provider)},
@@ -687,7 +693,8 @@ class Emulator:
         except F5Error as err:
             self.pools = saved
             t["state"] = "FAILED"
-            raise F5Error(err.code, "transaction failed:" + err.message, api_error=err.api_error)
+            # As BIG-IP answers a failed commit: 400, apiError 2, the cause after "transaction failed:".
+            raise F5Error(400, "transaction failed:" + err.message, api_error=2)
         if validate_only:
             self.pools = saved
         t["state"] = "COMPLETED"

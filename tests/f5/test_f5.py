@@ -275,6 +275,8 @@ def test_credentials():
         _, out, _ = cli(f5, f5.target, "list", env=env, expect=None)
         check(error_code(out) == "EINVAL" and "LBM_F5_USER" in out["error"]["message"], "no user", out)
         cli(f5, "--user", f5.user, f5.target, "list", env=env)
+        cli(f5, "--login-provider", "local", f5.target, "list")
+        check(f5.tokens()["last_provider"] == "local", "login provider", f5.tokens())
         # Credentials in the URI are refused and never echoed.
         target = "f5://admin:%s@127.0.0.1:%d" % (f5.password, f5.port)
         code, out, err = cli(f5, target, "list", expect=None)
@@ -443,6 +445,58 @@ def test_ansible():
         check(r["rewrite_enabled"]["changed"] is False, "the module changed an enabled member", r)
         check(f5.member(*WEB10)["session"] == "monitor-enabled", "final state", f5.pools())
         check(f5.tokens()["live"] == 0, "tokens left behind", f5.tokens())
+
+
+def test_emulator():
+    """The emulator itself is as strict as a BIG-IP: otherwise the other
+    groups prove little."""
+    with F5Emulator() as f5:
+        status, body = f5.rest("POST", "/mgmt/shared/authn/login", {"username": f5.user, "password": "wrong"})
+        check(status == 401 and body["code"] == 401 and body["message"] == "Authentication failed.", "bad login",
+              body)
+        check("wrong" not in json.dumps(body), "login error echoes the password", body)
+        status, body = f5.rest("GET", "/mgmt/tm/ltm/pool")
+        check(status == 401 and "no user authentication header" in body["message"], "no credentials", body)
+        tok = f5.login()
+        path = "/mgmt/tm/ltm/pool/~Common~web/members/~Common~192.0.2.10:80"
+        status, m = f5.rest("GET", path, token=tok)
+        check(status == 200 and m["kind"] == "tm:ltm:pool:members:membersstate" and
+              m["fullPath"] == "/Common/192.0.2.10:80" and m["selfLink"].startswith("https://localhost" + path) and
+              m["session"] == "monitor-enabled" and m["state"] == "up", "member shape", m)
+        before = f5.pools()
+        for bad in ({"session": "monitor-enabled"}, {"state": "up"}, {"state": "unchecked"},
+                    {"session": "disabled"}, {"ratio": 0}, {"weight": 3}):
+            status, body = f5.rest("PATCH", path, bad, token=tok)
+            check(status == 400 and body["code"] == 400 and body["errorStack"] == [], "accepted %s" % bad, body)
+        check(f5.pools() == before, "a refused PATCH changed the member")
+        status, body = f5.rest("GET", "/mgmt/tm/ltm/pool/~Common~nope", token=tok)
+        check(status == 404 and body == {"code": 404, "message": "01020036:3: The requested Pool (/Common/nope) "
+                                         "was not found.", "errorStack": [], "apiError": 3}, "404 body", body)
+        status, body = f5.rest("GET", "/mgmt/tm/ltm/pool/~Common~web/members/stats", token=tok)
+        key = "https://localhost/mgmt/tm/ltm/pool/~Common~web/members/~Common~192.0.2.10:80/stats"
+        check(status == 200 and body["kind"] == "tm:ltm:pool:members:memberscollectionstats" and
+              body["entries"][key]["nestedStats"]["kind"] == "tm:ltm:pool:members:membersstats" and
+              body["entries"][key]["nestedStats"]["entries"]["serverside.curConns"] == {"value": 0}, "stats", body)
+        # Transactions: all or nothing.
+        status, t = f5.rest("POST", "/mgmt/tm/transaction", {}, token=tok)
+        tid = str(t["transId"])
+        check(t["kind"] == "tm:transactionstate" and t["state"] == "STARTED", "transaction", t)
+        coord = {"X-F5-REST-Coordination-Id": tid}
+        f5.rest("PATCH", path, {"session": "user-disabled"}, token=tok, headers=coord)
+        f5.rest("PATCH", path.replace("192.0.2.10", "192.0.2.99"), {"session": "user-disabled"}, token=tok,
+                headers=coord)
+        check(f5.pools() == before, "queued commands ran before the commit")
+        status, body = f5.rest("PATCH", "/mgmt/tm/transaction/" + tid, {"state": "VALIDATING"}, token=tok)
+        check(status == 400 and body["message"].startswith("transaction failed:01020036:3"), "commit", body)
+        check(f5.pools() == before, "a failed transaction changed something")
+        status, t = f5.rest("POST", "/mgmt/tm/transaction", {}, token=tok)
+        status, body = f5.rest("PATCH", "/mgmt/tm/transaction/%d" % t["transId"], {"state": "VALIDATING"},
+                               token=tok)
+        check(status == 400 and "no command" in body["message"], "empty transaction", body)
+        status, _ = f5.rest("DELETE", "/mgmt/shared/authz/tokens/" + tok, token=tok)
+        check(status == 200 and f5.tokens()["live"] == 0, "logout")
+        status, body = f5.rest("GET", path, token=tok)
+        check(status == 401, "a deleted token still works", body)
 
 
 def main():

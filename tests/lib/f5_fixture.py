@@ -51,8 +51,11 @@ Witness and knobs (all talk to /__emulator__/, outside the REST API)
               delay=, truncate="body"|"connection", kind=, strip=[keys],
               drop=True)
     clear_faults()
-    tokens()                        {"live","issued","deleted"}
+    tokens()                        {"live","issued","deleted","last_provider"}
     expire_tokens()                 every live token expires now
+    rest(method, path, body=None, token=None, headers=None)
+                                    one raw iControl REST call: (status, JSON)
+    login()                         a token of the test's own
     env(**extra)                    os.environ + LBM_F5_USER/LBM_F5_PASSWORD
     stop()                          also called by __exit__
 """
@@ -64,6 +67,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -201,6 +205,32 @@ class F5Emulator:
 
     def clear_faults(self):
         self._control("POST", "faults/clear", {})
+
+    def rest(self, method, path, body=None, token=None, headers=None):
+        """One raw iControl REST call: (HTTP status, parsed JSON or raw bytes)."""
+        hdrs = {"Content-Type": "application/json"}
+        if token:
+            hdrs["X-F5-Auth-Token"] = token
+        hdrs.update(headers or {})
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, context=self._ctx, timeout=10) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            status, raw = err.code, err.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw
+
+    def login(self):
+        """A token of our own, as F5's tools get one."""
+        status, body = self.rest("POST", "/mgmt/shared/authn/login",
+                                 {"username": self.user, "password": self.password, "loginProviderName": "tmos"})
+        if status != 200:
+            raise RuntimeError("emulator login failed: %s" % status)
+        return body["token"]["token"]
 
     def tokens(self):
         return self._control("GET", "tokens")
