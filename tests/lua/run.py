@@ -9,7 +9,8 @@ real HAProxy started here.
 Environment (set by CTest): LBM_SRC, LBM_LUA (the interpreter), LBM_LUA_CPATH
 (where lbmember.so is), LBM_LUA_PRELOAD (the ASan runtime, sanitizer builds).
 
-In haproxy mode the script sees LBM_TARGET (unix socket), LBM_TARGET_TCP,
+In haproxy mode (backends web: s1 s2 s3, api: s1 a2, trk: t1 and t2 which
+tracks t1; health checks on) the script sees LBM_TARGET (unix socket), LBM_TARGET_TCP,
 LBM_TARGET_USER (a socket at level "user"), LBM_WITNESS (a shell command
 prefix: `$LBM_WITNESS BACKEND SERVER` prints that server's `show stat`
 status, weight and scur as key=value lines, read with plain sockets, not
@@ -70,7 +71,8 @@ def haproxy_mode(script):
     other = BackendServer(host="127.0.0.5", name="a2").start()
     web = [("s%d" % (i + 1), b.host, b.port) for i, b in enumerate(servers)]
     api = [("s1", servers[0].host, servers[0].port), ("a2", other.host, other.port)]
-    ha = HAProxy({"web": web, "api": api}, check=True).start()
+    trk = [("t1", other.host, other.port), ("t2", other.host, other.port, "track trk/t1")]
+    ha = HAProxy({"web": web, "api": api, "trk": trk}, check=True).start()
     ctl = os.path.join(ha.workdir, "ctl")
     os.mkdir(ctl)
     held = ha.hold("web", "s3")

@@ -1,6 +1,6 @@
 -- SPDX-License-Identifier: MIT
 -- The module against a real HAProxy started by run.py (web: s1 s2 s3, api:
--- s1 a2, health checks on, one connection held on web/s3 until LBM_CTL/release
+-- s1 a2, trk: t1 and t2 tracking t1, health checks on, one connection held on web/s3 until LBM_CTL/release
 -- exists). Every change is confirmed by an independent witness: `show stat`
 -- and `show servers state` read with plain sockets by witness.py.
 local check = require "check"
@@ -38,12 +38,12 @@ test("pools over the unix and the TCP socket", function()
 	for _, target in ipairs { TARGET, os.getenv("LBM_TARGET_TCP") } do
 		local lb <close> = open(target)
 		local pools = check.ok("pools", lb:pools())
-		check.eq(#pools, 2, "pools")
+		check.eq(#pools, 3, "pools")
 		check.eq(pools[1].name, "web", "pool 1")
 		check.eq(pools[2].name, "api", "pool 2")
 		check.eq(#pools[1].members, 3, "web members")
 		check.eq(#pools[2].members, 2, "api members")
-		for _, p in ipairs(pools) do
+		for _, p in ipairs { pools[1], pools[2] } do
 			for _, m in ipairs(p.members) do
 				local w = witness(p.name, m.name)
 				local what = p.name .. "/" .. m.name
@@ -54,6 +54,8 @@ test("pools over the unix and the TCP socket", function()
 				check.eq(tostring(m.weight), w.weight, what .. " weight")
 				check.eq(tostring(m.active), w.scur, what .. " active")
 				check.eq(m.status, "UP", what .. " status")
+				check.eq(m.inactive, nil, what .. " inactive (HAProxy has none)")
+				check.eq(m.held, nil, what .. " held")
 			end
 		end
 		check.eq(pools[1].members[3].active, 1, "the connection held on web/s3")
@@ -165,6 +167,22 @@ test("every backend holding the server", function()
 	check.eq(r.outcomes[2].after.state, lbm.ENABLED, "api/s1 after")
 	check.eq(status("web", "s1"), "UP", "witness web")
 	check.eq(status("api", "s1"), "UP", "witness api")
+end)
+
+test("a server held out by the one it tracks: EHELD", function()
+	local lb <close> = open()
+	check.ok("disable t1", lb:disable("trk", "t1", { min_enabled = 0 }))
+	check.match(status("trk", "t2"), "^MAINT %(via trk/t1%)", "witness t2")
+	local m = check.ok("member t2", lb:member("trk", "t2"))
+	check.eq(m.state, lbm.DISABLED, "t2 state")
+	check.match(m.held, "trk/t1", "t2 held")
+	local partial = check.fails("EHELD", "^trk/t2: asked for enabled, but it stays disabled: .*trk/t1",
+		"enable t2", lb:enable("trk", "t2"))
+	check.eq(partial and partial.after.state, lbm.DISABLED, "partial: still disabled")
+	check.ok("enable t1", lb:enable("trk", "t1", { wait = 10 }))
+	check.eq(check.ok("member t2", lb:member("trk", "t2")).held, nil, "t2 no longer held")
+	check.ok("t2 back", lb:enable("trk", "t2", { wait = 10 }))
+	check.eq(status("trk", "t2"), "UP", "witness t2")
 end)
 
 test("a socket without admin level: EPERM", function()

@@ -39,7 +39,7 @@ def main():
     res = ipvs_vm.run_vm(script, binaries=[lua, module],
                          files={os.path.join(HERE, "test_lvs.lua"): "/work/test_lvs.lua",
                                 os.path.join(HERE, "check.lua"): "/work/check.lua"},
-                         cache_dir=os.environ["LBM_VM_CACHE"], timeout=150)
+                         cache_dir=os.environ["LBM_VM_CACHE"], timeout=270)
     print(res.output)
     print("VM: ok=%s rc=%s boot %.1f s, total %.1f s %s" % (res.ok, res.rc, res.boot_s or 0, res.total_s,
                                                           res.error or ""))
