@@ -14,7 +14,9 @@ As a script:
 
   lua5.4 rolling_restart.lua [OPTIONS] TARGET POOL -- COMMAND [ARG...]
 
-  %m in COMMAND's arguments is replaced by the member's name (%% gives %).
+  In COMMAND's arguments %m is replaced by the member's name, %a by its
+  address, %p by its port (%% gives %): on F5 and LVS the name is
+  "/Common/ADDR:PORT" or "ADDR:PORT", so ssh wants %a.
   Example:
     lua5.4 rolling_restart.lua haproxy:///run/haproxy/admin.sock web \
       --max-out 1 --wait 120 -- ssh %m.example.org sudo systemctl restart app
@@ -25,7 +27,8 @@ As a library (LUA_PATH must find this file):
   local summary, err, code = rolling.run {
     target = "haproxy:///run/haproxy/admin.sock",   -- or lb = an open handle
     pool = "web",
-    action = function(member, lb) ... return true end, -- or nil, "why"
+    -- name: the member's name; m: its table from lb:member() (address...)
+    action = function(name, lb, m) ... return true end, -- or nil, "why"
     max_out = 1, wait = 120,
   }
   -- summary.done and summary.skipped list member names; on failure
@@ -41,8 +44,8 @@ local USAGE = [[
 usage: rolling_restart.lua [OPTIONS] TARGET POOL -- COMMAND [ARG...]
 
 Drains each member of POOL on TARGET in turn, waits for its connections to
-finish, runs COMMAND (with %m replaced by the member's name), enables it and
-waits until it is healthy. Stops at the first failure, leaving the rest
+finish, runs COMMAND (with %m replaced by the member's name, %a by its
+address, %p by its port), enables it and waits until it is healthy. Stops at the first failure, leaving the rest
 untouched.
 
 options:
@@ -112,7 +115,7 @@ local function act_batch(lb, o, batch)
 		if o.dry_run then
 			o.log(name .. ": would run the action, enable it and wait for health")
 		else
-			local ok, err = o.action(name, lb)
+			local ok, err = o.action(name, lb, o.members[name])
 			if not ok then
 				local rest = { table.unpack(batch, i + 1) }
 				-- The ones already done go back in rotation, the untouched
@@ -159,7 +162,9 @@ local function plan(lb, o)
 		return nil, err, code
 	end
 	local todo, skipped = {}, {}
+	o.members = {}
 	for _, m in ipairs(pools[1].members) do
+		o.members[m.name] = m
 		if m.state == lbm.ENABLED then
 			todo[#todo + 1] = m.name
 		else
@@ -215,13 +220,13 @@ local function shell_quote(s)
 	return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
--- The command for one member: %m is its name, %% a percent sign.
+-- The command for one member (a table from lb:member()): %m is its name,
+-- %a its address, %p its port, %% a percent sign.
 function M.command_for(argv, member)
+	local subst = { m = member.name, a = member.address, p = tostring(member.port), ["%"] = "%" }
 	local words = {}
 	for i, a in ipairs(argv) do
-		words[i] = shell_quote((a:gsub("%%([m%%])", function(c)
-			return c == "m" and member or "%"
-		end)))
+		words[i] = shell_quote((a:gsub("%%([map%%])", subst)))
 	end
 	return table.concat(words, " ")
 end
@@ -300,9 +305,9 @@ end
 
 function M.main(args)
 	local o, command = parse(args)
-	o.action = function(member)
+	o.action = function(name, _, member)
 		local cmd = M.command_for(command, member)
-		default_log(member .. ": running " .. cmd)
+		default_log(name .. ": running " .. cmd)
 		local ok, how, code = os.execute(cmd)
 		if ok then
 			return true

@@ -25,8 +25,9 @@ end
 -- An action that records the order and the most members seen out at once.
 local function recorder(lb, pool)
 	local rec = { order = {}, max_out = 0 }
-	rec.action = function(name, handle)
+	rec.action = function(name, handle, m)
 		check.eq(handle, lb, "the action gets the handle")
+		check.eq(m.name, name, "and the member's table")
 		check.eq(lb:member(pool, name).state, lbm.DRAINING, name .. " drained during its action")
 		rec.order[#rec.order + 1] = name
 		local out = 0
@@ -131,8 +132,9 @@ test("dry run changes nothing and runs nothing", function()
 end)
 
 test("the command for a member", function()
-	check.eq(rolling.command_for({ "ssh", "%m.example.org", "echo 100%% it's %m" }, "web-1"),
-		"'ssh' 'web-1.example.org' 'echo 100% it'\\''s web-1'", "quoting and %m")
+	local m = { name = "/Common/192.0.2.10:80", address = "192.0.2.10", port = 80 }
+	check.eq(rolling.command_for({ "ssh", "%a", "echo 100%% it's %m on %p; %x" }, m),
+		"'ssh' '192.0.2.10' 'echo 100% it'\\''s /Common/192.0.2.10:80 on 80; %x'", "quoting, %m, %a, %p")
 end)
 
 test("the command line", function()
@@ -164,7 +166,7 @@ test("the command line", function()
 	check.eq(code, 1, "failing command: exit")
 	check.match(out, "\nrolling_restart: b: action failed, left out of rotation: .* %(exit status 1%) %[EACTION%]\n$",
 		"failing command")
-	code, out = run("fake://web:a,b web -- true %m")
+	code, out = run("fake://web:a@127.0.0.2:8080,b web -- test %m:%a:%p = a:127.0.0.2:8080 -o %m = b")
 	check.eq(code, 0, "exit")
 	check.match(out, "done: 2 member%(s%) restarted\n$", "done")
 end)
