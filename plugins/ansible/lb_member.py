@@ -40,8 +40,11 @@ notes:
     is 1; a drain with I(wait) may then time out. The module warns, and does not change the
     sysctl.
   - The HAProxy runtime API socket must be at level admin.
-  - The F5 password comes from I(password) or the environment variable C(LBM_F5_PASSWORD)
-    (set it with the task's C(environment)); the user from I(user) or C(LBM_F5_USER).
+  - The F5 password comes from I(password) or the environment variable C(LBM_F5_PASSWORD);
+    the user from I(user) or C(LBM_F5_USER). Prefer I(password) (from a vault): it is
+    C(no_log) and never shown. A task's C(environment) keyword puts the variable on the
+    command line Ansible runs the module with, where C(-vvv) and the process list show it;
+    an exported C(LBM_F5_PASSWORD) reaches the module unseen only with a local connection.
 attributes:
   check_mode:
     support: full
@@ -111,7 +114,7 @@ options:
   password:
     description:
       - F5 password. Defaults to the environment variable C(LBM_F5_PASSWORD). Never shown in
-        the result.
+        the result (C(no_log)).
     type: str
   validate_certs:
     description:
@@ -162,16 +165,15 @@ EXAMPLES = r'''
     member: 192.0.2.11
     state: draining
 
-- name: Force an F5 pool member offline, password from the environment
+- name: Force an F5 pool member offline
   lbmember.lb.lb_member:
     target: f5://bigip.example.com
     pool: /Common/app
     member: 192.0.2.11:80
     state: disabled
     user: admin
+    password: "{{ vault_bigip_password }}"
     ca_path: /etc/ssl/bigip-ca.pem
-  environment:
-    LBM_F5_PASSWORD: "{{ vault_bigip_password }}"
 
 # A rolling update, one server at a time: drain it on the balancer, update it,
 # put it back. The balancer is reached from the control node.
