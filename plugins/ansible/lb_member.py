@@ -41,7 +41,7 @@ notes:
     sysctl.
   - The HAProxy runtime API socket must be at level admin.
   - The F5 password comes from I(password) or the environment variable C(LBM_F5_PASSWORD);
-    the user from I(user) or C(LBM_F5_USER). Prefer I(password) (from a vault): it is
+    the user from I(user) or C(LBM_F5_USER). Prefer I(password), from a vault, which is
     C(no_log) and never shown. A task's C(environment) keyword puts the variable on the
     command line Ansible runs the module with, where C(-vvv) and the process list show it;
     an exported C(LBM_F5_PASSWORD) reaches the module unseen only with a local connection.
