@@ -570,7 +570,7 @@ static void set_held(struct lbm_member *m, long admin, long op, long iweight, co
 	if (admin & ADMF_IMAINT)
 		snprintf(m->held, sizeof(m->held), "maintenance inherited from tracked server %s", tracked);
 	else if (admin & ADMF_RMAINT)
-		snprintf(m->held, sizeof(m->held), "maintenance after a DNS resolution failure (%s)", st->status);
+		lbm_copy(m->held, sizeof(m->held), "maintenance while its name does not resolve (DNS)");
 	else if (admin & ADMF_IDRAIN)
 		snprintf(m->held, sizeof(m->held), "drain inherited from tracked server %s", tracked);
 	else if (m->weight == 0)

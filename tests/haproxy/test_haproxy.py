@@ -446,6 +446,23 @@ def ipv6(t):
         check(e.h.status("v6", "six") == "no check", "witness %s" % e.h.status("v6", "six"))
 
 
+@test("held")
+def dns_resolution(t):
+    """A server by name whose resolver (a silent loopback port) never answers."""
+    resolvers = ("\nresolvers quiet\n    nameserver ns 127.0.0.1:%d\n    hold nx 1s\n"
+                 "    resolve_retries 1\n    timeout resolve 1s\n    timeout retry 1s\n" % free_port())
+    with Env(t, {"d": [("byname", "app.example.invalid", 80, "resolvers quiet init-addr none"),
+                       ("ok", "127.0.0.2", 80)]}, global_extra=resolvers) as e:
+        check(e.h.status("d", "byname") == "MAINT (resolution)", "witness %s" % e.h.status("d", "byname"))
+        out = run_ok(e.target, "status", "d", "byname")
+        m = out["member"]
+        check(m["state"] == "disabled" and m["status"] == "MAINT (resolution) [RMAINT]", m)
+        check(m["held"] == "maintenance while its name does not resolve (DNS)", m)
+        run_fail("EHELD", "d/byname: asked for enabled, but it stays disabled: maintenance while its name "
+                 "does not resolve (DNS)", e.target, "enable", "d", "byname")
+        check(e.admin("d", "byname") == 32, "admin %d" % e.admin("d", "byname"))
+
+
 # --- bulk: one connection for a thousand servers -----------------------------------
 
 @test("bulk")
