@@ -66,6 +66,8 @@ static void wipe_free(char *s)
 
 static void req_reset(struct req *r)
 {
+	if (r->resp)
+		explicit_bzero(r->resp, r->len); /* a login answer holds a token */
 	free(r->resp);
 	r->resp = NULL;
 	r->len = 0;
@@ -212,7 +214,6 @@ static int run(struct lbm *lb, struct req *reqs, size_t n)
 	}
 	while ((msg = curl_multi_info_read(f5->multi, &left))) {
 		struct req *r;
-
 		char *priv;
 
 		if (msg->msg != CURLMSG_DONE || curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv))
