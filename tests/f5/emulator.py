@@ -521,6 +521,9 @@ class Emulator:
     def handle(self, method, raw_path, headers, body, peer):
         """Return (status, json body) for one /mgmt request."""
         split = urlsplit(raw_path)
+        if re.search(r"%(?![0-9A-Fa-f]{2})", split.path):
+            # A route domain's '%' must travel as %25; a bare one is not a URL.
+            raise F5Error(400, "Bad Request: invalid percent-encoding in %s" % split.path, api_error=1)
         query = parse_qs(split.query)
         path = unquote(split.path).rstrip("/") or "/"
         with self.lock:

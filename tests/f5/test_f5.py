@@ -469,6 +469,11 @@ def test_emulator():
             status, body = f5.rest("PATCH", path, bad, token=tok)
             check(status == 400 and body["code"] == 400 and body["errorStack"] == [], "accepted %s" % bad, body)
         check(f5.pools() == before, "a refused PATCH changed the member")
+        status, body = f5.rest("GET", "/mgmt/tm/ltm/pool/~Tenant~app/members/~Tenant~198.51.100.31%2:443", token=tok)
+        check(status == 400, "a route domain's bare '%' accepted", body)
+        status, body = f5.rest("GET", "/mgmt/tm/ltm/pool/~Tenant~app/members/~Tenant~198.51.100.31%252:443",
+                               token=tok)
+        check(status == 200 and body["address"] == "198.51.100.31%2", "route domain as %25", body)
         status, body = f5.rest("GET", "/mgmt/tm/ltm/pool/~Common~nope", token=tok)
         check(status == 404 and body == {"code": 404, "message": "01020036:3: The requested Pool (/Common/nope) "
                                          "was not found.", "errorStack": [], "apiError": 3}, "404 body", body)
