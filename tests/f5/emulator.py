@@ -751,7 +751,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         emu = self.server.emulator
-        body, raw = self.read_body()
+        body, _ = self.read_body()
         path = urlsplit(self.path).path
         if path.startswith("/__emulator__/"):
             status, out = emu.control(self.command, path, body if body is not ValueError else None)
