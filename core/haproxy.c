@@ -537,8 +537,12 @@ static void append(char *dst, size_t dstsz, const char *s)
 	snprintf(dst + len, dstsz - len, "%s", s);
 }
 
+/* Said in the status of a server with an agent check: its agent can force
+ * drain or maintenance again, whatever an operator sets. */
+#define AGENT_NOTE " agent-check"
+
 /* HAProxy's status text, then the administrative flags behind it. */
-static void set_status(struct lbm_member *m, const char *status, long admin)
+static void set_status(struct lbm_member *m, const char *status, long admin, bool agent)
 {
 	static const struct {
 		long bit;
@@ -559,6 +563,8 @@ static void set_status(struct lbm_member *m, const char *status, long admin)
 	}
 	if (*sep == ',')
 		append(m->status, sizeof(m->status), "]");
+	if (agent)
+		append(m->status, sizeof(m->status), AGENT_NOTE);
 }
 
 /* Why a server stays out after `set server ... state ready`: what only its
@@ -602,7 +608,7 @@ static void fill_member(struct lbm_member *m, char **f, const int *pos, const st
 		m->health = LBM_HEALTH_UNKNOWN;
 	else
 		m->health = op == OP_STOPPED ? LBM_HEALTH_DOWN : LBM_HEALTH_UP;
-	set_status(m, st->status, admin);
+	set_status(m, st->status, admin, agent & CHK_CONFIGURED);
 	set_held(m, admin, op, parse_long(f[pos[S_IWEIGHT]], -1), st);
 }
 
@@ -810,6 +816,26 @@ static int mark_done(struct lbm *lb, struct lbm_item *items, size_t n, char *cur
 	return first ? first : ret;
 }
 
+/* The agent's next report can undo an enable that HAProxy accepted. */
+static void warn_agents(struct lbm *lb, const struct lbm_item *items, size_t n)
+{
+	const struct lbm_item *first = NULL;
+	size_t count = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(items[i].member->status), note = strlen(AGENT_NOTE);
+
+		if (items[i].state != LBM_STATE_ENABLED || len < note ||
+		    strcmp(items[i].member->status + len - note, AGENT_NOTE))
+			continue;
+		if (!count++)
+			first = &items[i];
+	}
+	if (first)
+		lbm_warn(lb, "%s/%s%s has an agent check: its agent can drain or disable it again", first->pool,
+			 first->member->name, count > 1 ? " (and others)" : "");
+}
+
 static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 {
 	struct buf cmds = { 0 }, reply = { 0 };
@@ -824,6 +850,8 @@ static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 		if (cursor)
 			ret = mark_done(lb, items, n, cursor, ret);
 	}
+	if (ret == 0)
+		warn_agents(lb, items, n);
 	free(cmds.data);
 	free(reply.data);
 	return ret;

@@ -463,6 +463,53 @@ def dns_resolution(t):
         check(e.admin("d", "byname") == 32, "admin %d" % e.admin("d", "byname"))
 
 
+class Agent:
+    """An HAProxy agent-check server on loopback: answers each check with `word`."""
+
+    def __init__(self, word):
+        self.word = word
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.5", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+                c.sendall(self.word.encode() + b"\n")
+                c.close()
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+
+
+@test("held")
+def agent_check(t):
+    """An agent forces drain with the same flag an operator would: enabling
+    works, and says the agent can undo it."""
+    agent = Agent("drain")
+    try:
+        opts = "check inter 200ms agent-check agent-addr 127.0.0.5 agent-port %d agent-inter 1500ms" % agent.port
+        with Env(t, {"g": [("ag", "a", opts), ("plain", "a")]}, servers=[("a", "127.0.0.2")]) as e:
+            check(e.wait_status("g", "ag", "DRAIN (agent)"), "agent did not drain: %s" % e.h.status("g", "ag"))
+            out = run_ok(e.target, "status", "g", "ag")
+            check(out["member"]["state"] == "draining", out)
+            check(out["member"]["status"] == "DRAIN (agent) [FDRAIN] agent-check", out)
+            out = run_ok(e.target, "enable", "g", "ag")
+            check(out["warning"] == "g/ag has an agent check: its agent can drain or disable it again", out)
+            check(e.wait_status("g", "ag", "DRAIN (agent)"), "the agent did not drain it again")
+            out = run_ok(e.target, "enable", "g", "plain")
+            check(out["warning"] is None, "warning without an agent: %s" % out)
+            agent.word = "ready"
+            check(e.wait_status("g", "ag", "UP"), "agent 'ready' not seen")
+    finally:
+        agent.close()
+
+
 # --- bulk: one connection for a thousand servers -----------------------------------
 
 @test("bulk")
