@@ -30,14 +30,16 @@ Knobs, outside /mgmt, under /__emulator__/ (no authentication; loopback only):
   POST /__emulator__/member           {"pool","member", fields...}: set state
                                       directly (session, state, admin, monitor,
                                       ratio, conns, drain_rate)
-  GET  /__emulator__/requests         {"count":N,"log":[[METHOD,PATH],...]}
+  GET  /__emulator__/requests         {"count":N,"log":[[METHOD,PATH],...],
+                                      "max_inflight":N}
   POST /__emulator__/requests/reset
   POST /__emulator__/config           {"latency":s,"token_lifetime":s,
                                       "max_tokens":n,"expand":bool}
   POST /__emulator__/faults           {"path":regex,"method":M,"status":503,
                                       "body":...,"times":1,"skip":0,"delay":s,
                                       "truncate":"body"|"connection","kind":K,
-                                      "drop":true}
+                                      "strip":[keys],"drop":true}: the next
+                                      matching /mgmt requests fail that way
   POST /__emulator__/faults/clear
   GET  /__emulator__/tokens           {"live":n,"issued":n,"deleted":n,
                                       "last_provider":loginProviderName}
@@ -62,7 +64,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 VERSION = "15.1.10"
 LOCAL = "https://localhost"
 
-# The error texts below are BIG-IP's own, as captured in public tools' tests.
+# Error texts are BIG-IP's own where public tools and captures show them (404
+# "01020036:3", 401 login and token messages, mcpd lost, "transaction
+# failed:", "one or more properties must be specified", "address may not be
+# specified"). The 400s for a bad session/state/ratio value, an unknown
+# property and the token limit have the right status and shape, but their
+# wording was not found in a capture: tests must not match on it.
 MCPD_LOST = "The connection to mcpd has been lost, try again."
 
 
