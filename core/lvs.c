@@ -322,7 +322,7 @@ static int kernel_fail(struct lbm *lb, int err, const char *what)
 	case EEXIST:
 		return lbm_driver_fail(lb, LBM_EPROTO, "%s: the real server already exists", what);
 	}
-	return lbm_driver_fail(lb, LBM_EIO, "%s: the kernel said: %s", what, strerror(err));
+	return lbm_driver_fail(lb, LBM_EIO, "%s: the kernel said: %s (errno %d)", what, strerror(err), err);
 }
 
 static struct nl_msg *request(struct lbm *lb, uint8_t cmd, int flags)
@@ -659,14 +659,17 @@ static void append(char *buf, size_t sz, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "Route", "Tunnel gue port 6080", "Masq; thresholds 10-100" */
-static void describe_dest(const struct dest *d, char *out, size_t outsz)
+/* "Route", "Tunnel gue port 6080", "Masq weight 2; thresholds lower 10 upper 100":
+ * the weight only for a removed real server, whose weight is not listed. */
+static void describe_dest(const struct dest *d, bool with_weight, char *out, size_t outsz)
 {
 	static const char *const tun_types[] = { "ipip", "gue", "gre" };
 
 	append(out, outsz, "%s", fwd_name(d->fwd));
 	if (d->has_tun && d->fwd == IP_VS_CONN_F_TUNNEL && d->tun_type)
 		append(out, outsz, " %s port %u", d->tun_type < 3 ? tun_types[d->tun_type] : "?", d->tun_port);
+	if (with_weight)
+		append(out, outsz, " weight %u", d->weight);
 	if (d->u_thresh || d->l_thresh)
 		append(out, outsz, "; thresholds lower %u upper %u", d->l_thresh, d->u_thresh);
 }
@@ -720,15 +723,14 @@ static int add_members(struct lbm *lb, struct lbm_pool *pool, const struct svc *
 		if (removed) {
 			m->state = LBM_STATE_DISABLED;
 			snprintf(m->status, sizeof(m->status), "removed; recorded ");
-			describe_dest(d, m->status, sizeof(m->status));
-			append(m->status, sizeof(m->status), " weight %u", d->weight);
+			describe_dest(d, true, m->status, sizeof(m->status));
 			continue;
 		}
 		m->state = d->weight ? LBM_STATE_ENABLED : LBM_STATE_DRAINING;
 		m->weight = (int)d->weight;
 		m->active = d->active;
 		m->inactive = d->inactive;
-		describe_dest(d, m->status, sizeof(m->status));
+		describe_dest(d, false, m->status, sizeof(m->status));
 		if (!d->weight && rec)
 			append(m->status, sizeof(m->status), "; recorded weight %u", rec->weight);
 	}

@@ -189,9 +189,13 @@ static int read_record(struct lbm *lb, int dir_fd, const char *name, const char 
 			return 0;
 		return lbm_driver_fail(lb, LBM_EIO, "cannot read state file %s: %s", path, strerror(errno));
 	}
-	if (fstat(fd, &sb) < 0 || sb.st_size > RECORD_MAX) {
+	if (fstat(fd, &sb) < 0) {
+		ret = lbm_driver_fail(lb, LBM_EIO, "cannot read state file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > RECORD_MAX) {
 		ret = lbm_driver_fail(lb, LBM_EIO, "state file %s is not a record (%s)", path,
-				      sb.st_size > RECORD_MAX ? "too large" : strerror(errno));
+				      S_ISREG(sb.st_mode) ? "larger than 1 MiB" : "not a regular file");
 		goto out;
 	}
 	buf = malloc((size_t)sb.st_size + 1);

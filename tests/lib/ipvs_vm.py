@@ -34,10 +34,10 @@ failed; the console is printed on stdout)::
                        [--timeout S] [--memory MB] [--cpus N] [--log FILE] SCRIPT
     python3 ipvs_vm.py --prepare [--cache DIR]   # only fetch and unpack the kernel
 
-SCRIPT is a file run by busybox sh as root in /work; "-" reads it
-from stdin. Inside the VM: /proc, /sys and /dev are mounted, the rest is the
-initramfs (writable, in RAM); lo is
-up with 198.51.100.1/24 and 2001:db8::1/64 (plus --addr); the modules
+SCRIPT is a file run by busybox sh as root in /work; "-" reads it from
+stdin. Inside the VM: /proc, /sys and /dev are mounted, the rest is the
+initramfs (writable, in RAM; /run/netns exists for "unshare --net=FILE");
+lo is up with 198.51.100.1/24 and 2001:db8::1/64 (plus --addr); the modules
 ip_vs, ip_vs_rr, ip_vs_wrr, ip_vs_wlc, ip_vs_lc, ip_vs_sh and their
 dependencies (nf_conntrack...) are loaded (plus --module); every busybox
 applet (nc, httpd, timeout, unshare, nsenter...) is on PATH, and so are the
@@ -47,7 +47,12 @@ absolute host path, so paths in the environment work unchanged in the VM.
 Kernel: the package linux-image-amd64 depends on, fetched once with
 `apt-get download` into the cache (set LBM_VM_KERNEL_DEB to use a given .deb
 instead). Needs qemu-system-x86_64, busybox-static, cpio, kmod (depmod,
-modprobe), dpkg-deb and apt on the host.
+modprobe), dpkg-deb and apt on the host. Several runs may share one cache
+at once (a lock file serialises the first download).
+
+Cost, measured on the 2-core development machine: a boot takes about 5 s
+of CPU; under TCG a dynamically linked program starts in about 0.1 s, an
+ASan+UBSan build (LeakSanitizer at exit) several times slower.
 """
 
 import argparse
