@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
-"""Run a Lua test script under the real lua5.4, against the fake driver or a
-real HAProxy started here.
+"""Run a Lua test script under the real lua5.4, alone (the fake driver) or with a
+real HAProxy or the F5 emulator started here.
 
-    run.py fake SCRIPT
+    run.py plain SCRIPT     (no balancer: the fake driver, or none)
     run.py haproxy SCRIPT
     run.py f5 SCRIPT
 
@@ -123,12 +123,12 @@ def f5_mode(script):
         return run_lua([script], {k: v for k, v in env.items() if k.startswith("LBM_")})
 
 
-MODES = {"fake": lambda script: run_lua([script]), "haproxy": haproxy_mode, "f5": f5_mode}
+MODES = {"plain": lambda script: run_lua([script]), "haproxy": haproxy_mode, "f5": f5_mode}
 
 
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in MODES:
-        print("usage: run.py fake|haproxy|f5 SCRIPT", file=sys.stderr)
+        print("usage: run.py plain|haproxy|f5 SCRIPT", file=sys.stderr)
         return 2
     return MODES[sys.argv[1]](sys.argv[2])
 
