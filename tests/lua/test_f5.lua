@@ -141,6 +141,15 @@ test("TLS: verified by default, insecure only when asked", function()
 	check.ok("pools, insecure", lb:pools())
 end)
 
+test("an answer that is not JSON: EPROTO; a cut connection: EIO", function()
+	local lb <close> = open()
+	witness("--fault", [['{"path": "/mgmt/tm/ltm/pool", "method": "GET", "status": 200, "body": "not JSON", "times": 1}']])
+	check.fails("EPROTO", "^F5: reading pools: .* that are not a JSON object$", "garbage", lb:pools())
+	witness("--fault", [['{"path": "/mgmt/tm/ltm/pool", "method": "GET", "truncate": "connection", "times": 1}']])
+	check.fails("EIO", "^F5: reading pools: exchange with .* failed", "cut", lb:pools())
+	check.ok("pools once the faults are spent", lb:pools())
+end)
+
 test("<close> and garbage collection of many handles", function()
 	local kept
 	do

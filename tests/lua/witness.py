@@ -8,6 +8,8 @@
     witness.py f5 URL CA_FILE POOL FULL_PATH [FIELD=VALUE...]
         the F5 emulator's own record of the member (session, state, ratio,
         conns...), after setting FIELD=VALUE through its knobs when given
+    witness.py f5 URL CA_FILE --fault JSON
+        make the emulator fail the next matching requests (its fault knob)
 """
 
 import json
@@ -39,6 +41,9 @@ def f5(url, ca_file, pool, member, *sets):
         with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
             return json.loads(resp.read() or b"null")
 
+    if pool == "--fault":
+        control("POST", "faults", json.loads(member))
+        return {"fault": "added"}
     if sets:
         fields = {k: json.loads(v) for k, v in (s.split("=", 1) for s in sets)}
         control("POST", "member", dict(fields, pool=pool, member=member))
