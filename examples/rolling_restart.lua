@@ -5,7 +5,9 @@ Rolling restart of a load-balancer pool, with the lbmember Lua module.
 For each member of the pool in turn: drain it, wait for its connections to
 finish, run a command (or a Lua function) for it, enable it, and wait until
 its health check says it is up. Stops at the first failure; the members not
-reached yet are left untouched. Never more than --max-out members are out of
+reached yet are left untouched; a member whose drain or wait failed is put
+back in rotation (nothing was done to it), one whose command failed stays
+out, for a human to look at. Never more than --max-out members are out of
 rotation at once, counting those that were already out when it started
 (which it skips and leaves as they are); the core's min_enabled guard is
 there as well.
@@ -45,8 +47,8 @@ usage: rolling_restart.lua [OPTIONS] TARGET POOL -- COMMAND [ARG...]
 
 Drains each member of POOL on TARGET in turn, waits for its connections to
 finish, runs COMMAND (with %m replaced by the member's name, %a by its
-address, %p by its port), enables it and waits until it is healthy. Stops at the first failure, leaving the rest
-untouched.
+address, %p by its port), enables it and waits until it is healthy. Stops
+at the first failure, leaving the rest untouched.
 
 options:
   --max-out N        at most N members out of rotation at once (default 1)
