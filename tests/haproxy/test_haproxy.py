@@ -739,7 +739,7 @@ def errors_server_vanished(t):
             proxy.close()
 
 
-@test("errors")
+@test("impostors")
 def errors_not_haproxy(t):
     peer = FakePeer(t, "garbage")
     try:
@@ -760,7 +760,7 @@ def errors_not_haproxy(t):
         peer.close()
 
 
-@test("errors")
+@test("impostors")
 def errors_hang(t):
     for mode in ("hang", "drip"):
         peer = FakePeer(t, mode)

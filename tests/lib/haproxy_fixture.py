@@ -23,7 +23,7 @@ BackendServer(host="127.0.0.2", port=None, name=None)
     Context manager: start on enter, stop on exit.
 
 HAProxy(backends, check=False, workdir=None, mode="http",
-        levels=("operator", "user"), haproxy="/usr/sbin/haproxy",
+        levels=("operator", "user"), haproxy=$LBM_HAPROXY or "/usr/sbin/haproxy",
         global_extra="", defaults_extra="", backend_extra=None, ipv6=False)
     backends maps a backend name to a list of servers
     ("server name", "127.0.0.x", port[, "extra server keywords"]), e.g.
@@ -74,7 +74,7 @@ import tempfile
 import threading
 import time
 
-HAPROXY = "/usr/sbin/haproxy"
+HAPROXY = os.environ.get("LBM_HAPROXY", "/usr/sbin/haproxy")
 
 
 def free_port(host="127.0.0.1"):
