@@ -45,15 +45,40 @@ struct module {
 	json_t *result;
 };
 
+/* A JSON string of s; bytes that are not UTF-8 (a balancer's reply quoted in
+ * an error, say) become '?' rather than losing the whole message. */
+static json_t *text(const char *s)
+{
+	json_t *str = json_string(s);
+	char *copy;
+
+	if (str || !(copy = strdup(s)))
+		return str;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	str = json_string(copy);
+	free(copy);
+	return str;
+}
+
 static int fail(struct module *m, const char *fmt, ...)
 {
-	char msg[LBM_ERRMSG_MAX * 2];
 	va_list ap;
+	char *msg;
+	int len;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	json_object_set_new(m->result, "msg", json_string(msg));
+	msg = len < 0 ? NULL : malloc((size_t)len + 1);
+	if (msg) {
+		va_start(ap, fmt);
+		vsnprintf(msg, (size_t)len + 1, fmt, ap);
+		va_end(ap);
+	}
+	json_object_set_new(m->result, "msg", msg ? text(msg) : json_string("out of memory"));
+	free(msg);
 	return -1;
 }
 
@@ -260,7 +285,7 @@ static void report(struct module *m, const struct lbm_result *res)
 	if (m->diff)
 		json_object_set_new(m->result, "diff", diff_list(res));
 	if (res->warning[0])
-		json_object_set_new(m->result, "warnings", json_pack("[s]", res->warning));
+		json_object_set_new(m->result, "warnings", json_pack("[o]", text(res->warning)));
 }
 
 static void set_options(const struct module *m, struct lbm_options *opt, struct lbm_change *how)
@@ -305,7 +330,7 @@ static int run(struct module *m)
 		msg = summary(m, &res);
 		ret = msg ? 0 : fail(m, "out of memory");
 		if (msg)
-			json_object_set_new(m->result, "msg", json_string(msg));
+			json_object_set_new(m->result, "msg", text(msg));
 		free(msg);
 	}
 	lbm_result_free(&res);

@@ -153,7 +153,7 @@ class Ansible:
         return p
 
     def playbook(self, tasks, check=False, diff=False, callback="json", args=(), env=None,
-                 hosts="localhost", inventory="localhost,", play_extra=None, timeout=180, popen=False):
+                 hosts="localhost", inventory="localhost,", play_extra=None, timeout=300, popen=False):
         """Run one play of tasks (or a playbook file, when tasks is a str path)."""
         if isinstance(tasks, str):
             pb = tasks
@@ -174,11 +174,11 @@ class Ansible:
                               text=True, timeout=timeout)
         return Run(proc, callback)
 
-    def finish(self, popen, callback="json", timeout=180):
+    def finish(self, popen, callback="json", timeout=300):
         out, err = popen.communicate(timeout=timeout)
         return Run(subprocess.CompletedProcess(popen.args, popen.returncode, out, err), callback)
 
-    def tool(self, name, *args, env=None, timeout=120):
+    def tool(self, name, *args, env=None, timeout=300):
         """Run another ansible tool (ansible, ansible-doc, ansible-galaxy)."""
         return subprocess.run([os.path.join(BIN, name), *args], env=env or self.env(callback="default"),
                               cwd=self.tmp, stdin=subprocess.DEVNULL, capture_output=True, text=True,
