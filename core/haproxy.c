@@ -412,6 +412,10 @@ static int run(struct lbm *lb, const struct buf *cmds, struct buf *reply, char *
 	if (reply->data && next_block(cursor))
 		goto out;
 	*cursor = NULL;
+	if (ret == 0 && reply->data && !strncmp(reply->data, "master> ", 8))
+		ret = lbm_driver_fail(lb, LBM_EPROTO,
+				      "%s is HAProxy's master CLI: give the 'stats socket' of the worker instead",
+				      hp->where);
 	if (ret == 0)
 		ret = lbm_driver_fail(lb, LBM_EPROTO,
 				      "%s does not answer like an HAProxy runtime API (got '%s'): expected a "

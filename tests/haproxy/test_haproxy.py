@@ -761,6 +761,17 @@ def errors_not_haproxy(t):
 
 
 @test("impostors")
+def master_cli(t):
+    """HAProxy's master CLI speaks another prompt and knows no server commands."""
+    if t != "unix":
+        return
+    with Env(t, {"b": [("s", "127.0.0.2", 1)]}, master=True) as e:
+        run_fail("EPROTO", "HAProxy: %s is HAProxy's master CLI: give the 'stats socket' of the worker instead"
+                 % e.h.master_socket, "haproxy://" + e.h.master_socket, "list")
+        run_ok(e.target, "list")
+
+
+@test("impostors")
 def errors_hang(t):
     for mode in ("hang", "drip"):
         peer = FakePeer(t, mode)

@@ -24,7 +24,7 @@ BackendServer(host="127.0.0.2", port=None, name=None)
 
 HAProxy(backends, check=False, workdir=None, mode="http",
         levels=("operator", "user"), haproxy=$LBM_HAPROXY or "/usr/sbin/haproxy",
-        global_extra="", defaults_extra="", backend_extra=None, ipv6=False)
+        global_extra="", defaults_extra="", backend_extra=None, ipv6=False, master=False)
     backends maps a backend name to a list of servers
     ("server name", "127.0.0.x", port[, "extra server keywords"]), e.g.
     {"test.tianya.cn": [("198.51.100.78", "127.0.0.2", 8080),
@@ -39,7 +39,9 @@ HAProxy(backends, check=False, workdir=None, mode="http",
     The runtime API listens on <workdir>/admin.sock and on
     ipv4@127.0.0.1:<free port>, both at level admin, plus one unix socket
     and one TCP port per extra level in `levels` (for permission tests);
-    with ipv6=True also on ipv6@[::1]:<free port> at level admin.
+    with ipv6=True also on ipv6@[::1]:<free port> at level admin. With
+    master=True haproxy runs in master-worker mode (-W) and its master CLI
+    listens on <workdir>/master.sock (attribute master_socket).
     workdir defaults to a fresh temporary directory removed by stop().
     start() runs the real haproxy in the foreground (-db) as a child and
     waits until its admin socket answers; stop() kills it. Context manager.
@@ -210,7 +212,7 @@ class HAProxy:
 
     def __init__(self, backends, check=False, workdir=None, mode="http",
                  levels=("operator", "user"), haproxy=HAPROXY,
-                 global_extra="", defaults_extra="", backend_extra=None, ipv6=False):
+                 global_extra="", defaults_extra="", backend_extra=None, ipv6=False, master=False):
         self.backends = backends
         self.check = check
         self.mode = mode
@@ -224,6 +226,7 @@ class HAProxy:
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="lbm-haproxy-")
         self.config = os.path.join(self.workdir, "haproxy.cfg")
+        self.master_socket = os.path.join(self.workdir, "master.sock") if master else None
         self.unix_socket = os.path.join(self.workdir, "admin.sock")
         self.level_socket = {lv: os.path.join(self.workdir, lv + ".sock") for lv in self.levels}
         self.tcp_port = 0
@@ -299,11 +302,12 @@ class HAProxy:
     def start(self, timeout=15):
         for attempt in range(3):  # a free port can be taken between choice and bind
             self._write_config()
-            for p in [self.unix_socket] + list(self.level_socket.values()):
+            for p in [self.unix_socket, self.master_socket or ""] + list(self.level_socket.values()):
                 if os.path.exists(p):
                     os.unlink(p)
             logf = open(self.log, "w")
-            self.proc = subprocess.Popen([self.haproxy, "-db", "-f", self.config],
+            master = ["-W", "-S", self.master_socket] if self.master_socket else []
+            self.proc = subprocess.Popen([self.haproxy, "-db"] + master + ["-f", self.config],
                                          stdin=subprocess.DEVNULL, stdout=logf,
                                          stderr=subprocess.STDOUT)
             logf.close()
