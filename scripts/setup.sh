@@ -7,7 +7,7 @@ set -euo pipefail
 LBM_PACKAGES=(
 	build-essential cmake pkg-config
 	libnl-3-dev libnl-genl-3-dev libjansson-dev libcurl4-openssl-dev liblua5.4-dev
-	lua5.4 haproxy python3 openssl ca-certificates
+	lua5.4 luarocks haproxy python3 openssl ca-certificates
 	ansible
 	qemu-system-x86 busybox-static ipvsadm cpio kmod
 )
