@@ -51,7 +51,8 @@ def parse_perfdata(text):
 
 
 class Result:
-    def __init__(self, proc, seconds):
+    def __init__(self, proc, seconds, end=None):
+        self.end = end  # time.monotonic() when the plugin had exited
         self.rc = proc.returncode
         self.stdout = proc.stdout
         self.stderr = proc.stderr
@@ -70,7 +71,14 @@ def run(args, plugin=None, env=None, timeout=60):
     t0 = time.monotonic()
     proc = subprocess.run([plugin or PLUGIN] + list(args), capture_output=True, text=True, env=env,
                           timeout=timeout)
-    return Result(proc, time.monotonic() - t0)
+    end = time.monotonic()
+    return Result(proc, end - t0, end)
+
+
+def startup_seconds(plugin=None):
+    """What starting the plugin costs here and now (a sanitizer build on a
+    loaded machine takes a while): the part of a run -t cannot bound."""
+    return run(["-V"], plugin=plugin).seconds
 
 
 class PluginTest(unittest.TestCase):

@@ -201,7 +201,10 @@ class HAProxyStatusPrefixes(PluginTest):
                         ("a2", "127.0.0.8", nolb.server_address[1]),
                         ("a3", "127.0.0.9", free_port("127.0.0.9")),  # nobody listens: DOWN
                         ("a4", servers[0].host, servers[0].port)],
-            }, check=True, defaults_extra="    option httpchk GET /\n    http-check disable-on-404").start()
+            # A slow check on a loaded machine would make a2 DOWN, and a 404
+            # keeps a DOWN server DOWN: give checks time.
+            }, check=True, defaults_extra="    option httpchk GET /\n    http-check disable-on-404\n"
+                                          "    timeout check 5s").start()
         except BaseException:
             for s in servers:
                 s.stop()
