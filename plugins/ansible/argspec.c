@@ -388,13 +388,13 @@ static void expandvars(struct sbuf *sb, const char *s)
 			name = s + 2;
 			len = (size_t)(end - name);
 			end++;
-		} else if (*s == '$') {
-			while (isalnum((unsigned char)name[len]) || name[len] == '_')
+		} else {
+			while (*s == '$' && (isalnum((unsigned char)name[len]) || name[len] == '_'))
 				len++;
 			end = name + len;
 		}
-		if (*s != '$' || (!len && s[1] != '{')) {
-			sb_put(sb, s++, 1);
+		if (*s != '$' || end == s + 1) {
+			sb_put(sb, s++, 1); /* not a variable, or a lone $ */
 			continue;
 		}
 		getenv_put(sb, name, len, s, (size_t)(end - s));

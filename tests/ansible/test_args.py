@@ -49,6 +49,8 @@ TABLE = [
     ("str from an int", dict(BASE, pool=5)),
     ("str from a list", dict(BASE, user=[1, "a", {"k": None, "q": "it's"}, 1e16, 1e15, 0.0001, 1.5e-5, True])),
     ("path with ~ and $HOME", dict(BASE, state_dir="~/x/$HOME/${LBM_NO_SUCH_VAR}$")),
+    ("path with odd $", dict(BASE, state_dir="a$HOME_$HOME/${HOME}b$$x${}${HOME", ca_path="~root/x")),
+    ("path of no user", dict(BASE, state_dir="~lbm-no-such-user/x", ca_path="~")),
     ("no_log password", dict(BASE, password="hunter2", user="xhunter2x", weight="x")),
     ("no_log number", dict(BASE, password=1234, min_enabled=12345, weight="x")),
     ("null optional", dict(BASE, weight=None, pool=None)),
