@@ -102,9 +102,7 @@ enum check_status check_evaluate(const struct check_config *cfg, const struct lb
 	return worst;
 }
 
-/* Names come from the balancer: a '|' would start the perfdata and a newline
- * a new line of output, so neither reaches the output as such. */
-static void put_text(FILE *f, const char *s)
+void check_put_text(FILE *f, const char *s)
 {
 	for (; *s; s++)
 		fputc(*s == '|' || (unsigned char)*s < 0x20 ? '_' : *s, f);
@@ -150,9 +148,9 @@ static void put_members_out(FILE *f, const struct check_config *cfg, const struc
 				continue;
 			if (shown++ < SUMMARY_MEMBERS) {
 				fputs(shown > 1 ? ", " : "", f);
-				put_text(f, pool->name);
+				check_put_text(f, pool->name);
 				fputc(' ', f);
-				put_text(f, pool->members[i].name);
+				check_put_text(f, pool->members[i].name);
 				fprintf(f, " %s", why);
 			}
 			total++;
@@ -172,7 +170,7 @@ static void put_summary(FILE *f, const struct check_config *cfg, const struct ch
 		if (!res[p].thin)
 			continue;
 		fputs(thin++ ? ", " : "", f);
-		put_text(f, res[p].pool->name);
+		check_put_text(f, res[p].pool->name);
 		fprintf(f, ": %zu of %zu members enabled (min %u)", res[p].enabled, res[p].pool->n_members,
 			cfg->min_enabled);
 	}
@@ -214,10 +212,10 @@ static void put_member_detail(FILE *f, const struct lbm_member *m)
 	/* LVS names members by their address: say it once. */
 	snprintf(where, sizeof(where), strchr(m->address, ':') ? "[%s]:%u" : "%s:%u", m->address, m->port);
 	fputs("    ", f);
-	put_text(f, m->name);
+	check_put_text(f, m->name);
 	if (m->address[0] && strcmp(where, m->name)) {
 		fputc(' ', f);
-		put_text(f, where);
+		check_put_text(f, where);
 	}
 	fprintf(f, " %s, health %s", lbm_state_name(m->state), lbm_health_name(m->health));
 	if (m->weight >= 0)
@@ -227,11 +225,11 @@ static void put_member_detail(FILE *f, const struct lbm_member *m)
 	if (m->inactive >= 0)
 		fprintf(f, ", %ld inactive", m->inactive);
 	fputs(", status \"", f);
-	put_text(f, m->status);
+	check_put_text(f, m->status);
 	fputc('"', f);
 	if (m->held[0]) {
 		fputs(", held: ", f);
-		put_text(f, m->held);
+		check_put_text(f, m->held);
 	}
 	fputc('\n', f);
 }
@@ -241,7 +239,7 @@ static void put_pool_line(FILE *f, const struct check_config *cfg, const struct 
 	const struct lbm_pool *pool = res->pool;
 	const char *sep = ": ";
 
-	put_text(f, pool->name);
+	check_put_text(f, pool->name);
 	fprintf(f, " %s: %zu of %zu enabled", check_status_name(res->status), res->enabled, pool->n_members);
 	if (res->thin)
 		fprintf(f, " (min %u)", cfg->min_enabled);
@@ -257,7 +255,7 @@ static void put_pool_line(FILE *f, const struct check_config *cfg, const struct 
 		if (!why)
 			continue;
 		fputs(sep, f);
-		put_text(f, pool->members[i].name);
+		check_put_text(f, pool->members[i].name);
 		fprintf(f, " %s", why);
 		sep = ", ";
 	}

@@ -53,6 +53,10 @@ int check_count_parse(const char *list, unsigned *out);
  * or NULL when it does not. */
 const char *check_member_out(const struct check_config *cfg, const struct lbm_member *m);
 
+/* Text from the balancer or the command line, where a '|' would start the
+ * perfdata and a newline a new line of output: both become '_'. */
+void check_put_text(FILE *f, const char *s);
+
 /* Judge n pools into res[n], sorted worst first; returns the worst status. */
 enum check_status check_evaluate(const struct check_config *cfg, const struct lbm_pool *pools, size_t n,
 				 struct check_pool *res);

@@ -128,8 +128,11 @@ static void print_help(void)
 /* Failures of the plugin itself are UNKNOWN, said on stdout where Nagios reads. */
 static int unknown(const char *fmt, const char *arg)
 {
+	char msg[2 * LBM_ERRMSG_MAX];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
 	fputs("LB_MEMBERS UNKNOWN - ", stdout);
-	printf(fmt, arg);
+	check_put_text(stdout, msg);
 	putchar('\n');
 	return CHECK_UNKNOWN;
 }
@@ -156,7 +159,12 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 
 static int add_pool(struct args *a, const char *pool)
 {
-	const char **pools = realloc(a->pools, (a->n_pools + 1) * sizeof(*pools));
+	const char **pools;
+
+	for (size_t i = 0; i < a->n_pools; i++)
+		if (!strcmp(a->pools[i], pool))
+			return 0;
+	pools = realloc(a->pools, (a->n_pools + 1) * sizeof(*pools));
 
 	if (!pools)
 		return -1;
@@ -265,6 +273,18 @@ static double elapsed(const struct timespec *since)
 	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }
 
+/* "listing pool 'web' on haproxy://...": what the plugin was doing. */
+static void put_stage(FILE *f, const char *stage, const char *pool, const char *target)
+{
+	fprintf(f, "%s ", stage);
+	if (pool) {
+		fputc('\'', f);
+		check_put_text(f, pool);
+		fputs("' on ", f);
+	}
+	check_put_text(f, target);
+}
+
 /* Messages are composed before the alarm can fire: the handler only writes. */
 static char *stage_message(const struct args *a, const char *stage, const char *pool)
 {
@@ -274,10 +294,9 @@ static char *stage_message(const struct args *a, const char *stage, const char *
 
 	if (!f)
 		return NULL;
-	fprintf(f, "LB_MEMBERS UNKNOWN - timed out after %u s %s", a->timeout, stage);
-	if (pool)
-		fprintf(f, " '%s' on", pool);
-	fprintf(f, " %s\n", a->target);
+	fprintf(f, "LB_MEMBERS UNKNOWN - timed out after %u s ", a->timeout);
+	put_stage(f, stage, pool, a->target);
+	fputc('\n', f);
 	if (fclose(f))
 		return NULL;
 	return msg;
@@ -320,10 +339,11 @@ static int fail(struct lbm *lb, int ret, const char *stage, const char *pool, co
 {
 	int status = ret == LBM_ENOTFOUND && pool ? CHECK_CRITICAL : CHECK_UNKNOWN;
 
-	printf("LB_MEMBERS %s - %s", check_status_name(status), stage);
-	if (pool)
-		printf(" '%s' on", pool);
-	printf(" %s: %s\n", target, lbm_errmsg(lb));
+	printf("LB_MEMBERS %s - ", check_status_name(status));
+	put_stage(stdout, stage, pool, target);
+	fputs(": ", stdout);
+	check_put_text(stdout, lbm_errmsg(lb));
+	putchar('\n');
 	return status;
 }
 
@@ -390,7 +410,9 @@ static int check(const struct args *a, char **msgs)
 		goto out;
 	alarm(0);
 	if (!l.n) {
-		printf("LB_MEMBERS UNKNOWN - no pools on %s: nothing to check\n", a->target);
+		fputs("LB_MEMBERS UNKNOWN - no pools on ", stdout);
+		check_put_text(stdout, a->target);
+		puts(": nothing to check");
 		status = CHECK_UNKNOWN;
 		goto out;
 	}

@@ -42,6 +42,7 @@ class Arguments(PluginTest):
             (["-T", TARGET, "--password", "s3cr3t"], "no password option"),
             (["-T", TARGET, "--password=s3cr3t"], "no password option"),
             (["-T", TARGET, "--passw", "s3cr3t"], "ambiguous option '--passw'"),
+            (["-T", TARGET, "-w", "1|2"], "invalid range '1_2'"),  # no '|' before the perfdata
         ]
         for args, why in cases:
             with self.subTest(args=args):
@@ -95,6 +96,12 @@ class Checks(PluginTest):
         res = fake("-T", TARGET, "-P", "api", "-P", "nosuch")
         self.assertStatus(res, 2)
         self.assertIn("listing pool 'nosuch' on %s: " % TARGET, res.first)
+        res = fake("-T", TARGET, "-P", "no|such")
+        self.assertStatus(res, 2)
+        self.assertNotIn("|", res.stdout)
+        res = fake("-T", TARGET, "-P", "web", "-P", "web")
+        self.assertStatus(res, 0)
+        self.assertEqual(len(res.long), 1, res)  # named twice, checked once
 
     def test_verbosity(self):
         one = fake("-T", TARGET, "-v")
