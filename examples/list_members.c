@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+/* The smallest program on liblbmember: list a balancer's members.
+ *   cc list_members.c $(pkg-config --cflags --libs lbmember) -o list_members
+ *   ./list_members haproxy:///run/haproxy/admin.sock */
+#include <lbmember.h>
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+	struct lbm_pool *pools = NULL;
+	struct lbm *lb;
+	size_t n = 0;
+	int ret;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s TARGET\n", argv[0]);
+		return 2;
+	}
+	ret = lbm_open(&lb, argv[1], NULL);
+	if (ret == 0)
+		ret = lbm_pools(lb, NULL, &pools, &n);
+	if (ret < 0)
+		fprintf(stderr, "%s: %s (%s)\n", argv[0], lbm_errmsg(lb), lbm_strerror(ret));
+	for (size_t p = 0; p < n; p++)
+		for (size_t i = 0; i < pools[p].n_members; i++)
+			printf("%s %s %s\n", pools[p].name, pools[p].members[i].name,
+			       lbm_state_name(pools[p].members[i].state));
+	lbm_pools_free(pools, n);
+	lbm_close(lb);
+	return ret < 0;
+}
