@@ -4,14 +4,19 @@ the binary's own validation. The argument_spec is read from the DOCUMENTATION
 of plugins/ansible/lb_member.py (plus no_log for password, which documentation
 does not carry), so the docs, Ansible and the binary are checked together.
 
-Run with ansible's Python: reference_module.py ARGS_FILE, where ARGS_FILE is
-{"ANSIBLE_MODULE_ARGS": {...}} as for any Python module. On success it
-returns the validated parameters as "params" (and invocation, as always).
+Run with ansible's Python: reference_module.py ARGS_FILE..., where each
+ARGS_FILE is {"ANSIBLE_MODULE_ARGS": {...}} as for any Python module; one line
+of JSON per file, as the module prints it. On success the validated
+parameters are returned as "params" (and invocation, as always). Several
+files in one process save a Python start-up each.
 """
+import contextlib
+import io
 import os
 import sys
 
 import yaml
+from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +35,20 @@ def argument_spec():
     return spec
 
 
+def run(spec, path):
+    with open(path, "rb") as f:
+        basic._ANSIBLE_ARGS = f.read()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+            module.exit_json(changed=False, params=module.params)
+        except SystemExit:
+            pass
+    return out.getvalue().strip().splitlines()[-1]
+
+
 if __name__ == "__main__":
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    module.exit_json(changed=False, params=module.params)
+    spec = argument_spec()
+    for path in sys.argv[1:]:
+        print(run(dict((k, dict(v)) for k, v in spec.items()), path), flush=True)
