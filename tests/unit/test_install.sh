@@ -5,7 +5,7 @@
 # static library (its own dependencies shared, as Debian ships them): what a
 # packager or another project does.
 set -euo pipefail
-build=$1 src=$2
+build=$1 src=$2 cflags=${3:-}  # cflags: the sanitizer flags of a sanitizer build
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
@@ -13,8 +13,8 @@ export PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name lbmember.pc)")
 [ "$(pkg-config --modversion lbmember)" = "$(sed -n 's/^#define LBM_VERSION "\(.*\)"/\1/p' "$src/core/include/lbmember.h")" ]
 test -z "$(find "$prefix" -name '*.h' ! -name lbmember.h)"   # one public header, nothing else
 libdir=$(pkg-config --variable=libdir lbmember)
-cc -std=c11 -Wall -Wextra -Werror "$src/examples/list_members.c" $(pkg-config --cflags --libs lbmember) -o "$prefix/shared"
-cc -std=c11 -Wall -Wextra -Werror "$src/examples/list_members.c" $(pkg-config --cflags lbmember) \
+cc -std=c11 -Wall -Wextra -Werror $cflags "$src/examples/list_members.c" $(pkg-config --cflags --libs lbmember) -o "$prefix/shared"
+cc -std=c11 -Wall -Wextra -Werror $cflags "$src/examples/list_members.c" $(pkg-config --cflags lbmember) \
 	"$libdir/liblbmember.a" -lm $(pkg-config --libs $(pkg-config --print-requires-private lbmember)) -o "$prefix/static"
 for prog in shared static; do
 	out=$(LD_LIBRARY_PATH="$libdir" "$prefix/$prog" "haproxy://$prefix/no.sock" 2>&1) && exit 1
