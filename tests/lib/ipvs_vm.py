@@ -50,7 +50,7 @@ instead). Needs qemu-system-x86_64, busybox-static, cpio, kmod (depmod,
 modprobe), dpkg-deb and apt on the host. Several runs may share one cache
 at once (a lock file serialises the first download).
 
-Cost, measured on the 2-core development machine: a boot takes about 5 s
+Cost, measured on the 2-core development machine: a boot takes about 4 s
 of CPU; under TCG a dynamically linked program starts in about 0.1 s, an
 ASan+UBSan build (LeakSanitizer at exit) several times slower.
 """
@@ -105,7 +105,12 @@ def _kernel_package():
 
 
 def prepare_kernel(cache_dir):
-    """Fetch and unpack the kernel once; return (vmlinuz, kroot, version)."""
+    """Fetch and unpack the kernel once; return (kernel image, kroot, version).
+
+    The image is the uncompressed vmlinux when it can be extracted: QEMU
+    boots it directly through its PVH entry point, which skips the BIOS and
+    the decompressor (about a third of the CPU time of a boot under TCG).
+    Otherwise it is the package's bzImage."""
     os.makedirs(cache_dir, exist_ok=True)
     with open(os.path.join(cache_dir, ".lock"), "w") as lock:
         # Several tests may start at once: one prepares, the others wait.
@@ -119,8 +124,47 @@ def prepare_kernel(cache_dir):
             with open(done + ".tmp", "w") as f:
                 f.write(version + "\n")
             os.rename(done + ".tmp", done)
-    kroot = os.path.join(cache_dir, "kroot")
-    return os.path.join(kroot, "boot", "vmlinuz-" + version), kroot, version
+        kroot = os.path.join(cache_dir, "kroot")
+        bzimage = os.path.join(kroot, "boot", "vmlinuz-" + version)
+        vmlinux = os.path.join(cache_dir, "vmlinux-" + version)
+        if not os.path.exists(vmlinux) and _has_pvh(kroot, version):
+            _extract_vmlinux(bzimage, vmlinux)
+    return (vmlinux if os.path.exists(vmlinux) else bzimage), kroot, version
+
+
+def _has_pvh(kroot, version):
+    """Whether the kernel has a PVH entry point QEMU can boot directly."""
+    try:
+        with open(os.path.join(kroot, "boot", "config-" + version)) as f:
+            return "CONFIG_PVH=y\n" in f.read()
+    except OSError:
+        return False
+
+
+def _extract_vmlinux(bzimage, out):
+    """Decompress the ELF kernel inside a bzImage (xz or gzip payload)."""
+    import lzma
+    import zlib
+    with open(bzimage, "rb") as f:
+        data = f.read()
+    elf = None
+    for magic, make in ((b"\xfd7zXZ\x00", lzma.LZMADecompressor),
+                        (b"\x1f\x8b\x08", lambda: zlib.decompressobj(31))):
+        at = data.find(magic)
+        if at < 0:
+            continue
+        try:
+            elf = make().decompress(data[at:])
+        except (lzma.LZMAError, zlib.error):
+            continue
+        if elf.startswith(b"\x7fELF"):
+            break
+        elf = None
+    if not elf:
+        return  # an unknown compression: boot the bzImage
+    with open(out + ".tmp", "wb") as f:
+        f.write(elf)
+    os.rename(out + ".tmp", out)
 
 
 def _unpack_kernel(cache_dir):
@@ -281,7 +325,10 @@ def run_vm(script, binaries=(), files=None, env=None, modules=None, addrs=None, 
 def _boot(res, vmlinuz, initrd, token, timeout, memory, cpus):
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", str(memory), "-smp", str(cpus),
            "-nographic", "-nic", "none", "-no-reboot", "-kernel", vmlinuz, "-initrd", initrd,
-           "-append", "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic"]
+           "-append", "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic no_timer_check"]
+    # no_timer_check: on a loaded host TCG can miss the kernel's IO-APIC
+    # timer test window, and the kernel would panic ("IO-APIC + timer
+    # doesn't work"), as it otherwise does only on broken hardware.
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
