@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/* HAProxy runtime API replies: `show servers state`, `show stat` and the
+ * answers to `set server`, as read by core/haproxy.c through a real unix
+ * socket. Each connection the driver makes is answered with the next
+ * segment of the input (fuzz.h), then closed; the input's first byte picks
+ * what the driver is asked to do. */
+#define _POSIX_C_SOURCE 200809L
+#include "../../core/haproxy.c"
+#include "fuzz.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t idle_cond;
+	struct fuzz_in in;
+	bool busy;
+	int listen_fd;
+	char target[256];
+} srv = { .lock = PTHREAD_MUTEX_INITIALIZER, .idle_cond = PTHREAD_COND_INITIALIZER };
+
+static void serve(int fd)
+{
+	const uint8_t *seg = NULL;
+	size_t len = 0, off = 0;
+	uint8_t *copy = NULL;
+
+	pthread_mutex_lock(&srv.lock);
+	srv.busy = true;
+	if (fuzz_next(&srv.in, &seg, &len) && (copy = malloc(len ? len : 1)))
+		memcpy(copy, seg, len);
+	else
+		len = 0;
+	pthread_mutex_unlock(&srv.lock);
+	while (off < len) {
+		ssize_t w = send(fd, copy + off, len - off, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(copy);
+	close(fd);
+	pthread_mutex_lock(&srv.lock);
+	srv.busy = false;
+	pthread_cond_broadcast(&srv.idle_cond);
+	pthread_mutex_unlock(&srv.lock);
+}
+
+static void *server(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int fd = accept(srv.listen_fd, NULL, NULL);
+
+		if (fd >= 0)
+			serve(fd);
+	}
+	return NULL;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char dir[] = "/tmp/lbm-fuzz-haproxy-XXXXXX";
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	pthread_t t;
+
+	(void)argc;
+	(void)argv;
+	signal(SIGPIPE, SIG_IGN);
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/admin.sock", dir);
+	snprintf(srv.target, sizeof(srv.target), "haproxy://%s", sun.sun_path);
+	srv.listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (srv.listen_fd < 0 || bind(srv.listen_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(srv.listen_fd, 16) < 0 || pthread_create(&t, NULL, server, NULL))
+		abort();
+	pthread_detach(t);
+	/* The socket file goes once bound: nothing is left behind in /tmp. */
+	unlink(sun.sun_path);
+	return 0;
+}
+
+static void exercise(struct lbm *lb, uint8_t op)
+{
+	static const struct lbm_ref two[] = { { "web", "s1" }, { "web", "s2" } }, any[] = { { NULL, "s1" } };
+	struct lbm_change how = { .state = (enum lbm_state)(op % 3 + 1) };
+	struct lbm_result res = { 0 };
+	struct lbm_member m;
+	struct lbm_pool *pools = NULL;
+	size_t n = 0;
+
+	if (op & 0x40) {
+		how.flags |= LBM_CHANGE_HAS_MIN_ENABLED;
+		how.min_enabled = 0;
+	}
+	if ((op & 0x80) && how.state == LBM_STATE_ENABLED) {
+		how.flags |= LBM_CHANGE_HAS_WEIGHT;
+		how.weight = op & 0x3f;
+	}
+	switch ((op >> 2) % 5) {
+	case 0:
+		if (lbm_pools(lb, NULL, &pools, &n) == 0)
+			lbm_pools_free(pools, n);
+		break;
+	case 1:
+		if (lbm_pools(lb, "web", &pools, &n) == 0)
+			lbm_pools_free(pools, n);
+		break;
+	case 2: lbm_member_get(lb, "web", "s1", &m); break;
+	case 3: lbm_set_state(lb, two, 2, &how, &res); break;
+	default: lbm_set_state(lb, any, 1, &how, &res); break;
+	}
+	lbm_result_free(&res);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct lbm_options opt = { .timeout_s = 2 };
+	struct lbm *lb = NULL;
+
+	if (!size)
+		return 0;
+	pthread_mutex_lock(&srv.lock);
+	srv.in = (struct fuzz_in){ .p = data + 1, .n = size - 1 };
+	pthread_mutex_unlock(&srv.lock);
+	if (lbm_open(&lb, srv.target, &opt) == 0)
+		exercise(lb, data[0]);
+	lbm_close(lb);
+	/* The server must be done with this input before libFuzzer frees it. */
+	pthread_mutex_lock(&srv.lock);
+	while (srv.busy)
+		pthread_cond_wait(&srv.idle_cond, &srv.lock);
+	srv.in = (struct fuzz_in){ .done = true };
+	pthread_mutex_unlock(&srv.lock);
+	return 0;
+}
