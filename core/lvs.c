@@ -161,12 +161,11 @@ static int parse_svc(struct lbm *lb, const char *typed, struct svc *s)
 		unsigned long mark;
 
 		errno = 0;
-		mark = strtoul(colon + 1, &end, 0);
+		mark = strtoul(colon + 1, &end, 10); /* decimal, as ipvsadm -Ln shows it */
 		if (errno || end == colon + 1 || *end || !mark || mark > 0xffffffffUL || colon[1] == '-')
 			return bad_pool(lb, typed);
 		s->af = wlen == 4 ? AF_INET6 : AF_INET;
 		s->fwmark = (unsigned)mark;
-		s->protocol = IPPROTO_TCP;
 		svc_name(s);
 		return 0;
 	}
