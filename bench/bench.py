@@ -186,10 +186,13 @@ class Ctx:
         MEASURE = self.measure
         for p in (self.cli, self.module, self.check, self.floor, self.measure):
             need(os.access(p, os.X_OK), "missing program %s (run bench/run.sh)" % p)
-        self.module_nof5 = None
+        self.module_nof5 = self.cli_nof5 = None
         if args.build_no_f5:
-            self.module_nof5 = os.path.join(os.path.abspath(args.build_no_f5), "plugins", "ansible", "lb_member")
-            need(os.access(self.module_nof5, os.X_OK), "missing program %s" % self.module_nof5)
+            nof5 = os.path.abspath(args.build_no_f5)
+            self.module_nof5 = os.path.join(nof5, "plugins", "ansible", "lb_member")
+            self.cli_nof5 = os.path.join(nof5, "plugins", "cli", "lbmember")
+            for p in (self.module_nof5, self.cli_nof5):
+                need(os.access(p, os.X_OK), "missing program %s" % p)
         self.tmp = tempfile.mkdtemp(prefix="lbm-bench-")
         self._templates = None
         self.raw = {}  # every sample, for results.json
@@ -359,8 +362,9 @@ def cmp_bulk(ctx, h, names):
             "enable": lambda: count_status(h, "bulk", "MAINT") == 0}
 
     def one(tool, verb):
-        if tool == "lbmember":
-            r = measure([ctx.cli, target, verb, "bulk"] + names + ["--min-enabled", "0"], env=env)
+        if tool in ("lbmember", "nof5"):
+            cli = ctx.cli if tool == "lbmember" else ctx.cli_nof5
+            r = measure([cli, target, verb, "bulk"] + names + ["--min-enabled", "0"], env=env)
         elif tool == "floor":
             r = measure([ctx.floor, sock], env=env, stdin=floor_in[verb])
         else:
@@ -370,10 +374,14 @@ def cmp_bulk(ctx, h, names):
         return r
 
     s = {}
+    tools = ("lbmember", "floor") + (("nof5",) if ctx.cli_nof5 else ())
     for i in range(ctx.args.runs):
-        for tool in ("lbmember", "floor"):
+        for tool in tools:
             for verb in ("disable", "enable"):
                 s.setdefault((tool, verb), []).append(one(tool, verb))
+        r = measure([ctx.cli, target, "list", "bulk"], env=env)
+        need(r.rc == 0 and r.out.count("\n") > n, "lbmember list bulk failed", r)
+        s.setdefault(("lbmember", "list"), []).append(r)
     for i in range(ctx.args.bulk_runs):
         for verb in ("disable", "enable"):
             s.setdefault(("socat", verb), []).append(one("socat", verb))
@@ -400,6 +408,12 @@ def cmp_bulk(ctx, h, names):
                  med[("cg", verb)] * n)
     t.smaller("peak RSS (largest process)", median([r.rss for r in s[("lbmember", "disable")]]),
               median([r.rss for r in s[("socat", "disable")]]))
+    t.add("reference: `lbmember list bulk` (one listing exchange)", fmt_s(med[("lbmember", "list")]), "—", "—")
+    if ctx.cli_nof5:
+        for verb in ("disable", "enable"):
+            r = med[("nof5", verb)] / med[("floor", verb)]
+            t.add("%s %d, lbmember built without F5: vs floor" % (verb, n), fmt_s(med[("nof5", verb)]),
+                  fmt_s(med[("floor", verb)]), "%.2f× the floor" % r)
     t.notes += [
         "lbmember: `lbmember haproxy://SOCK disable bulk s0001 … s%04d --min-enabled 0` — one process, one "
         "connection per exchange (list, pipelined apply, read-back). Median of %d runs." % (n, ctx.args.runs),
@@ -544,10 +558,13 @@ for n in {sizes}; do
 	# Once unmeasured: it must work, and the programs are paged in.
 	$LBM_CLI lvs:// drain tcp:{vip}:{port} 192.0.2.1:80 >/dev/null || echo "BENCH-ERROR drain at $n"
 	$LBM_CLI lvs:// enable tcp:{vip}:{port} 192.0.2.1:80 >/dev/null || echo "BENCH-ERROR enable at $n"
+	[ -z "$LBM_CLI_NOF5" ] || $LBM_CLI_NOF5 lvs:// list >/dev/null
 	i=0
 	while [ $i -lt $R ]; do
 		measure change-$n-drain $LBM_CLI lvs:// drain tcp:{vip}:{port} 192.0.2.1:80
 		measure change-$n-enable $LBM_CLI lvs:// enable tcp:{vip}:{port} 192.0.2.1:80
+		[ -z "$LBM_CLI_NOF5" ] || measure nof5-$n-drain $LBM_CLI_NOF5 lvs:// drain tcp:{vip}:{port} 192.0.2.1:80
+		[ -z "$LBM_CLI_NOF5" ] || measure nof5-$n-enable $LBM_CLI_NOF5 lvs:// enable tcp:{vip}:{port} 192.0.2.1:80
 		measure ipvsadm-$n-w0 ipvsadm -e -t {vip}:{port} -r 192.0.2.1:80 -m -w 0
 		measure ipvsadm-$n-w1 ipvsadm -e -t {vip}:{port} -r 192.0.2.1:80 -m -w 1
 		i=$((i+1))
@@ -564,6 +581,7 @@ while [ $i -lt $R ]; do
 	measure list-lbmember $LBM_CLI lvs:// list
 	measure list-ipvsadm ipvsadm -Ln
 	measure nagios-lbmember $LBM_CHECK -T lvs://
+	[ -z "$LBM_CLI_NOF5" ] || measure list-lbmember-nof5 $LBM_CLI_NOF5 lvs:// list
 	i=$((i+1))
 done
 echo "BENCH-NAGIOS $($LBM_CHECK -T lvs:// | head -c 200)"
@@ -582,8 +600,9 @@ def run_vm(ctx):
     ipvs_table(os.path.join(d, "table-list.txt"), total, a.ipvs_per_service, a.ipvs_per_service)
     files[os.path.join(d, "table-list.txt")] = "/work/table-list.txt"
     script = VM_SCRIPT.format(runs=a.runs, sizes=" ".join(str(n) for n in a.ipvs_sizes), vip=VIP, port=BASE_PORT)
-    res = ipvs_vm.run_vm(script, binaries=[ctx.cli, ctx.check, ctx.measure], files=files,
-                         env={"LBM_CLI": ctx.cli, "LBM_CHECK": ctx.check},
+    binaries = [ctx.cli, ctx.check, ctx.measure] + ([ctx.cli_nof5] if ctx.cli_nof5 else [])
+    res = ipvs_vm.run_vm(script, binaries=binaries, files=files,
+                         env={"LBM_CLI": ctx.cli, "LBM_CHECK": ctx.check, "LBM_CLI_NOF5": ctx.cli_nof5 or ""},
                          cache_dir=a.vm_cache, timeout=a.vm_timeout, memory=1024,
                          log=os.path.join(ctx.args.out, "vm-console.log"))
     samples = {}
@@ -629,6 +648,11 @@ def cmp_ipvs(ctx):
 
     t3a.faster("wall time", col("list-lbmember"), col("list-ipvsadm"), 1)
     t3a.smaller("peak RSS", col("list-lbmember", 1), col("list-ipvsadm", 1))
+    if samples.get("list-lbmember-nof5"):
+        t3a.faster("wall time, lbmember built without F5 (no libcurl)", col("list-lbmember-nof5"),
+                   col("list-ipvsadm"))
+        t3a.smaller("peak RSS, lbmember built without F5 (no libcurl)", col("list-lbmember-nof5", 1),
+                    col("list-ipvsadm", 1))
     lines = [i for i in info if i.startswith("BENCH-LINES")]
     t3a.notes.append("Goal: no slower than ipvsadm (ratio ≥ 1×). Output lines: %s. VM: QEMU TCG (no KVM), 1 vCPU, "
                      "so absolute times are several times those of real hardware; the ratio is what counts."
@@ -642,6 +666,12 @@ def cmp_ipvs(ctx):
         (col("change-%d-drain" % base) + col("change-%d-enable" % base))
     t3b.add("lbmember %d vs %d destinations" % (a.ipvs_sizes[-1], base), "%.2f×" % grow, "", "%.2f×" % grow,
             "< 1.5×", grow < 1.5)
+    if samples.get("nof5-%d-drain" % base):
+        for n in a.ipvs_sizes:
+            ours = col("nof5-%d-drain" % n) + col("nof5-%d-enable" % n)
+            theirs = col("ipvsadm-%d-w0" % n) + col("ipvsadm-%d-w1" % n)
+            t3b.add("%d destinations, lbmember without F5" % n, fmt_s(ours), fmt_s(theirs),
+                    "%.2f× ipvsadm" % (ours / theirs))
     t3b.notes.append("The member changed (192.0.2.1:80 in tcp:%s:%d) always sits in a service of 10 real servers; "
                      "the rest of the table is services of 100. Per size: one drain + one enable (lbmember, with "
                      "its state store) and one `ipvsadm -e … -w 0` + `-w 1`, median of %d each." % (VIP, BASE_PORT,

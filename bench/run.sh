@@ -32,14 +32,18 @@ fi
 # GCC 12 at -O3 reports a false -Wstringop-overflow in core/haproxy.c's
 # buffer code (see docs/performance.md): keep it a warning here, not -Werror.
 RELEASE_FLAGS=(-DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DCMAKE_C_FLAGS=-Wno-error=stringop-overflow)
-echo "bench: building lbmember (Release) in $BUILD"
-cmake -S "$SRC" -B "$BUILD" "${RELEASE_FLAGS[@]}" >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target lbmember_cli lb_member check_lb_members >/dev/null
-# The same without the F5 driver, to show what libcurl costs the other targets.
-cmake -S "$SRC" -B "$BUILD_NOF5" "${RELEASE_FLAGS[@]}" -DLBM_WITH_F5=OFF >/dev/null
-cmake --build "$BUILD_NOF5" -j"$(nproc)" --target lb_member >/dev/null
-
 mkdir -p "$HELPERS" "$OUT"
+LOG=$WORK/build.log
+build() {
+	cmake -S "$SRC" -B "$1" "${RELEASE_FLAGS[@]}" "${@:2}" >>"$LOG" 2>&1 &&
+		cmake --build "$1" -j"$(nproc)" --target lbmember_cli lb_member check_lb_members >>"$LOG" 2>&1 ||
+		{ tail -30 "$LOG"; echo "bench: the build of $1 failed (log: $LOG)" >&2; exit 1; }
+}
+: >"$LOG"
+echo "bench: building lbmember (Release) in $BUILD"
+build "$BUILD"
+# The same without the F5 driver, to show what libcurl costs the other targets.
+build "$BUILD_NOF5" -DLBM_WITH_F5=OFF
 for h in floor measure; do
 	cc -O2 -std=c11 -Wall -Wextra -Werror -o "$HELPERS/$h" "$SRC/bench/$h.c"
 done
