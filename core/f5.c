@@ -843,9 +843,9 @@ static int read_members(struct lbm *lb, struct lbm_pool *pools, size_t n, const 
 			ret = answer(lb, &reqs[2 * i], what, "tm:ltm:pool:members:memberscollectionstate", &json);
 			if (ret)
 				break;
-			ret =
-			    add_members(lb, &pools[i],
-					json_object_get(json, "items") ? json_object_get(json, "items") : json_array());
+			/* BIG-IP leaves "items" out when the pool has no member. */
+			ret = json_object_get(json, "items") ? add_members(lb, &pools[i], json_object_get(json, "items"))
+							     : 0;
 			json_decref(json);
 			if (ret)
 				break;

@@ -53,6 +53,18 @@ static inline char *fuzz_str(const uint8_t *data, size_t len)
 	return s;
 }
 
+/* Whether the input holds s (a secret the balancer may quote back, which
+ * then proves nothing about lbmember). */
+static inline bool fuzz_has(const uint8_t *data, size_t size, const char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i + len <= size; i++)
+		if (!memcmp(data + i, s, len))
+			return true;
+	return false;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,6 +16,11 @@
 
 static char path[] = "/tmp/lbm-fuzz-args-XXXXXX";
 
+static void remove_args(void)
+{
+	unlink(path);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int fd = mkstemp(path), null = open("/dev/null", O_WRONLY);
@@ -26,6 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	close(fd);
 	close(null);
+	atexit(remove_args);
 	return 0;
 }
 

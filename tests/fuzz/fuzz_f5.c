@@ -172,8 +172,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz.n_pending = fz.n_done = 0;
 	if (lbm_open(&lb, "f5://127.0.0.1:1", &opt) == 0)
 		exercise(lb, data[0]);
-	if (lb && strstr(lbm_errmsg(lb), "fuzz-secret-pw"))
-		abort(); /* a password never appears in a message */
+	/* A password never appears in a message, unless F5 quoted it back. */
+	if (lb && strstr(lbm_errmsg(lb), "fuzz-secret-pw") && !fuzz_has(data, size, "fuzz-secret-pw"))
+		abort();
 	lbm_close(lb);
 	return 0;
 }

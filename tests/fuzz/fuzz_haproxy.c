@@ -17,14 +17,39 @@ static struct {
 	struct fuzz_in in;
 	bool busy;
 	int listen_fd;
+	char dir[64];
+	char path[100];
 	char target[256];
 } srv = { .lock = PTHREAD_MUTEX_INITIALIZER, .idle_cond = PTHREAD_COND_INITIALIZER };
+
+/* Like HAProxy, read the commands up to "quit" before answering and
+ * closing: closing with unread data would reset the connection. */
+static void read_request(int fd)
+{
+	char buf[4096], tail[5] = "";
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, 2000) == 1) {
+		ssize_t got = recv(fd, buf, sizeof(buf), 0);
+
+		if (got <= 0)
+			return;
+		for (ssize_t i = 0; i < got; i++) {
+			memmove(tail, tail + 1, 4);
+			tail[4] = buf[i];
+		}
+		if (!memcmp(tail, "quit\n", 5))
+			return;
+	}
+}
 
 static void serve(int fd)
 {
 	const uint8_t *seg = NULL;
 	size_t len = 0, off = 0;
 	uint8_t *copy = NULL;
+
+	read_request(fd);
 
 	pthread_mutex_lock(&srv.lock);
 	srv.busy = true;
@@ -60,26 +85,32 @@ static void *server(void *arg)
 	return NULL;
 }
 
+static void remove_socket(void)
+{
+	unlink(srv.path);
+	rmdir(srv.dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/lbm-fuzz-haproxy-XXXXXX";
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	pthread_t t;
 
 	(void)argc;
 	(void)argv;
 	signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(dir))
+	snprintf(srv.dir, sizeof(srv.dir), "/tmp/lbm-fuzz-haproxy-XXXXXX");
+	if (!mkdtemp(srv.dir))
 		abort();
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/admin.sock", dir);
+	snprintf(srv.path, sizeof(srv.path), "%s/admin.sock", srv.dir);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", srv.path);
 	snprintf(srv.target, sizeof(srv.target), "haproxy://%s", sun.sun_path);
 	srv.listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (srv.listen_fd < 0 || bind(srv.listen_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    listen(srv.listen_fd, 16) < 0 || pthread_create(&t, NULL, server, NULL))
 		abort();
 	pthread_detach(t);
-	/* The socket file goes once bound: nothing is left behind in /tmp. */
-	unlink(sun.sun_path);
+	atexit(remove_socket);
 	return 0;
 }
 
@@ -128,6 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_mutex_unlock(&srv.lock);
 	if (lbm_open(&lb, srv.target, &opt) == 0)
 		exercise(lb, data[0]);
+	if (getenv("LBM_FUZZ_VERBOSE"))
+		fprintf(stderr, "op %#x: %s\n", data[0], lb ? lbm_errmsg(lb) : "out of memory");
 	lbm_close(lb);
 	/* The server must be done with this input before libFuzzer frees it. */
 	pthread_mutex_lock(&srv.lock);

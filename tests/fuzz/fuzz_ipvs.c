@@ -47,19 +47,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *seg;
 	size_t len;
 	char text[LBM_NAME_MAX];
+	bool ok = true;
 
 	if (!size)
 		return 0;
 	in = (struct fuzz_in){ .p = data + 1, .n = size - 1 };
-	while (fuzz_next(&in, &seg, &len)) {
+	/* As exchange() does, the first message that fails to parse ends the
+	 * dump, and the driver then uses nothing from it. */
+	while (ok && fuzz_next(&in, &seg, &len)) {
 		switch (data[0] % 3) {
-		case 0: deliver(&lb, seg, len, add_svc, &svcs); break;
-		case 1: deliver(&lb, seg, len, add_dest, &dests); break;
+		case 0: ok = deliver(&lb, seg, len, add_svc, &svcs); break;
+		case 1: ok = deliver(&lb, seg, len, add_dest, &dests); break;
 		default:
-			if (deliver(&lb, seg, len, parse_svc_attrs, &one))
+			ok = deliver(&lb, seg, len, parse_svc_attrs, &one);
+			if (ok)
 				describe_svc(&one, text, sizeof(text));
 		}
 	}
+	if (!ok)
+		svcs.n = dests.n = 0;
 	for (size_t i = 0; i < svcs.n; i++)
 		describe_svc(&svcs.v[i], text, sizeof(text));
 	for (size_t i = 0; i < dests.n; i++) {
@@ -67,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			dests.v[i].af = AF_INET;
 		dest_name(&dests.v[i]);
 	}
-	qsort(dests.v, dests.n, sizeof(*dests.v), dest_cmp);
+	if (dests.n)
+		qsort(dests.v, dests.n, sizeof(*dests.v), dest_cmp);
 	if (lbm_pool_add(&pools, &n, "tcp:198.51.100.1:80"))
 		add_members(&lb, &pools[0], svcs.n ? &svcs.v[0] : &one, &dests, &recs);
 	lbm_pools_free(pools, n);

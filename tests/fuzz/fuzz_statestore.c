@@ -9,12 +9,18 @@
 
 static char dir[] = "/tmp/lbm-fuzz-store-XXXXXX";
 
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	if (!mkdtemp(dir))
 		abort();
+	atexit(remove_dir);
 	return 0;
 }
 

@@ -47,8 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lbm_state_parse(rest, &state);
 	snprintf(target, sizeof(target), "%s%s", schemes[data[0] % 4], rest);
 	lbm_open(&lb, target, &opt);
-	if (lb && strstr(lbm_errmsg(lb), "fuzz-secret"))
-		abort(); /* a password never appears in a message */
+	/* A password never appears in a message (unless the target holds it). */
+	if (lb && strstr(lbm_errmsg(lb), "fuzz-secret") && !strstr(target, "fuzz-secret"))
+		abort();
 	lbm_close(lb);
 	free(rest);
 	return 0;
