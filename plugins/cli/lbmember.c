@@ -279,17 +279,27 @@ static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int na
 	return EXIT_OK;
 }
 
+/* "draining", or "enabled weight 3" when the weight is part of the change. */
+static void describe(char *buf, size_t size, const struct lbm_member *m, int with_weight)
+{
+	if (with_weight && m->weight >= 0)
+		snprintf(buf, size, "%s weight %d", lbm_state_name(m->state), m->weight);
+	else
+		snprintf(buf, size, "%s", lbm_state_name(m->state));
+}
+
 static void print_outcomes(const struct lbm_result *res, int dry_run)
 {
+	char before[64], after[64];
+
 	for (size_t i = 0; i < res->n; i++) {
 		const struct lbm_outcome *o = &res->outcomes[i];
-		const char *before = lbm_state_name(o->before.state), *after = lbm_state_name(o->after.state);
+		int weight_changed = o->before.weight != o->after.weight;
 
+		describe(before, sizeof(before), &o->before, weight_changed);
+		describe(after, sizeof(after), &o->after, weight_changed);
 		if (!o->changed)
 			printf("%s/%s: already %s\n", o->pool, o->before.name, before);
-		else if (o->before.weight != o->after.weight)
-			printf("%s/%s: %s%s weight %d -> %s weight %d\n", o->pool, o->before.name,
-			       dry_run ? "would change " : "", before, o->before.weight, after, o->after.weight);
 		else
 			printf("%s/%s: %s%s -> %s\n", o->pool, o->before.name, dry_run ? "would change " : "", before,
 			       after);

@@ -102,6 +102,8 @@ class Human(unittest.TestCase):
         self.assertEqual((rc, out), (0, "web/b: would change enabled -> draining\n"))
         rc, out, _ = run(TARGET, "enable", "web", "b")
         self.assertEqual((rc, out), (0, "web/b: already enabled\n"))
+        rc, out, _ = run(TARGET, "enable", "web", "b", "--weight", "5", "--dry-run")
+        self.assertEqual((rc, out), (0, "web/b: would change enabled weight 1 -> enabled weight 5\n"))
         rc, out, err = run(TARGET, "drain", "nope", "b")
         self.assertEqual((rc, out, err), (1, "", "lbmember: no pool 'nope'\n"))
 
