@@ -609,6 +609,24 @@ static int read_back(struct lbm *lb, struct lbm_result *res)
 	return 0;
 }
 
+/* A failed apply that could not be read back either (the balancer went
+ * away): claim only what the driver saw done; the rest stays as before. */
+static void keep_done(struct lbm_result *res, const struct plan *plan, const struct lbm_item *todo)
+{
+	size_t t = 0;
+
+	res->changed = 0;
+	for (size_t i = 0; i < res->n; i++) {
+		struct lbm_outcome *o = &res->outcomes[i];
+
+		if (needs_change(&plan->items[i]) && !todo[t++].done) {
+			o->after = o->before;
+			o->changed = 0;
+		}
+		res->changed |= o->changed;
+	}
+}
+
 static int check_reached(struct lbm *lb, const struct lbm_result *res, const struct plan *plan)
 {
 	for (size_t i = 0; i < res->n; i++) {
@@ -743,6 +761,8 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 		memcpy(errmsg, lb->errmsg, sizeof(errmsg));
 		read_ret = read_back(lb, res);
 		if (ret < 0) {
+			if (read_ret < 0)
+				keep_done(res, &plan, todo);
 			memcpy(lb->errmsg, errmsg, sizeof(errmsg));
 			goto out;
 		}
