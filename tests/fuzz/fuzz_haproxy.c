@@ -159,6 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_mutex_unlock(&srv.lock);
 	if (lbm_open(&lb, srv.target, &opt) == 0)
 		exercise(lb, data[0]);
+	/* To see what a corpus input makes the driver say. */
 	if (getenv("LBM_FUZZ_VERBOSE"))
 		fprintf(stderr, "op %#x: %s\n", data[0], lb ? lbm_errmsg(lb) : "out of memory");
 	lbm_close(lb);
