@@ -314,7 +314,7 @@ class HAProxy:
             end = time.monotonic() + timeout
             while time.monotonic() < end and self.proc.poll() is None:
                 try:
-                    if "Name: HAProxy" in self.command("show info"):
+                    if "Name: HAProxy" in self.command("show info") and self._master_ready():
                         return self
                 except OSError:
                     pass
@@ -325,6 +325,24 @@ class HAProxy:
             if "cannot bind" not in text and "Address already in use" not in text:
                 break
         raise RuntimeError("haproxy did not start:\n" + text)
+
+    def _master_ready(self):
+        """The master CLI listens only once the master has re-executed itself,
+        which may be after the worker already answers."""
+        if not self.master_socket:
+            return True
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect(self.master_socket)
+            s.sendall(b"show proc\n")
+            # The master CLI keeps the connection open after answering.
+            reply = b""
+            while b"# programs" not in reply:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+            return b"worker" in reply
 
     def _kill(self):
         if self.proc and self.proc.poll() is None:
