@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Install, build from scratch and run the whole test suite: once as built for
-# users, once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# users, once under AddressSanitizer + UndefinedBehaviorSanitizer, then every
+# libFuzzer harness for a bounded time (LBM_FUZZ_SECONDS, default 60 each).
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 
 lbm_install
 cd "$LBM_ROOT"
-rm -rf build build-asan
+rm -rf build build-asan build-fuzz
 echo "== build"
 lbm_build build
 echo "== test"
@@ -17,3 +18,6 @@ lbm_build build-asan -DLBM_SANITIZE=ON
 echo "== test with ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure -j2
+echo "== fuzz (clang, libFuzzer + ASan + UBSan)"
+CC=clang lbm_build build-fuzz -DLBM_FUZZ=ON
+LBM_FUZZ_SECONDS=${LBM_FUZZ_SECONDS:-60} ctest --test-dir build-fuzz -R '^fuzz\.' --output-on-failure -j2
