@@ -387,6 +387,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_USER,
 	OPT_PASSWORD_FILE,
+	OPT_PASSWORD,
 	OPT_BASIC_AUTH,
 	OPT_LOGIN_PROVIDER,
 	OPT_CA_FILE,
@@ -403,6 +404,9 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	/* Refused by name: getopt_long would take it for --password-file and
+	 * the password for a file name, which errors then echo. */
+	{ "password", optional_argument, NULL, OPT_PASSWORD },
 	{ "basic-auth", no_argument, NULL, OPT_BASIC_AUTH },
 	{ "login-provider", required_argument, NULL, OPT_LOGIN_PROVIDER },
 	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
@@ -436,6 +440,9 @@ static int parse_options(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_USER: cli->opt.user = optarg; break;
 		case OPT_PASSWORD_FILE: cli->opt.password_file = optarg; break;
+		case OPT_PASSWORD:
+			return usage("there is no --password, since every user can read a command line: "
+				     "use --password-file FILE or $LBM_F5_PASSWORD");
 		case OPT_BASIC_AUTH: cli->opt.basic_auth = 1; break;
 		case OPT_LOGIN_PROVIDER: cli->opt.login_provider = optarg; break;
 		case OPT_CA_FILE: cli->opt.ca_file = optarg; break;

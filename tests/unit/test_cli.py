@@ -43,6 +43,8 @@ class Usage(unittest.TestCase):
             (("--timeout", "0", TARGET, "list"), "above 0"),
             (("--timeout",), "option '--timeout' needs a value"),
             (("--frobnicate", TARGET, "list"), "unknown option '--frobnicate'"),
+            (("--password", "hunter2", TARGET, "list"), "there is no --password"),
+            (("--password=hunter2", TARGET, "list"), "use --password-file FILE or $LBM_F5_PASSWORD"),
         ]
         for args, message in cases:
             with self.subTest(args=args):
@@ -51,6 +53,7 @@ class Usage(unittest.TestCase):
                 self.assertEqual(out, "")
                 self.assertTrue(err.startswith("lbmember: "), err)
                 self.assertIn(message, err.splitlines()[0])
+                self.assertNotIn("hunter2", err)
 
 
 class Json(unittest.TestCase):
