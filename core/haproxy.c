@@ -64,6 +64,10 @@ static int buf_reserve(struct lbm *lb, struct buf *b, size_t len)
 
 	if (b->len + len + 1 <= b->cap)
 		return 0;
+	/* Bounded well below SIZE_MAX, so that doubling cannot wrap (and GCC's
+	 * -O3 overflow analysis can see it does not). */
+	if (len > HAP_REPLY_MAX || b->len > HAP_REPLY_MAX)
+		return lbm_driver_fail(lb, LBM_EPROTO, "more than %u MiB to buffer", HAP_REPLY_MAX >> 20);
 	while (cap < b->len + len + 1)
 		cap *= 2;
 	grown = realloc(b->data, cap);
