@@ -29,9 +29,7 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# GCC 12 at -O3 reports a false -Wstringop-overflow in core/haproxy.c's
-# buffer code (see docs/performance.md): keep it a warning here, not -Werror.
-RELEASE_FLAGS=(-DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DCMAKE_C_FLAGS=-Wno-error=stringop-overflow)
+RELEASE_FLAGS=(-DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF)
 mkdir -p "$HELPERS" "$OUT"
 LOG=$WORK/build.log
 build() {
