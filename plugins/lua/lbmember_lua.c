@@ -166,6 +166,8 @@ static const struct opt open_opts[] = {
 	{ "login_provider", OPT_STRING, offsetof(struct lbm_options, login_provider), 0 },
 	{ "basic_auth", OPT_BOOLEAN, offsetof(struct lbm_options, basic_auth), 0 },
 	{ "ca_file", OPT_STRING, offsetof(struct lbm_options, ca_file), 0 },
+	/* The Ansible module's name for it, so that one name works in both. */
+	{ "ca_path", OPT_STRING, offsetof(struct lbm_options, ca_file), 0 },
 	{ "insecure", OPT_BOOLEAN, offsetof(struct lbm_options, insecure), 0 },
 	{ "state_dir", OPT_STRING, offsetof(struct lbm_options, state_dir), 0 },
 	{ NULL, 0, 0, 0 },

@@ -139,6 +139,8 @@ test("TLS: verified by default, insecure only when asked", function()
 	check.fails("EIO", "^F5: .*TLS .*certificate", "another CA", v, msg, code)
 	local lb <close> = check.ok("insecure", lbm.open(TARGET, { ca_file = os.getenv("LBM_OTHER_CA_FILE"), insecure = true }))
 	check.ok("pools, insecure", lb:pools())
+	local lb2 <close> = check.ok("ca_path", lbm.open(TARGET, { ca_path = CA }))
+	check.ok("pools with ca_path, the Ansible module's name", lb2:pools())
 end)
 
 test("an answer that is not JSON: EPROTO; a cut connection: EIO", function()

@@ -38,7 +38,7 @@ test("open misuse raises", function()
 	check.raises("bad argument #1 .*string expected, got table", "table target", lbm.open, {})
 	check.raises("bad argument #2 .*table expected, got string", "opts string", lbm.open, TARGET, "x")
 	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, user, password, "
-		.. "password_file, login_provider, basic_auth, ca_file, insecure, state_dir%)",
+		.. "password_file, login_provider, basic_auth, ca_file, ca_path, insecure, state_dir%)",
 		"typo in an option", lbm.open, TARGET, { tiemout = 5 })
 	check.raises("option names must be strings, got a number key", "array opts", lbm.open, TARGET, { 5 })
 	check.raises("option 'timeout' must be a number of seconds, 0 or more, got string", "timeout string",
