@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbmember.h"
+
 #define FUZZ_SEP "\n%%\n"
 
 struct fuzz_in {
@@ -67,5 +69,42 @@ static inline bool fuzz_has(const uint8_t *data, size_t size, const char *s)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One of the core's calls, chosen by op, on a handle whose balancer answers
+ * from the input: both listings, a lookup, a change of two named members and
+ * one of a member in every pool; guard off and a weight by op's high bits.
+ * two names members of the pool "web"; member is one of them. */
+static inline void fuzz_exercise(struct lbm *lb, uint8_t op, const struct lbm_ref two[2], const char *member)
+{
+	const struct lbm_ref any[] = { { NULL, member } };
+	struct lbm_change how = { .state = (enum lbm_state)(op % 3 + 1) };
+	struct lbm_result res = { 0 };
+	struct lbm_member m;
+	struct lbm_pool *pools = NULL;
+	size_t n = 0;
+
+	if (op & 0x40) {
+		how.flags |= LBM_CHANGE_HAS_MIN_ENABLED;
+		how.min_enabled = 0;
+	}
+	if ((op & 0x80) && how.state == LBM_STATE_ENABLED) {
+		how.flags |= LBM_CHANGE_HAS_WEIGHT;
+		how.weight = op & 0x3f;
+	}
+	switch ((op >> 2) % 5) {
+	case 0:
+		if (lbm_pools(lb, NULL, &pools, &n) == 0)
+			lbm_pools_free(pools, n);
+		break;
+	case 1:
+		if (lbm_pools(lb, "web", &pools, &n) == 0)
+			lbm_pools_free(pools, n);
+		break;
+	case 2: lbm_member_get(lb, "web", member, &m); break;
+	case 3: lbm_set_state(lb, two, 2, &how, &res); break;
+	default: lbm_set_state(lb, any, 1, &how, &res); break;
+	}
+	lbm_result_free(&res);
+}
 
 #endif

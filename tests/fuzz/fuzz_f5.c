@@ -129,35 +129,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void exercise(struct lbm *lb, uint8_t op)
 {
 	static const struct lbm_ref two[] = { { "web", "192.0.2.1:80" }, { "/Common/web", "/Common/192.0.2.2:80" } };
-	static const struct lbm_ref any[] = { { NULL, "192.0.2.1:80" } };
-	struct lbm_change how = { .state = (enum lbm_state)(op % 3 + 1) };
-	struct lbm_result res = { 0 };
-	struct lbm_member m;
-	struct lbm_pool *pools = NULL;
-	size_t n = 0;
 
-	if (op & 0x40) {
-		how.flags |= LBM_CHANGE_HAS_MIN_ENABLED;
-		how.min_enabled = 0;
-	}
-	if ((op & 0x80) && how.state == LBM_STATE_ENABLED) {
-		how.flags |= LBM_CHANGE_HAS_WEIGHT;
-		how.weight = op & 0x3f;
-	}
-	switch ((op >> 2) % 5) {
-	case 0:
-		if (lbm_pools(lb, NULL, &pools, &n) == 0)
-			lbm_pools_free(pools, n);
-		break;
-	case 1:
-		if (lbm_pools(lb, "web", &pools, &n) == 0)
-			lbm_pools_free(pools, n);
-		break;
-	case 2: lbm_member_get(lb, "web", "192.0.2.1:80", &m); break;
-	case 3: lbm_set_state(lb, two, 2, &how, &res); break;
-	default: lbm_set_state(lb, any, 1, &how, &res); break;
-	}
-	lbm_result_free(&res);
+	fuzz_exercise(lb, op, two, "192.0.2.1:80");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
