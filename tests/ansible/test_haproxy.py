@@ -177,7 +177,7 @@ def group_failures():
     with Env() as e:
         cases = [
             ("unknown member", dict(pool="app", member="nosuch", state="draining"), "pool 'app' has no member 'nosuch'"),
-            ("unknown pool", dict(pool="nopool", member="s1", state="draining"), "no pool 'nopool'"),
+            ("unknown pool", dict(pool="nopool", member="s1", state="draining"), "HAProxy: no backend 'nopool'"),
             ("guard", dict(pool="solo", member="only", state="draining"), "min_enabled"),
             ("weight with draining", dict(pool="app", member="s1", state="draining", weight=3), "a weight goes only with enabled"),
         ]

@@ -316,7 +316,7 @@ def faulty(f5, fault, verb="drain", member="192.0.2.10:80", code=None, words=(),
 
 def test_faults():
     with F5Emulator() as f5:
-        pools = r"^/mgmt/tm/ltm/pool\?"
+        pools = r"^/mgmt/tm/ltm/pool/~Common~web\?"  # a change lists only its pool
         faulty(f5, dict(path=pools, status=404), code="ENOTFOUND", words=["01020036:3"])
         faulty(f5, dict(path=pools, status=500, times=2), code="EIO", words=["mcpd", "after one retry", "500"])
         faulty(f5, dict(path=pools, status=503, times=2), code="EIO", words=["503"])

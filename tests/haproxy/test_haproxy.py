@@ -666,7 +666,7 @@ def errors_unknown(t):
     with seed_env(t, check=False) as e:
         before = e.snapshot()
         run_fail("ENOTFOUND", "HAProxy: no backend 'nope'", e.target, "list", "nope")
-        run_fail("ENOTFOUND", "no pool 'nope'", e.target, "disable", "nope", S78)
+        run_fail("ENOTFOUND", "HAProxy: no backend 'nope'", e.target, "disable", "nope", S78)
         run_fail("ENOTFOUND", "pool '%s' has no member 'nobody'" % SEED, e.target, "disable", SEED, "nobody")
         run_fail("ENOTFOUND", "has no member", e.target, "status", SEED, "nobody")
         # A name that would smuggle a second command is refused, not sent.

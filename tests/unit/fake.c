@@ -93,6 +93,7 @@ static int fake_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, 
 	bool found = false;
 
 	fm->list_calls++;
+	fm->whole_lists += !pool;
 	for (size_t p = 0; p < fm->n_pools; p++) {
 		struct lbm_pool *src = &fm->pools[p], *dst;
 

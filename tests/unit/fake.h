@@ -9,6 +9,7 @@ struct fake_model {
 	struct lbm_pool *pools;
 	size_t n_pools;
 	unsigned list_calls, apply_calls, items_applied;
+	unsigned whole_lists; /* list calls that asked for every pool */
 	int fail_apply_after; /* > 0: apply fails with LBM_EIO after that many items */
 	long drain_per_list;  /* active connections that close between two listings */
 	const char *hold;     /* member name that stays disabled whatever is asked */

@@ -108,7 +108,7 @@ class Human(unittest.TestCase):
         rc, out, _ = run(TARGET, "enable", "web", "b", "--weight", "5", "--dry-run")
         self.assertEqual((rc, out), (0, "web/b: would change enabled weight 1 -> enabled weight 5\n"))
         rc, out, err = run(TARGET, "drain", "nope", "b")
-        self.assertEqual((rc, out, err), (1, "", "lbmember: no pool 'nope'\n"))
+        self.assertEqual((rc, out, err), (1, "", "lbmember: Fake: no pool 'nope'\n"))
 
 
 if __name__ == "__main__":

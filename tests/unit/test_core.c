@@ -204,6 +204,34 @@ static void test_all_pools(void)
 	lbm_close(lb);
 }
 
+/* A change lists only the pool its members are in, so that its cost does not
+ * grow with the rest of the balancer; an unknown pool is then the driver's
+ * word, a second pool the core's. */
+static void test_lists_only_named_pool(void)
+{
+	struct lbm *lb = open_fake();
+	struct fake_model *fm = fake_model(lb);
+	const struct lbm_ref two[] = { { "web", "a" }, { "api", "d" } }, missing[] = { { "web", "a" }, { "nope", "a" } };
+	struct lbm_change how = { .state = LBM_STATE_DRAINING };
+	struct lbm_result res;
+
+	CHECK(set(lb, "web", "a", LBM_STATE_DRAINING, &res) == 0 && res.n == 1 && res.changed);
+	CHECK(fm->list_calls == 2 && fm->whole_lists == 0);
+	lbm_result_free(&res);
+	CHECK(set(lb, "-", "192.0.2.2", LBM_STATE_DRAINING, &res) == 0 && res.n == 1);
+	CHECK(fm->list_calls == 4 && fm->whole_lists == 1);
+	lbm_result_free(&res);
+	CHECK(lbm_set_state(lb, two, 2, &how, &res) == 0 && res.n == 2);
+	CHECK(fm->list_calls == 6 && fm->whole_lists == 3);
+	lbm_result_free(&res);
+	CHECK(set(lb, "nope", "a", LBM_STATE_DISABLED, &res) == LBM_ENOTFOUND);
+	CHECK(!strcmp(lbm_errmsg(lb), "Fake: no pool 'nope'"));
+	CHECK(lbm_set_state(lb, missing, 2, &how, &res) == LBM_ENOTFOUND);
+	CHECK(!strcmp(lbm_errmsg(lb), "no pool 'nope'"));
+	CHECK(fm->apply_calls == 3);
+	lbm_close(lb);
+}
+
 static void test_batch_and_partial_failure(void)
 {
 	struct lbm *lb = open_fake();
@@ -300,6 +328,7 @@ int main(void)
 	test_dry_run();
 	test_guard();
 	test_all_pools();
+	test_lists_only_named_pool();
 	test_batch_and_partial_failure();
 	test_held_and_bad_args();
 	test_wait();
