@@ -12,11 +12,13 @@
 #include "driver.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <time.h>
 
 /* An answer larger than this is not iControl REST talking. */
@@ -55,6 +57,39 @@ struct req {
 	bool retried;
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+/* libcurl is opened with the first f5:// handle instead of being linked: a
+ * linked libcurl loads some 35 libraries (TLS, Kerberos, LDAP, SSH...) into
+ * every program that uses the core, 17 ms and 6.5 MiB at each start of a
+ * call to HAProxy or LVS that never uses it (docs/performance.md). */
+#define CURL_FUNCTIONS(X)                                                                                              \
+	X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup) X(easy_strerror) X(easy_escape)    \
+	X(easy_unescape) X(free) X(slist_append) X(slist_free_all) X(multi_init) X(multi_setopt) X(multi_add_handle)  \
+	X(multi_remove_handle) X(multi_perform) X(multi_poll) X(multi_info_read) X(multi_strerror) X(multi_cleanup)
+
+#define CURL_POINTER(f) __typeof__(curl_##f) *f;
+static struct {
+	CURL_FUNCTIONS(CURL_POINTER)
+} curl;
+static char curl_missing[256]; /* why libcurl could not be loaded, or "" */
+static once_flag curl_once = ONCE_FLAG_INIT;
+
+static void load_curl(void)
+{
+	void *so = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	const char *why = so ? NULL : dlerror();
+
+#define CURL_LOOKUP(f)                                                                                                 \
+	if (!why && !(curl.f = dlsym(so, "curl_" #f)))                                                                 \
+		why = "curl_" #f " is missing";
+	CURL_FUNCTIONS(CURL_LOOKUP)
+	/* Once here, not implicitly by the first easy handle, which is not
+	 * thread-safe. */
+	if (!why && curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		why = "curl_global_init failed";
+	if (why)
+		snprintf(curl_missing, sizeof(curl_missing), "%s", why);
+}
 
 static void wipe_free(char *s)
 {
@@ -107,7 +142,7 @@ static int add_header(struct req *r, const char *name, const char *value)
 	struct curl_slist *grown;
 
 	snprintf(line, sizeof(line), "%s: %s", name, value);
-	grown = curl_slist_append(r->headers, line);
+	grown = curl.slist_append(r->headers, line);
 	explicit_bzero(line, sizeof(line));
 	if (!grown)
 		return -1;
@@ -118,7 +153,7 @@ static int add_header(struct req *r, const char *name, const char *value)
 #define SET(opt, val)                                                                                                  \
 	do {                                                                                                           \
 		if (rc == CURLE_OK)                                                                                    \
-			rc = curl_easy_setopt(e, opt, val);                                                            \
+			rc = curl.easy_setopt(e, opt, val);                                                            \
 	} while (0)
 
 static int setup(struct lbm *lb, struct req *r)
@@ -129,7 +164,7 @@ static int setup(struct lbm *lb, struct req *r)
 	CURLcode rc = CURLE_OK;
 	CURL *e;
 
-	r->easy = e = curl_easy_init();
+	r->easy = e = curl.easy_init();
 	if (!e)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	snprintf(url, sizeof(url), "%s%s", f5->base, r->path);
@@ -167,7 +202,7 @@ static int setup(struct lbm *lb, struct req *r)
 	SET(CURLOPT_WRITEDATA, r);
 	SET(CURLOPT_PRIVATE, r);
 	if (rc != CURLE_OK)
-		return lbm_driver_fail(lb, LBM_EIO, "libcurl refused an option: %s", curl_easy_strerror(rc));
+		return lbm_driver_fail(lb, LBM_EIO, "libcurl refused an option: %s", curl.easy_strerror(rc));
 	return 0;
 }
 
@@ -178,11 +213,11 @@ static void cleanup(struct lbm *lb, struct req *r)
 	struct f5 *f5 = lb->priv;
 
 	if (r->easy) {
-		curl_multi_remove_handle(f5->multi, r->easy);
-		curl_easy_cleanup(r->easy);
+		curl.multi_remove_handle(f5->multi, r->easy);
+		curl.easy_cleanup(r->easy);
 		r->easy = NULL;
 	}
-	curl_slist_free_all(r->headers);
+	curl.slist_free_all(r->headers);
 	r->headers = NULL;
 }
 
@@ -200,27 +235,27 @@ static int run(struct lbm *lb, struct req *reqs, size_t n)
 			continue;
 		req_reset(&reqs[i]);
 		ret = setup(lb, &reqs[i]);
-		if (!ret && curl_multi_add_handle(f5->multi, reqs[i].easy) != CURLM_OK)
+		if (!ret && curl.multi_add_handle(f5->multi, reqs[i].easy) != CURLM_OK)
 			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	}
 	if (!ret) {
 		do {
-			mc = curl_multi_perform(f5->multi, &running);
+			mc = curl.multi_perform(f5->multi, &running);
 			if (mc == CURLM_OK && running)
-				mc = curl_multi_poll(f5->multi, NULL, 0, 1000, NULL);
+				mc = curl.multi_poll(f5->multi, NULL, 0, 1000, NULL);
 		} while (mc == CURLM_OK && running);
 		if (mc != CURLM_OK)
-			ret = lbm_driver_fail(lb, LBM_EIO, "libcurl: %s", curl_multi_strerror(mc));
+			ret = lbm_driver_fail(lb, LBM_EIO, "libcurl: %s", curl.multi_strerror(mc));
 	}
-	while ((msg = curl_multi_info_read(f5->multi, &left))) {
+	while ((msg = curl.multi_info_read(f5->multi, &left))) {
 		struct req *r;
 		char *priv;
 
-		if (msg->msg != CURLMSG_DONE || curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv))
+		if (msg->msg != CURLMSG_DONE || curl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv))
 			continue;
 		r = (struct req *)priv;
 		r->result = msg->data.result;
-		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+		curl.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (reqs[i].todo)
@@ -300,7 +335,7 @@ static int exchange(struct lbm *lb, struct req *reqs, size_t n, bool relogin)
 static int curl_failure(struct lbm *lb, const struct req *r, const char *what)
 {
 	struct f5 *f5 = lb->priv;
-	const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result);
+	const char *why = r->errbuf[0] ? r->errbuf : curl.easy_strerror(r->result);
 
 	switch (r->result) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -399,11 +434,11 @@ static int tm_name(struct lbm *lb, const char *full, char *out, size_t outsz)
 	for (char *p = tilde; *p; p++)
 		if (*p == '/')
 			*p = '~';
-	esc = curl_easy_escape(NULL, tilde, 0);
+	esc = curl.easy_escape(NULL, tilde, 0);
 	if (!esc)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	ok = lbm_copy(out, outsz, esc);
-	curl_free(esc);
+	curl.free(esc);
 	return ok ? 0 : lbm_driver_fail(lb, LBM_EINVAL, "name '%s' is too long", full);
 }
 
@@ -593,8 +628,12 @@ static int f5_open(struct lbm *lb, const char *location, const struct lbm_option
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	f5->basic = opt->basic_auth;
 	f5->insecure = opt->insecure;
-	f5->multi = curl_multi_init();
-	if (!f5->multi || curl_multi_setopt(f5->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)F5_PARALLEL) != CURLM_OK)
+	call_once(&curl_once, load_curl);
+	if (curl_missing[0])
+		return lbm_driver_fail(lb, LBM_ENOTSUP, "cannot load libcurl (%s): install the package libcurl4",
+				       curl_missing);
+	f5->multi = curl.multi_init();
+	if (!f5->multi || curl.multi_setopt(f5->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)F5_PARALLEL) != CURLM_OK)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	/* A token now, so that wrong credentials are told at once. */
 	return f5->basic ? 0 : login(lb);
@@ -608,7 +647,7 @@ static void f5_close(struct lbm *lb)
 		return;
 	if (f5->multi) {
 		logout(lb);
-		curl_multi_cleanup(f5->multi);
+		curl.multi_cleanup(f5->multi);
 	}
 	wipe_free(f5->password);
 	free(f5->ca_file);
@@ -716,7 +755,7 @@ static struct lbm_member *member_by_stats_key(struct lbm_pool *pool, const char 
 	end = strchr(name, '/');
 	if (end)
 		*end = '\0';
-	plain = curl_easy_unescape(NULL, name, 0, NULL);
+	plain = curl.easy_unescape(NULL, name, 0, NULL);
 	if (!plain)
 		return NULL;
 	for (char *p = plain; *p; p++)
@@ -725,7 +764,7 @@ static struct lbm_member *member_by_stats_key(struct lbm_pool *pool, const char 
 	for (size_t i = 0; i < pool->n_members && !found; i++)
 		if (!strcmp(pool->members[i].name, plain))
 			found = &pool->members[i];
-	curl_free(plain);
+	curl.free(plain);
 	return found;
 }
 

@@ -22,4 +22,8 @@ for prog in shared static; do
 	grep -q "(EIO)" <<<"$out"
 done
 ldd "$prefix/static" | grep -q liblbmember && { echo "static build links liblbmember.so"; exit 1; }
+# libcurl is opened for f5:// targets only: no program or module links it.
+for f in $(find "$prefix" -type f); do
+	readelf -d "$f" 2>/dev/null | grep -q 'NEEDED.*libcurl' && { echo "$f links libcurl"; exit 1; }
+done
 echo "1 passed, 0 failed"
