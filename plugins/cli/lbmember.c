@@ -160,12 +160,18 @@ static int fail(const struct cli *cli, struct lbm *lb, int code)
 	return EXIT_FAILED;
 }
 
-static void format_count(char *buf, size_t size, long value)
+/* A count as text without printf: "-" when the balancer does not tell. */
+static const char *count_text(long value, char buf[24])
 {
+	char *p = buf + 23;
+
 	if (value < 0)
-		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%ld", value);
+		return "-";
+	*p = '\0';
+	do
+		*--p = (char)('0' + value % 10);
+	while ((value /= 10));
+	return p;
 }
 
 static void format_address(char *buf, size_t size, const struct lbm_member *m)
@@ -178,12 +184,12 @@ static void format_address(char *buf, size_t size, const struct lbm_member *m)
 		snprintf(buf, size, "%s:%u", m->address, m->port);
 }
 
-static void format_status(char *buf, size_t size, const struct lbm_member *m)
+static const char *status_text(char *buf, size_t size, const struct lbm_member *m)
 {
-	if (m->held[0])
-		snprintf(buf, size, "%s (held: %s)", m->status, m->held);
-	else
-		snprintf(buf, size, "%s", m->status);
+	if (!m->held[0])
+		return m->status;
+	snprintf(buf, size, "%s (held: %s)", m->status, m->held);
+	return buf;
 }
 
 /* Columns as wide as their widest cell, like ipvsadm -Ln. */
@@ -191,48 +197,59 @@ enum { COL_POOL, COL_MEMBER, COL_ADDRESS, COL_STATE, COL_HEALTH, COL_WEIGHT, COL
 static const char *const headers[COLS] = { "POOL",   "MEMBER", "ADDRESS", "STATE",
 					   "HEALTH", "WEIGHT", "ACTIVE",  "INACTIVE" };
 
-static void member_cells(const char *pool, const struct lbm_member *m, char cells[COLS][LBM_NAME_MAX + 8])
+struct row {
+	const char *cell[COLS];
+	char address[LBM_NAME_MAX + 16];
+	char counts[3][24];
+	char status[2 * LBM_NAME_MAX + 16];
+};
+
+/* Cells point into the member or the row: a table of 10,000 members is
+ * sized and printed with one formatted write per row, as fast as ipvsadm. */
+static void member_row(const char *pool, const struct lbm_member *m, struct row *r)
 {
-	snprintf(cells[COL_POOL], sizeof(cells[0]), "%s", pool);
-	snprintf(cells[COL_MEMBER], sizeof(cells[0]), "%s", m->name);
-	format_address(cells[COL_ADDRESS], sizeof(cells[0]), m);
-	snprintf(cells[COL_STATE], sizeof(cells[0]), "%s", lbm_state_name(m->state));
-	snprintf(cells[COL_HEALTH], sizeof(cells[0]), "%s", lbm_health_name(m->health));
-	format_count(cells[COL_WEIGHT], sizeof(cells[0]), m->weight);
-	format_count(cells[COL_ACTIVE], sizeof(cells[0]), m->active);
-	format_count(cells[COL_INACTIVE], sizeof(cells[0]), m->inactive);
+	format_address(r->address, sizeof(r->address), m);
+	r->cell[COL_POOL] = pool;
+	r->cell[COL_MEMBER] = m->name;
+	r->cell[COL_ADDRESS] = r->address;
+	r->cell[COL_STATE] = lbm_state_name(m->state);
+	r->cell[COL_HEALTH] = lbm_health_name(m->health);
+	r->cell[COL_WEIGHT] = count_text(m->weight, r->counts[0]);
+	r->cell[COL_ACTIVE] = count_text(m->active, r->counts[1]);
+	r->cell[COL_INACTIVE] = count_text(m->inactive, r->counts[2]);
 }
 
 static void print_table(const struct lbm_pool *pools, size_t n)
 {
-	char cells[COLS][LBM_NAME_MAX + 8], status[2 * LBM_NAME_MAX + 16];
-	int width[COLS];
+	struct row r;
+	int w[COLS];
 
 	for (int c = 0; c < COLS; c++)
-		width[c] = (int)strlen(headers[c]);
+		w[c] = (int)strlen(headers[c]);
 	for (size_t p = 0; p < n; p++) {
 		for (size_t i = 0; i < pools[p].n_members; i++) {
-			member_cells(pools[p].name, &pools[p].members[i], cells);
+			member_row(pools[p].name, &pools[p].members[i], &r);
 			for (int c = 0; c < COLS; c++)
-				if ((int)strlen(cells[c]) > width[c])
-					width[c] = (int)strlen(cells[c]);
+				if ((int)strlen(r.cell[c]) > w[c])
+					w[c] = (int)strlen(r.cell[c]);
 		}
 	}
 	for (int c = 0; c < COLS; c++)
-		printf("%-*s  ", width[c], headers[c]);
+		printf("%-*s  ", w[c], headers[c]);
 	printf("STATUS\n");
 	for (size_t p = 0; p < n; p++) {
 		if (!pools[p].n_members) {
-			printf("%-*s  (no members)%s%s\n", width[COL_POOL], pools[p].name,
-			       pools[p].detail[0] ? "  " : "", pools[p].detail);
+			printf("%-*s  (no members)%s%s\n", w[COL_POOL], pools[p].name, pools[p].detail[0] ? "  " : "",
+			       pools[p].detail);
 			continue;
 		}
 		for (size_t i = 0; i < pools[p].n_members; i++) {
-			member_cells(pools[p].name, &pools[p].members[i], cells);
-			format_status(status, sizeof(status), &pools[p].members[i]);
-			for (int c = 0; c < COLS; c++)
-				printf("%-*s  ", width[c], cells[c]);
-			printf("%s\n", status);
+			const struct lbm_member *m = &pools[p].members[i];
+
+			member_row(pools[p].name, m, &r);
+			printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], r.cell[0], w[1], r.cell[1],
+			       w[2], r.cell[2], w[3], r.cell[3], w[4], r.cell[4], w[5], r.cell[5], w[6], r.cell[6],
+			       w[7], r.cell[7], status_text(r.status, sizeof(r.status), m));
 		}
 	}
 }
@@ -258,8 +275,8 @@ static int cmd_list(const struct cli *cli, struct lbm *lb, char **args, int narg
 
 static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int nargs)
 {
-	char cells[COLS][LBM_NAME_MAX + 8], status[2 * LBM_NAME_MAX + 16];
 	struct lbm_member m;
+	struct row r;
 	int ret;
 
 	if (nargs != 2)
@@ -271,11 +288,10 @@ static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int na
 		print_json(json_pack("{s:s, s:o}", "pool", args[0], "member", lbm_json_member(&m)));
 		return EXIT_OK;
 	}
-	member_cells(args[0], &m, cells);
-	format_status(status, sizeof(status), &m);
+	member_row(args[0], &m, &r);
 	for (int c = COL_MEMBER; c < COLS; c++)
-		printf("%-9s %s\n", headers[c], cells[c]);
-	printf("%-9s %s\n", "STATUS", status);
+		printf("%-9s %s\n", headers[c], r.cell[c]);
+	printf("%-9s %s\n", "STATUS", status_text(r.status, sizeof(r.status), &m));
 	return EXIT_OK;
 }
 
