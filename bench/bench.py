@@ -188,13 +188,6 @@ class Ctx:
         MEASURE = self.measure
         for p in (self.cli, self.module, self.check, self.floor, self.measure):
             need(os.access(p, os.X_OK), "missing program %s (run bench/run.sh)" % p)
-        self.module_nof5 = self.cli_nof5 = None
-        if args.build_no_f5:
-            nof5 = os.path.abspath(args.build_no_f5)
-            self.module_nof5 = os.path.join(nof5, "plugins", "ansible", "lb_member")
-            self.cli_nof5 = os.path.join(nof5, "plugins", "cli", "lbmember")
-            for p in (self.module_nof5, self.cli_nof5):
-                need(os.access(p, os.X_OK), "missing program %s" % p)
         self.tmp = tempfile.mkdtemp(prefix="lbm-bench-")
         self._templates = None
         self.raw = {}  # every sample, for results.json
@@ -244,14 +237,13 @@ def cmp_ansible_haproxy(ctx):
         theirs = {s: ctx.payload(CG_HAPROXY, "cg-" + s, {"socket": sock, "backend": "app", "host": "s1",
                                                          "state": s}) for s in ("disabled", "enabled")}
         want = {"disabled": "MAINT", "enabled": "no check"}
-        tools = ("ours", "theirs") + (("nof5",) if ctx.module_nof5 else ())
+        tools = ("ours", "theirs")
         samples = {(tool, s): [] for tool in tools for s in want}
         env = clean_env()
         for i in range(ctx.args.runs):
             for tool in tools[i % len(tools):] + tools[:i % len(tools)]:
                 for s in ("disabled", "enabled"):
-                    argv = {"ours": [ctx.module, ours[s]], "theirs": [PYTHON, theirs[s]],
-                            "nof5": [ctx.module_nof5 or "", ours[s]]}[tool]
+                    argv = {"ours": [ctx.module, ours[s]], "theirs": [PYTHON, theirs[s]]}[tool]
                     r = measure(argv, env=env)
                     res = module_result(r, "%s %s" % (tool, s))
                     need(res.get("changed") is True, "%s %s: changed is not true" % (tool, s), r)
@@ -268,16 +260,6 @@ def cmp_ansible_haproxy(ctx):
         t.notes.append("lb_member: the binary module with its JSON arguments file (what Ansible runs on the target); "
                        "community.general.haproxy: its AnsiballZ payload from ansible-playbook, run as `python3 "
                        "AnsiballZ_haproxy.py`. Backend of 3 servers, unix socket; %d runs, median." % ctx.args.runs)
-        if ctx.module_nof5:
-            for s, verb in (("disabled", "disable"), ("enabled", "enable")):
-                o, th = samples[("nof5", s)], samples[("theirs", s)]
-                t.faster("%s, lb_member built without F5 (no libcurl): wall" % verb, median([r.wall for r in o]),
-                         median([r.wall for r in th]))
-                t.smaller("%s, lb_member built without F5 (no libcurl): peak RSS" % verb,
-                          median([r.rss for r in o]), median([r.rss for r in th]))
-            t.notes.append("The rows 'built without F5' use a second Release build with -DLBM_WITH_F5=OFF: the "
-                           "same module, minus libcurl and the ~35 shared libraries it pulls in, which the "
-                           "HAProxy path never uses. No goal is judged on them: they show where the cost is.")
     finally:
         h.stop()
     return t
@@ -364,9 +346,8 @@ def cmp_bulk(ctx, h, names):
             "enable": lambda: count_status(h, "bulk", "MAINT") == 0}
 
     def one(tool, verb):
-        if tool in ("lbmember", "nof5"):
-            cli = ctx.cli if tool == "lbmember" else ctx.cli_nof5
-            r = measure([cli, target, verb, "bulk"] + names + ["--min-enabled", "0"], env=env)
+        if tool == "lbmember":
+            r = measure([ctx.cli, target, verb, "bulk"] + names + ["--min-enabled", "0"], env=env)
         elif tool == "floor":
             r = measure([ctx.floor, sock], env=env, stdin=floor_in[verb])
         else:
@@ -376,7 +357,7 @@ def cmp_bulk(ctx, h, names):
         return r
 
     s = {}
-    tools = ("lbmember", "floor") + (("nof5",) if ctx.cli_nof5 else ())
+    tools = ("lbmember", "floor")
     for i in range(ctx.args.runs):
         for tool in tools:
             for verb in ("disable", "enable"):
@@ -411,11 +392,6 @@ def cmp_bulk(ctx, h, names):
     t.smaller("peak RSS (largest process)", median([r.rss for r in s[("lbmember", "disable")]]),
               median([r.rss for r in s[("socat", "disable")]]))
     t.add("reference: `lbmember list bulk` (one listing exchange)", fmt_s(med[("lbmember", "list")]), "—", "—")
-    if ctx.cli_nof5:
-        for verb in ("disable", "enable"):
-            r = med[("nof5", verb)] / med[("floor", verb)]
-            t.add("%s %d, lbmember built without F5: vs floor" % (verb, n), fmt_s(med[("nof5", verb)]),
-                  fmt_s(med[("floor", verb)]), "%.2f× the floor" % r)
     t.notes += [
         "lbmember: `lbmember haproxy://SOCK disable bulk s0001 … s%04d --min-enabled 0` — one process, one "
         "connection per exchange (list, pipelined apply, read-back). Median of %d runs." % (n, ctx.args.runs),
@@ -560,13 +536,10 @@ for n in {sizes}; do
 	# Once unmeasured: it must work, and the programs are paged in.
 	$LBM_CLI lvs:// drain tcp:{vip}:{port} 192.0.2.1:80 >/dev/null || echo "BENCH-ERROR drain at $n"
 	$LBM_CLI lvs:// enable tcp:{vip}:{port} 192.0.2.1:80 >/dev/null || echo "BENCH-ERROR enable at $n"
-	[ -z "$LBM_CLI_NOF5" ] || $LBM_CLI_NOF5 lvs:// list >/dev/null
 	i=0
 	while [ $i -lt $R ]; do
 		measure change-$n-drain $LBM_CLI lvs:// drain tcp:{vip}:{port} 192.0.2.1:80
 		measure change-$n-enable $LBM_CLI lvs:// enable tcp:{vip}:{port} 192.0.2.1:80
-		[ -z "$LBM_CLI_NOF5" ] || measure nof5-$n-drain $LBM_CLI_NOF5 lvs:// drain tcp:{vip}:{port} 192.0.2.1:80
-		[ -z "$LBM_CLI_NOF5" ] || measure nof5-$n-enable $LBM_CLI_NOF5 lvs:// enable tcp:{vip}:{port} 192.0.2.1:80
 		measure ipvsadm-$n-w0 ipvsadm -e -t {vip}:{port} -r 192.0.2.1:80 -m -w 0
 		measure ipvsadm-$n-w1 ipvsadm -e -t {vip}:{port} -r 192.0.2.1:80 -m -w 1
 		i=$((i+1))
@@ -583,7 +556,6 @@ while [ $i -lt $R ]; do
 	measure list-lbmember $LBM_CLI lvs:// list
 	measure list-ipvsadm ipvsadm -Ln
 	measure nagios-lbmember $LBM_CHECK -T lvs://
-	[ -z "$LBM_CLI_NOF5" ] || measure list-lbmember-nof5 $LBM_CLI_NOF5 lvs:// list
 	i=$((i+1))
 done
 echo "BENCH-NAGIOS $($LBM_CHECK -T lvs:// | head -c 200)"
@@ -602,9 +574,9 @@ def run_vm(ctx):
     ipvs_table(os.path.join(d, "table-list.txt"), total, a.ipvs_per_service, a.ipvs_per_service)
     files[os.path.join(d, "table-list.txt")] = "/work/table-list.txt"
     script = VM_SCRIPT.format(runs=a.runs, sizes=" ".join(str(n) for n in a.ipvs_sizes), vip=VIP, port=BASE_PORT)
-    binaries = [ctx.cli, ctx.check, ctx.measure] + ([ctx.cli_nof5] if ctx.cli_nof5 else [])
+    binaries = [ctx.cli, ctx.check, ctx.measure]
     res = ipvs_vm.run_vm(script, binaries=binaries, files=files,
-                         env={"LBM_CLI": ctx.cli, "LBM_CHECK": ctx.check, "LBM_CLI_NOF5": ctx.cli_nof5 or ""},
+                         env={"LBM_CLI": ctx.cli, "LBM_CHECK": ctx.check},
                          cache_dir=a.vm_cache, timeout=a.vm_timeout, memory=1024,
                          log=os.path.join(ctx.args.out, "vm-console.log"))
     samples = {}
@@ -650,11 +622,6 @@ def cmp_ipvs(ctx):
 
     t3a.faster("wall time", col("list-lbmember"), col("list-ipvsadm"), 1)
     t3a.smaller("peak RSS", col("list-lbmember", 1), col("list-ipvsadm", 1))
-    if samples.get("list-lbmember-nof5"):
-        t3a.faster("wall time, lbmember built without F5 (no libcurl)", col("list-lbmember-nof5"),
-                   col("list-ipvsadm"))
-        t3a.smaller("peak RSS, lbmember built without F5 (no libcurl)", col("list-lbmember-nof5", 1),
-                    col("list-ipvsadm", 1))
     lines = [i for i in info if i.startswith("BENCH-LINES")]
     t3a.notes.append("Goal: no slower than ipvsadm (ratio ≥ 1×). Output lines: %s. VM: QEMU TCG (no KVM), 1 vCPU, "
                      "so absolute times are several times those of real hardware; the ratio is what counts."
@@ -668,12 +635,6 @@ def cmp_ipvs(ctx):
         (col("change-%d-drain" % base) + col("change-%d-enable" % base))
     t3b.add("lbmember %d vs %d destinations" % (a.ipvs_sizes[-1], base), "%.2f×" % grow, "", "%.2f×" % grow,
             "< 1.5×", grow < 1.5)
-    if samples.get("nof5-%d-drain" % base):
-        for n in a.ipvs_sizes:
-            ours = col("nof5-%d-drain" % n) + col("nof5-%d-enable" % n)
-            theirs = col("ipvsadm-%d-w0" % n) + col("ipvsadm-%d-w1" % n)
-            t3b.add("%d destinations, lbmember without F5" % n, fmt_s(ours), fmt_s(theirs),
-                    "%.2f× ipvsadm" % (ours / theirs))
     t3b.notes.append("The member changed (192.0.2.1:80 in tcp:%s:%d) always sits in a service of 10 real servers; "
                      "the rest of the table is services of 100. Per size: one drain + one enable (lbmember, with "
                      "its state store) and one `ipvsadm -e … -w 0` + `-w 1`, median of %d each." % (VIP, BASE_PORT,
@@ -725,7 +686,6 @@ def machine(ctx):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", required=True, help="lbmember build directory (Release)")
-    ap.add_argument("--build-no-f5", help="a Release build with -DLBM_WITH_F5=OFF (extra rows in 1a)")
     ap.add_argument("--helpers", required=True, help="directory holding the built floor and measure")
     ap.add_argument("--out", default=".", help="where results.txt, results.md and results.json go")
     ap.add_argument("--runs", type=int, default=int(os.environ.get("LBM_BENCH_RUNS", 5)),

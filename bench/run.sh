@@ -10,7 +10,6 @@ set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${LBM_BENCH_DIR:-/tmp/lbmember-bench}
 BUILD=$WORK/build
-BUILD_NOF5=$WORK/build-no-f5
 HELPERS=$WORK/helpers
 OUT=${LBM_BENCH_OUT:-$WORK/results}
 
@@ -40,11 +39,9 @@ build() {
 : >"$LOG"
 echo "bench: building lbmember (Release) in $BUILD"
 build "$BUILD"
-# The same without the F5 driver, to show what libcurl costs the other targets.
-build "$BUILD_NOF5" -DLBM_WITH_F5=OFF
 for h in floor measure; do
 	cc -O2 -std=c11 -Wall -Wextra -Werror -o "$HELPERS/$h" "$SRC/bench/$h.c"
 done
 
-exec python3 "$SRC/bench/bench.py" --build "$BUILD" --build-no-f5 "$BUILD_NOF5" --helpers "$HELPERS" \
+exec python3 "$SRC/bench/bench.py" --build "$BUILD" --helpers "$HELPERS" \
 	--out "$OUT" --vm-cache "${LBM_VM_CACHE:-$WORK/vm-cache}" "$@"
