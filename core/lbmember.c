@@ -342,22 +342,43 @@ static bool same_address(const char *a, const char *b)
 	return !strcmp(a, b);
 }
 
+/* Where the last name was found. Names given and listings mostly come in
+ * the balancer's order, so the next one is usually just after: a bulk change
+ * of n members then compares O(n) names, not O(n^2). */
+struct cursor {
+	const struct lbm_pool *pool;
+	size_t next;
+};
+
+static const struct lbm_member *member_named(const struct lbm_pool *pool, const char *name, struct cursor *c)
+{
+	if (c->pool != pool) {
+		c->pool = pool;
+		c->next = 0;
+	}
+	for (size_t k = 0; k < pool->n_members; k++) {
+		size_t i = (c->next + k) % pool->n_members;
+
+		if (!strcmp(pool->members[i].name, name)) {
+			c->next = i + 1;
+			return &pool->members[i];
+		}
+	}
+	return NULL;
+}
+
 /* A member is named by its name, or by "ADDR[:PORT]": the port may be left
  * out when only one member of the pool has that address. */
-static int find_member(struct lbm *lb, const struct lbm_pool *pool, const char *typed,
+static int find_member(struct lbm *lb, const struct lbm_pool *pool, const char *typed, struct cursor *c,
 		       const struct lbm_member **out)
 {
 	char addr[LBM_NAME_MAX];
 	unsigned port;
 	size_t matches = 0;
 
-	*out = NULL;
-	for (size_t i = 0; i < pool->n_members; i++) {
-		if (!strcmp(pool->members[i].name, typed)) {
-			*out = &pool->members[i];
-			return 0;
-		}
-	}
+	*out = member_named(pool, typed, c);
+	if (*out)
+		return 0;
 	/* A name may come without its partition: F5's "2001:db8::1.80" for
 	 * "/Common/2001:db8::1.80". */
 	for (size_t i = 0; i < pool->n_members; i++) {
@@ -406,6 +427,7 @@ int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct 
 	struct lbm_pool *pools;
 	const struct lbm_member *m, *found = NULL;
 	const char *found_pool = NULL;
+	struct cursor c = { 0 };
 	size_t n;
 	int ret;
 
@@ -416,7 +438,7 @@ int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct 
 	if (ret < 0)
 		return ret;
 	for (size_t i = 0; i < n; i++) {
-		ret = find_member(lb, &pools[i], member, &m);
+		ret = find_member(lb, &pools[i], member, &c, &m);
 		if (ret == LBM_ENOTFOUND)
 			continue;
 		if (ret < 0)
@@ -453,6 +475,7 @@ void lbm_result_free(struct lbm_result *res)
 struct plan {
 	struct lbm_item *items;
 	size_t n;
+	struct cursor cursor;
 };
 
 static int plan_add(struct lbm *lb, struct plan *plan, const struct lbm_pool *pool,
@@ -489,7 +512,7 @@ static int plan_ref(struct lbm *lb, struct plan *plan, struct lbm_pool *pools, s
 		return lbm_fail(lb, LBM_EINVAL, "no member given");
 	if (wildcard_pool(ref->pool)) {
 		for (size_t i = 0; i < n; i++) {
-			ret = find_member(lb, &pools[i], ref->member, &m);
+			ret = find_member(lb, &pools[i], ref->member, &plan->cursor, &m);
 			if (ret == LBM_ENOTFOUND)
 				continue;
 			if (ret < 0 || (ret = plan_add(lb, plan, &pools[i], m, how)) < 0)
@@ -506,7 +529,7 @@ static int plan_ref(struct lbm *lb, struct plan *plan, struct lbm_pool *pools, s
 	pool = find_pool(pools, n, canon);
 	if (!pool)
 		return lbm_fail(lb, LBM_ENOTFOUND, "no pool '%s'", canon);
-	ret = find_member(lb, pool, ref->member, &m);
+	ret = find_member(lb, pool, ref->member, &plan->cursor, &m);
 	if (ret == LBM_ENOTFOUND)
 		return lbm_fail(lb, ret, "pool '%s' has no member '%s'", pool->name, ref->member);
 	if (ret < 0)
@@ -519,12 +542,9 @@ static bool needs_change(const struct lbm_item *item)
 	return item->member->state != item->state || (item->weight >= 0 && item->weight != item->member->weight);
 }
 
-static const struct lbm_item *planned(const struct plan *plan, const struct lbm_member *m)
+static bool in_rotation(enum lbm_state state, const struct lbm_member *m)
 {
-	for (size_t i = 0; i < plan->n; i++)
-		if (plan->items[i].member == m)
-			return &plan->items[i];
-	return NULL;
+	return state == LBM_STATE_ENABLED && m->health != LBM_HEALTH_DOWN;
 }
 
 /* Refuse, before touching anything, a change that would leave a pool with
@@ -535,21 +555,23 @@ static int guard(struct lbm *lb, const struct plan *plan, const struct lbm_pool 
 	for (size_t p = 0; p < n; p++) {
 		const struct lbm_pool *pool = &pools[p];
 		const struct lbm_item *taken_out = NULL;
-		unsigned staying = 0;
+		long staying = 0;
 
-		for (size_t i = 0; i < pool->n_members; i++) {
-			const struct lbm_member *m = &pool->members[i];
-			const struct lbm_item *item = planned(plan, m);
-			enum lbm_state after = item && needs_change(item) ? item->state : m->state;
+		for (size_t i = 0; i < pool->n_members; i++)
+			staying += in_rotation(pool->members[i].state, &pool->members[i]);
+		/* Items point into the listing: the same pool is the same name. */
+		for (size_t i = 0; i < plan->n; i++) {
+			const struct lbm_item *item = &plan->items[i];
 
-			if (after == LBM_STATE_ENABLED && m->health != LBM_HEALTH_DOWN)
-				staying++;
-			else if (item && needs_change(item) && !taken_out)
+			if (item->pool != pool->name || !needs_change(item))
+				continue;
+			staying += in_rotation(item->state, item->member) - in_rotation(item->member->state, item->member);
+			if (!in_rotation(item->state, item->member) && !taken_out)
 				taken_out = item;
 		}
-		if (taken_out && staying < min_enabled)
+		if (taken_out && staying < (long)min_enabled)
 			return lbm_fail(lb, LBM_EGUARD,
-					"refusing to make '%s' %s: pool '%s' would keep %u enabled member%s, "
+					"refusing to make '%s' %s: pool '%s' would keep %ld enabled member%s, "
 					"fewer than min_enabled %u",
 					taken_out->member->name, lbm_state_name(taken_out->state), pool->name,
 					staying, staying == 1 ? "" : "s", min_enabled);
@@ -578,8 +600,10 @@ static bool member_changed(const struct lbm_member *before, const struct lbm_mem
  * only the pool they all are in (canonical, or NULL for every pool). */
 static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_name)
 {
-	struct lbm_pool *pools = NULL, *pool;
+	struct lbm_pool *pools = NULL;
+	const struct lbm_pool *pool;
 	const struct lbm_member *m;
+	struct cursor c = { 0 };
 	size_t n = 0;
 	int ret;
 
@@ -592,11 +616,8 @@ static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_na
 	for (size_t i = 0; i < res->n; i++) {
 		struct lbm_outcome *o = &res->outcomes[i];
 
-		pool = find_pool(pools, n, o->pool);
-		m = NULL;
-		for (size_t j = 0; pool && j < pool->n_members && !m; j++)
-			if (!strcmp(pool->members[j].name, o->before.name))
-				m = &pool->members[j];
+		pool = c.pool && !strcmp(c.pool->name, o->pool) ? c.pool : find_pool(pools, n, o->pool);
+		m = pool ? member_named(pool, o->before.name, &c) : NULL;
 		if (m) {
 			o->after = *m;
 		} else {
