@@ -457,10 +457,13 @@ static const char *const stat_cols[T_NCOLS] = { "pxname", "svname", "scur", "sta
 
 #define MAX_COLS 256
 
-static bool find_cols(char *header, char sep, const char *const *names, size_t n, int *pos)
+/* Returns how many fields of a row to split, 0 if a column is missing: rows
+ * are split up to the last column used plus one (which ends it), not over
+ * all of show stat's hundred. */
+static size_t find_cols(char *header, char sep, const char *const *names, size_t n, int *pos)
 {
 	char *fields[MAX_COLS];
-	size_t nf = split(header, sep, fields, MAX_COLS);
+	size_t nf = split(header, sep, fields, MAX_COLS), used = 0;
 
 	for (size_t c = 0; c < n; c++) {
 		pos[c] = -1;
@@ -468,9 +471,11 @@ static bool find_cols(char *header, char sep, const char *const *names, size_t n
 			if (!strcmp(fields[f], names[c]))
 				pos[c] = (int)f;
 		if (pos[c] < 0)
-			return false;
+			return 0;
+		if ((size_t)pos[c] + 2 > used)
+			used = (size_t)pos[c] + 2;
 	}
-	return true;
+	return used < MAX_COLS ? used : MAX_COLS;
 }
 
 /* One server's `show stat` row, as the fields we use. */
@@ -488,14 +493,15 @@ static int parse_stat(struct lbm *lb, char *block, struct stats *st)
 	const struct haproxy *hp = lb->priv;
 	int pos[T_NCOLS];
 	char *line, *save = NULL, ex[64];
+	size_t ncols;
 
 	line = strtok_r(block, "\n", &save);
-	if (!line || strncmp(line, "# ", 2) || !find_cols(line + 2, ',', stat_cols, T_NCOLS, pos))
+	if (!line || strncmp(line, "# ", 2) || !(ncols = find_cols(line + 2, ',', stat_cols, T_NCOLS, pos)))
 		return lbm_driver_fail(lb, LBM_EPROTO, "unexpected reply to 'show stat' from %s: '%s'", hp->where,
 				       excerpt(line ? line : "", ex, sizeof(ex)));
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		char *f[MAX_COLS];
-		size_t nf = split(line, ',', f, MAX_COLS);
+		size_t nf = split(line, ',', f, ncols);
 		struct stat_row *grown;
 
 		if (nf <= (size_t)pos[T_TRACKED] || nf <= (size_t)pos[T_STATUS] || nf <= (size_t)pos[T_SCUR])
@@ -626,6 +632,7 @@ static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm
 	struct lbm_pool *pool = NULL;
 	int pos[S_NCOLS];
 	char *line, *save = NULL, ex[64];
+	size_t ncols;
 
 	line = strtok_r(block, "\n", &save);
 	if (!line || strcmp(line, "1"))
@@ -633,12 +640,12 @@ static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm
 				       "unexpected reply to 'show servers state' from %s: '%s' (expected format 1)",
 				       hp->where, excerpt(line ? line : "", ex, sizeof(ex)));
 	line = strtok_r(NULL, "\n", &save);
-	if (!line || strncmp(line, "# ", 2) || !find_cols(line + 2, ' ', state_cols, S_NCOLS, pos))
+	if (!line || strncmp(line, "# ", 2) || !(ncols = find_cols(line + 2, ' ', state_cols, S_NCOLS, pos)))
 		return lbm_driver_fail(lb, LBM_EPROTO, "unexpected 'show servers state' header from %s: '%s'",
 				       hp->where, excerpt(line ? line : "", ex, sizeof(ex)));
 	while ((line = strtok_r(NULL, "\n", &save))) {
 		char *f[MAX_COLS];
-		size_t nf = split(line, ' ', f, MAX_COLS);
+		size_t nf = split(line, ' ', f, ncols);
 		const struct stat_row *row;
 		struct lbm_member *m;
 
