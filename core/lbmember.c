@@ -476,16 +476,21 @@ struct plan {
 	struct lbm_item *items;
 	size_t n;
 	struct cursor cursor;
+	const struct lbm_pool *pools; /* the listing it is made from */
+	bool **taken;                 /* per pool, per member: planned already */
 };
 
 static int plan_add(struct lbm *lb, struct plan *plan, const struct lbm_pool *pool,
 		    const struct lbm_member *m, const struct lbm_change *how)
 {
+	bool **taken = &plan->taken[pool - plan->pools];
 	struct lbm_item *grown;
 
-	for (size_t i = 0; i < plan->n; i++)
-		if (plan->items[i].member == m)
-			return 0;
+	if (!*taken && !(*taken = calloc(pool->n_members, sizeof(**taken))))
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	if ((*taken)[m - pool->members])
+		return 0; /* named twice */
+	(*taken)[m - pool->members] = true;
 	grown = grow(plan->items, plan->n, sizeof(*grown));
 	if (!grown)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
@@ -764,6 +769,12 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 	ret = list(lb, one_pool(refs, n), &pools, &npools);
 	if (ret < 0)
 		return ret;
+	plan.pools = pools;
+	plan.taken = calloc(npools + 1, sizeof(*plan.taken));
+	if (!plan.taken) {
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		ret = plan_ref(lb, &plan, pools, npools, &refs[i], how);
 		if (ret < 0)
@@ -821,6 +832,9 @@ out:
 	memcpy(res->warning, lb->warning, sizeof(res->warning));
 	free(todo);
 	free(plan.items);
+	for (size_t p = 0; plan.taken && p < npools; p++)
+		free(plan.taken[p]);
+	free(plan.taken);
 	lbm_pools_free(pools, npools);
 	return ret;
 }
