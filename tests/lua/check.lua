@@ -84,4 +84,14 @@ function check.run(tests)
 	print(string.format("all %d tests passed", #tests))
 end
 
+-- A script's tests: test(name, f) adds one, run() runs them in order.
+function check.suite()
+	local tests = {}
+	return function(name, f)
+		tests[#tests + 1] = { name, f }
+	end, function()
+		check.run(tests)
+	end
+end
+
 return check

@@ -34,10 +34,7 @@ local function open(opts)
 	return check.ok("open", lbm.open(TARGET, opts))
 end
 
-local tests = {}
-local function test(name, f)
-	tests[#tests + 1] = { name, f }
-end
+local test, run_tests = check.suite()
 
 test("open and list, credentials from the environment", function()
 	local lb <close> = open()
@@ -175,4 +172,4 @@ test("everything back as it was", function()
 	end
 end)
 
-check.run(tests)
+run_tests()

@@ -11,10 +11,7 @@ local function open()
 	return check.ok("open", lbm.open(TARGET))
 end
 
-local tests = {}
-local function test(name, f)
-	tests[#tests + 1] = { name, f }
-end
+local test, run_tests = check.suite()
 
 test("module fields", function()
 	check.eq(lbm.version, "0.1.0", "lbm.version")
@@ -296,4 +293,4 @@ test("garbage collection of many handles", function()
 	check.truthy(collectgarbage("count") - base < 64, "Lua memory back near its start")
 end)
 
-check.run(tests)
+run_tests()

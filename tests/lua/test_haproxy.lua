@@ -29,10 +29,7 @@ local function open(target)
 	return check.ok("open " .. (target or TARGET), lbm.open(target or TARGET, { timeout = 5 }))
 end
 
-local tests = {}
-local function test(name, f)
-	tests[#tests + 1] = { name, f }
-end
+local test, run_tests = check.suite()
 
 test("pools over the unix and the TCP socket", function()
 	for _, target in ipairs { TARGET, os.getenv("LBM_TARGET_TCP") } do
@@ -234,4 +231,4 @@ test("everything back as it was", function()
 	end
 end)
 
-check.run(tests)
+run_tests()

@@ -27,10 +27,7 @@ local function open()
 	return check.ok("open lvs://", lbm.open("lvs://", OPTS))
 end
 
-local tests = {}
-local function test(name, f)
-	tests[#tests + 1] = { name, f }
-end
+local test, run_tests = check.suite()
 
 test("list the service", function()
 	local lb <close> = open()
@@ -122,4 +119,4 @@ test("everything back as it was", function()
 	check.eq(w["198.51.100.23:80"].weight .. w["198.51.100.23:80"].method, "1Route", ".23")
 end)
 
-check.run(tests)
+run_tests()

@@ -7,10 +7,7 @@ local check = require "check"
 local lbm = require "lbmember"
 local rolling = require "rolling_restart"
 
-local tests = {}
-local function test(name, f)
-	tests[#tests + 1] = { name, f }
-end
+local test, run_tests = check.suite()
 
 local function quiet() end
 
@@ -171,4 +168,4 @@ test("the command line", function()
 	check.match(out, "done: 2 member%(s%) restarted\n$", "done")
 end)
 
-check.run(tests)
+run_tests()
