@@ -8,7 +8,7 @@ finding), and in every face against real balancers:
   TLS (list, status, drain, enable, dry run, unknown member, bad password);
 - the Ansible module lb_member (a JSON args file in argv[1] with the
   controller's _ansible_* keys) against HAProxy and F5: a change with diff,
-  the idempotent second run, check mode, an unknown member, a bad argument,
+  the idempotent second run, check mode, an unknown member, bad arguments,
   a wrong F5 password, an args file that is not JSON;
 - the Nagios plugin check_lb_members against HAProxy and F5: OK, WARNING
   and CRITICAL with a member out of rotation, CRITICAL for a missing pool,
@@ -153,6 +153,8 @@ def ansible(label, base, member, tmp, env=None, more=()):
         ("enable", dict(state="enabled", weight=3), (0,), True, None),
         ("unknown member", dict(state="draining", member="nope-member"), (1,), False, "no member"),
         ("bad argument", dict(state="sideways"), (1,), False, "sideways"),
+        # The sign alone was once left unterminated for strtod() (found by memcheck).
+        ("timeout -inf", dict(state="draining", timeout="-inf"), (1,), False, "not a finite number"),
     ]
     for i, (name, extra, codes, changed, says) in enumerate(runs):
         args = dict(ANSIBLE_KEYS, **base)
