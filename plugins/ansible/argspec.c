@@ -283,6 +283,7 @@ static char *py_number_text(const char *s, bool is_float, bool *special, bool *o
 		*out++ = *s++;
 	if (is_float && (word_is(s, (size_t)(end - s), "inf") || word_is(s, (size_t)(end - s), "infinity") ||
 			 word_is(s, (size_t)(end - s), "nan"))) {
+		*out = '\0';  /* the sign alone: the caller reads it with strtod() */
 		*special = true;
 		return text;
 	}
