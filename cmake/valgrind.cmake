@@ -36,6 +36,7 @@ function(lbm_program var name program)
   # --keep-debuginfo: a leak in lbmember.so (dlclosed when lua5.4 ends) or in
   # a dlopened library keeps the names in its stack. No --quiet: a clean run
   # leaves its ERROR SUMMARY in the log, which the final check requires.
+  # tests/valgrind.supp: one leak of glibc's dynamic loader, nothing of ours.
   # One wrapper per NAME, however many suites ask for it.
   get_property(done GLOBAL PROPERTY LBM_VALGRIND_WRAPPED_${name})
   set(${var} ${LBM_VALGRIND_BIN}/${name} PARENT_SCOPE)
@@ -52,6 +53,7 @@ function(lbm_program var name program)
 mkdir -p -m 1777 ${LBM_VALGRIND_LOGS}
 exec ${VALGRIND_EXECUTABLE} --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \\
   --errors-for-leak-kinds=definite --track-origins=no --keep-debuginfo=yes --vgdb=no \\
+  --suppressions=${PROJECT_SOURCE_DIR}/tests/valgrind.supp \\
   --log-file=${LBM_VALGRIND_LOGS}/${name}.%p.$(date +%s%N).log -- ${program} \"$@\"
 "
     FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
