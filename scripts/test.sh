@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Install, build from scratch and run the whole test suite: once as built for
-# users, once under AddressSanitizer + UndefinedBehaviorSanitizer, then every
-# libFuzzer harness for a bounded time (LBM_FUZZ_SECONDS, default 60 each).
+# users, once under AddressSanitizer + UndefinedBehaviorSanitizer, once with
+# every program of ours under valgrind memcheck (but the tests in the IPVS VM,
+# label vm: see docs/reliability.md), then every libFuzzer harness for a
+# bounded time (LBM_FUZZ_SECONDS, default 60 each).
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 
 lbm_install
 cd "$LBM_ROOT"
-rm -rf build build-asan build-fuzz
+rm -rf build build-asan build-valgrind build-fuzz
 echo "== build"
 lbm_build build
 echo "== test"
@@ -18,6 +20,11 @@ lbm_build build-asan -DLBM_SANITIZE=ON
 echo "== test with ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure -j2
+echo "== build for valgrind"
+lbm_build build-valgrind -DLBM_VALGRIND=ON
+echo "== test under valgrind memcheck (without the VM tests)"
+# The last test, valgrind.logs, fails on any error or definite leak in any log.
+ctest --test-dir build-valgrind --output-on-failure -j2 -LE vm
 echo "== fuzz (clang, libFuzzer + ASan + UBSan)"
 CC=clang lbm_build build-fuzz -DLBM_FUZZ=ON
 LBM_FUZZ_SECONDS=${LBM_FUZZ_SECONDS:-60} ctest --test-dir build-fuzz -R '^fuzz\.' --output-on-failure -j2

@@ -6,7 +6,7 @@ logging in."""
 import os
 import unittest
 
-from plugin_output import PluginTest, run, startup_seconds
+from plugin_output import SLOW, PluginTest, run, startup_seconds
 from f5_fixture import F5Emulator
 
 POOLS = {
@@ -83,7 +83,7 @@ class F5Checks(PluginTest):
             self.f5.configure(latency=0)
         self.assertIn("opening %s" % self.f5.target, res.text)
         self.assertIn("timed out", res.text)
-        self.assertLess(res.seconds, 2 + startup + 2.5, (res, startup))
+        self.assertLess(res.seconds, 2 + startup + 2.5 * SLOW, (res, startup))
 
 
 if __name__ == "__main__":

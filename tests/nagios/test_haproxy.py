@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from plugin_output import PluginTest, run
+from plugin_output import SLOW, PluginTest, run
 from haproxy_fixture import BackendServer, HAProxy, free_port
 
 
@@ -252,7 +252,7 @@ class Unreachable(PluginTest):
                     self.assertStatus(res, 3)
                     self.assertRegex(res.text, r"^LB_MEMBERS UNKNOWN - (opening|listing pools of) %s: HAProxy: "
                                      % target.replace(".", r"\."))
-                    self.assertLess(res.seconds, 5)
+                    self.assertLess(res.seconds, 5 * SLOW)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ CLI = os.environ["LBM_CLI"]
 CHECK = os.environ["LBM_CHECK"]
 LUA = os.environ["LBM_LUA"]
 LUA_CPATH = os.environ["LBM_LUA_CPATH"]
+# Each face's own timeout: TLS and the login take far longer under valgrind
+# (LBM_VALGRIND builds set LBM_TEST_SLOWDOWN; 1 elsewhere).
+TIMEOUT = 5 * float(os.environ.get("LBM_TEST_SLOWDOWN", "1"))
 WRONG = "Wrong-Pa55word-7d41c9"
 MEMBER = "192.0.2.10:80"
 failures = []
@@ -96,7 +99,8 @@ def write(path, text):
 
 LUA_SCRIPT = """
 local lbm = require "lbmember"
-local opts = { user = os.getenv("T_USER"), password = os.getenv("T_PW"), timeout = 5 }
+local opts = { user = os.getenv("T_USER"), password = os.getenv("T_PW"),
+  timeout = tonumber(os.getenv("T_TIMEOUT")) }
 if os.getenv("T_CA") ~= "" then opts.ca_file = os.getenv("T_CA") end
 local lb, err, code = lbm.open(os.getenv("T_TARGET"), opts)
 if lb then
@@ -120,17 +124,17 @@ def faces(f5, tmp, a, target, password, ca, label, expect_ok, must_say=None):
 
     env = dict(base_env, LBM_F5_USER=f5.user)
     run("cli %s (password file)" % label,
-        [CLI, "--timeout", "5"] + ca_args + ["--password-file", pwfile, target, "drain", "web", MEMBER,
+        [CLI, "--timeout", "%g" % TIMEOUT] + ca_args + ["--password-file", pwfile, target, "drain", "web", MEMBER,
                                            "--min-enabled", "0"], env, expect_ok, secrets, must_say)
     run("cli %s (environment, --json)" % label,
-        [CLI, "--json", "--timeout", "5"] + ca_args + [target, "enable", "web", MEMBER],
+        [CLI, "--json", "--timeout", "%g" % TIMEOUT] + ca_args + [target, "enable", "web", MEMBER],
         dict(env, LBM_F5_PASSWORD=password), expect_ok, secrets, must_say)
     run("nagios %s (-vvv)" % label,
-        [CHECK, "-T", target, "-P", "web", "-t", "5", "-u", f5.user, "--password-file", pwfile, "-v", "-v", "-v"]
+        [CHECK, "-T", target, "-P", "web", "-t", "%d" % TIMEOUT, "-u", f5.user, "--password-file", pwfile, "-v", "-v", "-v"]
         + ca_args, base_env, expect_ok, secrets, must_say)
 
     lua_env = dict(base_env, LUA_CPATH=LUA_CPATH, T_USER=f5.user, T_PW=password, T_CA=ca or "",
-                   T_TARGET=target, T_MEMBER=MEMBER)
+                   T_TARGET=target, T_MEMBER=MEMBER, T_TIMEOUT="%g" % TIMEOUT)
     if os.environ.get("LBM_LUA_PRELOAD"):
         lua_env.update(LD_PRELOAD=os.environ["LBM_LUA_PRELOAD"], ASAN_OPTIONS="detect_leaks=0")
     script = write(os.path.join(tmp, "secrets.lua"), LUA_SCRIPT)
@@ -138,7 +142,7 @@ def faces(f5, tmp, a, target, password, ca, label, expect_ok, must_say=None):
 
     vars_file = a.write("secrets-%s.json" % label, {"f5_password": password})
     args = dict(target=target, user=f5.user, password="{{ f5_password }}", pool="web", member=MEMBER,
-                state="draining", min_enabled=0, timeout=5)
+                state="draining", min_enabled=0, timeout=TIMEOUT)
     if ca:
         args["ca_path"] = ca
     for callback in ("default", "json"):
