@@ -730,11 +730,12 @@ static const char *one_pool(const struct lbm_ref *refs, size_t n)
 	return refs[0].pool;
 }
 
-/* The same, once planned: "-" may have found members in one pool only. */
+/* The same, once planned: "-" may have found members in one pool only.
+ * Items point into the listing: the same pool is the same name. */
 static const char *planned_pool(const struct plan *plan)
 {
 	for (size_t i = 0; i < plan->n; i++)
-		if (strcmp(plan->items[i].pool, plan->items[0].pool))
+		if (plan->items[i].pool != plan->items[0].pool)
 			return NULL;
 	return plan->n ? plan->items[0].pool : NULL;
 }
@@ -746,6 +747,7 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 	struct lbm_item *todo = NULL;
 	struct lbm_pool *pools = NULL;
 	size_t npools = 0, ntodo = 0;
+	const char *pool_name;
 	unsigned min_enabled;
 	int ret;
 
@@ -770,7 +772,7 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 	if (ret < 0)
 		return ret;
 	plan.pools = pools;
-	plan.taken = calloc(npools + 1, sizeof(*plan.taken));
+	plan.taken = calloc(npools + 1, sizeof(*plan.taken)); /* + 1: no pool is no failure */
 	if (!plan.taken) {
 		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 		goto out;
@@ -783,6 +785,7 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 	ret = guard(lb, &plan, pools, npools, min_enabled);
 	if (ret < 0)
 		goto out;
+	pool_name = planned_pool(&plan);
 
 	res->outcomes = calloc(plan.n, sizeof(*res->outcomes));
 	todo = calloc(plan.n, sizeof(*todo));
@@ -813,7 +816,7 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 		int read_ret;
 
 		memcpy(errmsg, lb->errmsg, sizeof(errmsg));
-		read_ret = read_back(lb, res, planned_pool(&plan));
+		read_ret = read_back(lb, res, pool_name);
 		if (ret < 0) {
 			if (read_ret < 0)
 				keep_done(res, &plan, todo);
@@ -825,7 +828,7 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 	if (ret == 0)
 		ret = check_reached(lb, res, &plan);
 	if (ret == 0 && how->wait_s > 0)
-		ret = wait_settled(lb, res, planned_pool(&plan), how->wait_s);
+		ret = wait_settled(lb, res, pool_name, how->wait_s);
 out:
 	if (!res->n)
 		lbm_result_free(res);
