@@ -3,11 +3,7 @@
 # weight 0 with nothing recorded, no CAP_NET_ADMIN; and the state directory
 # overrides (--state-dir, LBM_STATE_DIR, the default).
 . /work/lib.sh
-S=198.51.100.11:80
-P=tcp:$S
-ST=/var/lib/lbmember
-ipvsadm -A -t $S -s wrr -p 30
-for i in 21 22 23; do ipvsadm -a -t $S -r 198.51.100.$i:80 -g -w 3; done
+persistent_service
 
 # Unknown service, unknown member, a pool that is not a service.
 run 1 $L lvs:// list tcp:198.51.100.99:80

@@ -5,6 +5,17 @@ L="$LBM_CLI"
 FAILS=0
 OUT=/tmp/lbm-last
 
+# persistent_service: the service semantics.sh and errors.sh start from,
+# persistent, with three direct-routing real servers of weight 3. Sets S (as
+# ipvsadm names it), P (as lbmember does) and ST (the default state directory).
+persistent_service() {
+	S=198.51.100.11:80
+	P=tcp:$S
+	ST=/var/lib/lbmember
+	ipvsadm -A -t $S -s wrr -p 30
+	for i in 21 22 23; do ipvsadm -a -t $S -r 198.51.100.$i:80 -g -w 3; done
+}
+
 ok() { echo "ok - $*"; }
 fail() {
 	echo "FAIL - $*"

@@ -1,11 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Idempotency, the persistence warning, dry run and min_enabled.
 . /work/lib.sh
-S=198.51.100.11:80
-P=tcp:$S
-ST=/var/lib/lbmember
-ipvsadm -A -t $S -s wrr -p 30
-for i in 21 22 23; do ipvsadm -a -t $S -r 198.51.100.$i:80 -g -w 3; done
+persistent_service
 
 # Idempotency: the second time changes nothing and says so.
 for verb in drain disable enable; do
