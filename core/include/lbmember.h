@@ -42,7 +42,7 @@ enum lbm_error {
 	LBM_EGUARD = -5,    /**< refused by min_enabled before anything was touched */
 	LBM_EPROTO = -6,    /**< the balancer answered something unexpected */
 	LBM_EIO = -7,       /**< the balancer cannot be reached, or a local file failed */
-	LBM_ENOTSUP = -8,   /**< not available here (e.g. no IPVS in this kernel) */
+	LBM_ENOTSUP = -8,   /**< not available here (no IPVS in this kernel, no libcurl for F5) */
 	LBM_EHELD = -9,     /**< changed, but the member is held out for a reason lbmember must not clear */
 	LBM_ENOMEM = -10,   /**< out of memory */
 };
