@@ -596,7 +596,7 @@ static void set_held(struct lbm_member *m, long admin, long op, long iweight, co
 	else if (m->weight == 0)
 		snprintf(m->held, sizeof(m->held), "weight 0%s: enable it with a weight",
 			 iweight == 0 ? " in the configuration" : "");
-	else if (!(admin & (ADMF_MAINT | ADMF_DRAIN)) && (op == OP_STOPPING || !strncmp(st->status, "DRAIN", 5)))
+	else if (!(admin & (ADMF_MAINT | ADMF_DRAIN)) && op == OP_STOPPING)
 		snprintf(m->held, sizeof(m->held), "its checks report %s", st->status);
 }
 
@@ -611,9 +611,13 @@ static void fill_member(struct lbm_member *m, char **f, const int *pos, const st
 	m->port = port > 0 && port < 65536 ? (unsigned)port : 0;
 	m->weight = (int)parse_long(f[pos[S_UWEIGHT]], -1);
 	m->active = parse_long(st->scur, -1);
+	/* State comes from this one `show servers state` line only. HAProxy
+	 * writes MAINT or DRAIN in `show stat` only for these admin flags, and
+	 * that row is read by a second command: another client's change can
+	 * land between the two, and the status text must not outvote them. */
 	if (admin & ADMF_MAINT)
 		m->state = LBM_STATE_DISABLED;
-	else if ((admin & ADMF_DRAIN) || m->weight == 0 || op == OP_STOPPING || !strncmp(st->status, "DRAIN", 5))
+	else if ((admin & ADMF_DRAIN) || m->weight == 0 || op == OP_STOPPING)
 		m->state = LBM_STATE_DRAINING;
 	else
 		m->state = LBM_STATE_ENABLED;

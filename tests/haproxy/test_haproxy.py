@@ -410,6 +410,32 @@ def config_states(t):
 
 # --- health, NOLB, IPv6 ----------------------------------------------------------
 
+@test("held")
+def read_back_between_its_two_commands(t):
+    """Another client drains the server between the two commands of the
+    read-back (`show servers state`, then `show stat`): the state is the
+    first command's, not a drain "held by its checks" made up of both."""
+    with seed_env(t, check=False) as e:
+        e.h.command("set server %s/%s state maint" % (SEED, S78))
+
+        def drain_between(line):
+            if line.startswith("set server"):
+                changed.append(line)
+            elif line.startswith("show stat") and changed and not drained:
+                drained.append(line)
+                e.h.command("set server %s/%s state drain" % (SEED, S78))
+
+        changed, drained = [], []
+        proxy = MeddlingProxy(e.h, drain_between)
+        try:
+            out = run_ok(proxy.target, "enable", SEED, S78)
+        finally:
+            proxy.close()
+        check(drained, "the proxy never came between the two commands of a read-back")
+        check(out["outcomes"][0]["after"]["state"] == "enabled", out)
+        check(e.admin(SEED, S78) == 8, "the other client's drain was lost: admin %d" % e.admin(SEED, S78))
+
+
 @test("health")
 def health_and_nolb(t):
     chk = "check inter 200ms fall 1 rise 1"
@@ -679,13 +705,13 @@ def errors_unknown(t):
         check(e.snapshot() == before, "touched")
 
 
-class RacingProxy:
-    """Forwards runtime API connections to a real HAProxy; before forwarding a
-    connection that changes servers, it deletes one server for real, as an
-    operator's script would between lbmember's listing and its change."""
+class MeddlingProxy:
+    """Forwards runtime API connections to a real HAProxy one command line at
+    a time, and calls meddle(line) just before it forwards each line: there a
+    test changes HAProxy for real, as another operator's client could."""
 
-    def __init__(self, h, backend, server):
-        self.h, self.victim = h, "%s/%s" % (backend, server)
+    def __init__(self, h, meddle):
+        self.h, self.meddle = h, meddle
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -701,26 +727,34 @@ class RacingProxy:
             threading.Thread(target=self.relay, args=(c,), daemon=True).start()
 
     def relay(self, c):
-        data = b""
-        c.settimeout(5)
-        while not data.endswith(b"quit\n"):
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        if b"set server" in data:
-            self.h.command("set server %s state maint" % self.victim)
-            self.h.command("del server %s" % self.victim)
         up = socket.socket(socket.AF_UNIX)
         up.connect(self.h.unix_socket)
-        up.sendall(data)
-        while True:
-            chunk = up.recv(65536)
-            if not chunk:
-                break
-            c.sendall(chunk)
-        up.close()
-        c.close()
+        for s in (c, up):
+            s.settimeout(5)
+        pending = b""
+        try:
+            while True:
+                while b"\n" not in pending:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        return
+                    pending += chunk
+                line, pending = pending.split(b"\n", 1)
+                self.meddle(line.decode())
+                up.sendall(line + b"\n")
+                reply = b""
+                # In prompt mode each command's output ends with "\n> "; after quit, HAProxy closes.
+                while line == b"quit" or not reply.endswith(b"\n> "):
+                    chunk = up.recv(65536)
+                    if not chunk:
+                        break
+                    reply += chunk
+                c.sendall(reply)
+                if line == b"quit":
+                    return
+        finally:
+            up.close()
+            c.close()
 
     def close(self):
         self.sock.close()
@@ -732,7 +766,14 @@ def errors_server_vanished(t):
     with seed_env(t, check=False) as e:
         e.h.command("add server %s/dyn 127.0.0.5:81" % SEED)
         check("dyn" in [r["srv_name"] for r in e.h.servers_state()], "dynamic server not added")
-        proxy = RacingProxy(e.h, SEED, "dyn")
+        def vanish(line):
+            if line.startswith("set server") and not vanished:
+                vanished.append(line)
+                e.h.command("set server %s/dyn state maint" % SEED)
+                e.h.command("del server %s/dyn" % SEED)
+
+        vanished = []
+        proxy = MeddlingProxy(e.h, vanish)
         try:
             out = run_fail("ENOTFOUND", "HAProxy: %s/dyn: No such server." % SEED, proxy.target, "drain", SEED,
                            "dyn", S78)
