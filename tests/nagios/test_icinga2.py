@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import ssl
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ import urllib.request
 from plugin_output import PLUGIN, SRC, PluginTest, parse_perfdata
 from haproxy_fixture import HAProxy, free_port
 from f5_fixture import F5Emulator
+from daemon import stop_session
 
 ICINGA2 = shutil.which("icinga2") or "/usr/sbin/icinga2"
 SHIPPED = os.path.join(SRC, "plugins", "nagios", "check_lb_members.icinga2.conf")
@@ -61,20 +61,7 @@ class Instance:
 
     def stop(self):
         if self.proc:
-            for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(self.proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-            try:  # the daemon's own children share its process group
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            stop_session(self.proc, 15)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log_text(self):

@@ -6,7 +6,6 @@ when the checks are forced through its command file; state, output and
 perfdata are read back from its status.dat."""
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ import unittest
 from plugin_output import PLUGIN, SRC, PluginTest, parse_perfdata
 from haproxy_fixture import HAProxy
 from f5_fixture import F5Emulator
+from daemon import stop_session
 
 NAGIOS = shutil.which("nagios4") or "/usr/sbin/nagios4"
 SHIPPED = os.path.join(SRC, "plugins", "nagios", "check_lb_members.nagios.cfg")
@@ -119,20 +119,7 @@ class Instance:
 
     def stop(self):
         if self.proc:
-            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(self.proc.pid, sig)  # its own session: nagios and its workers
-                except ProcessLookupError:
-                    break
-                try:
-                    self.proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-            try:  # workers still exiting
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            stop_session(self.proc, 10)
             self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
