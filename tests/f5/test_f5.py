@@ -17,13 +17,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from f5_fixture import F5Emulator  # noqa: E402
+from slowdown import SLOW  # noqa: E402
 
 CLI = os.environ.get("LBM_CLI")
 SHELL = os.environ.get("F5_SHELL")
-# Under valgrind (LBM_VALGRIND builds) TLS is far slower, so that a 1 s budget
-# may not even cover the logout at close: the timeout cases scale their
-# timeout and the emulator's delay alike (1 in every other build).
-SLOW = float(os.environ.get("LBM_TEST_SLOWDOWN", "1"))
 WEB10 = ("/Common/web", "/Common/192.0.2.10:80")
 
 
@@ -332,6 +329,8 @@ def test_faults():
         faulty(f5, dict(path=pools, strip=["address"]), code="EPROTO", words=["not a pool member"])
         faulty(f5, dict(path=pools, strip=["kind"]), code="EPROTO")
         faulty(f5, dict(path=r"/members/stats", kind="tm:ltm:pool:poolstate"), code="EPROTO")
+        # Under valgrind a 1 s budget may not even cover the logout at close:
+        # the timeout and the emulator's delay scale alike.
         faulty(f5, dict(path=pools, delay=3 * SLOW), code="ETIMEDOUT", words=["within %g s" % SLOW],
                timeout="%g" % SLOW)
         faulty(f5, dict(path=pools, drop=True, times=3), code="EIO")  # curl itself retries a reused connection once

@@ -19,12 +19,9 @@ import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from haproxy_fixture import HAProxy, BackendServer, free_port  # noqa: E402
+from slowdown import SLOW  # noqa: E402
 
 CLI = os.environ["LBM_CLI"]
-# Upper time bounds include starting the program and ending it: under
-# valgrind (LBM_VALGRIND builds) that costs more, and LBM_TEST_SLOWDOWN scales
-# the slack; 1 (bounds as written) in every other build.
-SLOW = float(os.environ.get("LBM_TEST_SLOWDOWN", "1"))
 SEED = "test.tianya.cn"
 # Server NAMES are documentation addresses (data only); real addresses are loopback.
 S78, S79, S80 = "198.51.100.78", "198.51.100.79", "198.51.100.80"

@@ -20,10 +20,6 @@ SRC = os.environ.get("LBM_SRC", os.path.join(os.path.dirname(os.path.abspath(__f
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 
 PLUGIN = os.environ.get("CHECK_LB_MEMBERS", "")
-# Upper time bounds include starting the program and ending it: under
-# valgrind (LBM_VALGRIND builds) that costs more, and LBM_TEST_SLOWDOWN scales
-# the slack; 1 (bounds as written) in every other build.
-SLOW = float(os.environ.get("LBM_TEST_SLOWDOWN", "1"))
 PLUGIN_FAKE = os.environ.get("CHECK_LB_MEMBERS_FAKE", "")
 
 STATUS = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}

@@ -6,7 +6,8 @@ logging in."""
 import os
 import unittest
 
-from plugin_output import SLOW, PluginTest, run, startup_seconds
+from plugin_output import PluginTest, run, startup_seconds
+from slowdown import SLOW
 from f5_fixture import F5Emulator
 
 POOLS = {

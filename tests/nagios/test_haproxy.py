@@ -9,7 +9,8 @@ import threading
 import time
 import unittest
 
-from plugin_output import SLOW, PluginTest, run
+from plugin_output import PluginTest, run
+from slowdown import SLOW
 from haproxy_fixture import BackendServer, HAProxy, free_port
 
 

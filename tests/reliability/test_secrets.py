@@ -21,14 +21,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "ansible"))
 from harness import Ansible, task  # noqa: E402  (puts tests/lib on sys.path)
 from f5_fixture import F5Emulator  # noqa: E402
+from slowdown import SLOW  # noqa: E402
 
 CLI = os.environ["LBM_CLI"]
 CHECK = os.environ["LBM_CHECK"]
 LUA = os.environ["LBM_LUA"]
 LUA_CPATH = os.environ["LBM_LUA_CPATH"]
-# Each face's own timeout: TLS and the login take far longer under valgrind
-# (LBM_VALGRIND builds set LBM_TEST_SLOWDOWN; 1 elsewhere).
-TIMEOUT = 5 * float(os.environ.get("LBM_TEST_SLOWDOWN", "1"))
+TIMEOUT = 5 * SLOW  # each face's own timeout
 WRONG = "Wrong-Pa55word-7d41c9"
 MEMBER = "192.0.2.10:80"
 failures = []
