@@ -405,8 +405,6 @@ def config_states(t):
         check(e.h.server_state("c", "w0")["srv_uweight"] == "5", "witness weight")
 
 
-# --- health, NOLB, IPv6 ----------------------------------------------------------
-
 @test("held")
 def read_back_between_its_two_commands(t):
     """Another client drains the server between the two commands of the
@@ -432,6 +430,8 @@ def read_back_between_its_two_commands(t):
         check(out["outcomes"][0]["after"]["state"] == "enabled", out)
         check(e.admin(SEED, S78) == 8, "the other client's drain was lost: admin %d" % e.admin(SEED, S78))
 
+
+# --- health, NOLB, IPv6 ----------------------------------------------------------
 
 @test("health")
 def health_and_nolb(t):
@@ -763,6 +763,7 @@ def errors_server_vanished(t):
     with seed_env(t, check=False) as e:
         e.h.command("add server %s/dyn 127.0.0.5:81" % SEED)
         check("dyn" in [r["srv_name"] for r in e.h.servers_state()], "dynamic server not added")
+
         def vanish(line):
             if line.startswith("set server") and not vanished:
                 vanished.append(line)
