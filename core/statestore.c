@@ -339,7 +339,7 @@ int lbm_store_del(struct lbm *lb, const struct lbm_store *st, const char *key)
 int lbm_store_scan(struct lbm *lb, const struct lbm_store *st, const char *prefix,
 		   int (*fn)(struct lbm *lb, const char *key, json_t *rec, void *arg), void *arg)
 {
-	char enc[NAME_MAX + 1], key[NAME_MAX + 1], path[PATH_MAX + NAME_MAX];
+	char enc[NAME_MAX + 1], key[NAME_MAX + 1], path[PATH_MAX + 1 + NAME_MAX];
 	struct dirent *e;
 	json_t *rec;
 	size_t len;
