@@ -48,6 +48,9 @@ struct lbm {
 	const struct lbm_driver *driver;
 	void *priv;
 	double timeout_s;
+	/* Set by open() when a member may follow (lbm_member.follows) a member
+	 * of another pool: the guard then lists every pool to judge a change. */
+	bool follows_across_pools;
 	char errmsg[LBM_ERRMSG_MAX];
 	char warning[LBM_ERRMSG_MAX];
 };

@@ -132,6 +132,22 @@ static int haproxy_pool_name(struct lbm *lb, const char *typed, char *out, size_
 	return 0;
 }
 
+static int connect_error(struct lbm *lb, const struct haproxy *hp, int err);
+
+/* What the file system tells of a socket path, with no word to HAProxy:
+ * connect() on a file that is not a socket says ECONNREFUSED. */
+static int check_socket_file(struct lbm *lb, const struct haproxy *hp)
+{
+	struct stat st;
+
+	if (stat(hp->where, &st) < 0)
+		return connect_error(lb, hp, errno);
+	if (!S_ISSOCK(st.st_mode))
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "%s is not a socket: expected the path of HAProxy's 'stats socket'", hp->where);
+	return 0;
+}
+
 static int open_unix(struct lbm *lb, struct haproxy *hp, const char *path)
 {
 	struct sockaddr_un *sun = (struct sockaddr_un *)&hp->addr;
@@ -144,7 +160,9 @@ static int open_unix(struct lbm *lb, struct haproxy *hp, const char *path)
 	hp->family = AF_UNIX;
 	hp->addrlen = sizeof(*sun);
 	lbm_copy(hp->where, sizeof(hp->where), path);
-	return 0;
+	/* A path that cannot be a socket fails here, as io.open fails on a
+	 * missing file, not at the first call. */
+	return check_socket_file(lb, hp);
 }
 
 static int open_tcp(struct lbm *lb, struct haproxy *hp, const char *location)
@@ -185,6 +203,7 @@ static int haproxy_open(struct lbm *lb, const char *location, const struct lbm_o
 	lb->priv = hp = calloc(1, sizeof(*hp));
 	if (!hp)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	lb->follows_across_pools = true; /* "track B/S" may name any backend */
 	if (!*location)
 		return lbm_driver_fail(lb, LBM_EINVAL,
 				       "no runtime API socket given: expected haproxy:///path/to/admin.sock or "
@@ -251,18 +270,12 @@ static int connect_error(struct lbm *lb, const struct haproxy *hp, int err)
 /* A connected non-blocking socket, or a negative code. */
 static int hap_connect(struct lbm *lb, const struct haproxy *hp, double deadline)
 {
-	struct stat st;
 	int fd, err = 0, revents;
 	socklen_t len = sizeof(err);
 
-	/* connect() on a file that is not a socket says ECONNREFUSED: say what it is. */
-	if (hp->family == AF_UNIX) {
-		const char *path = ((const struct sockaddr_un *)&hp->addr)->sun_path;
-
-		if (stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
-			return lbm_driver_fail(lb, LBM_EINVAL,
-					       "%s is not a socket: expected the path of HAProxy's 'stats socket'", path);
-	}
+	/* The path may have changed since open (HAProxy restarted, or stopped). */
+	if (hp->family == AF_UNIX && (err = check_socket_file(lb, hp)) < 0)
+		return err;
 	fd = socket(hp->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return lbm_driver_fail(lb, LBM_EIO, "socket: %s", strerror(errno));
@@ -628,6 +641,7 @@ static void fill_member(struct lbm_member *m, char **f, const int *pos, const st
 		m->health = op == OP_STOPPED ? LBM_HEALTH_DOWN : LBM_HEALTH_UP;
 	set_status(m, st->status, admin, agent & CHK_CONFIGURED);
 	set_held(m, admin, op, parse_long(f[pos[S_IWEIGHT]], -1), st);
+	lbm_copy(m->follows, sizeof(m->follows), st->tracked);
 }
 
 static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm_pool **pools, size_t *n)

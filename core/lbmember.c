@@ -243,6 +243,17 @@ const char *lbm_health_name(enum lbm_health health)
 	return "unknown";
 }
 
+const char *lbm_outcome_result_name(enum lbm_outcome_result result)
+{
+	switch (result) {
+	case LBM_OUTCOME_UNCHANGED: return "unchanged";
+	case LBM_OUTCOME_APPLIED: return "applied";
+	case LBM_OUTCOME_NOT_APPLIED: return "not_applied";
+	case LBM_OUTCOME_WOULD_APPLY: return "would_apply";
+	}
+	return "unknown";
+}
+
 const char *lbm_errmsg(const struct lbm *lb)
 {
 	return lb ? lb->errmsg : "out of memory";
@@ -409,7 +420,7 @@ static int find_member(struct lbm *lb, const struct lbm_pool *pool, const char *
 	return matches ? 0 : LBM_ENOTFOUND;
 }
 
-static struct lbm_pool *find_pool(struct lbm_pool *pools, size_t n, const char *name)
+static const struct lbm_pool *find_pool(const struct lbm_pool *pools, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(pools[i].name, name))
@@ -477,20 +488,20 @@ struct plan {
 	size_t n;
 	struct cursor cursor;
 	const struct lbm_pool *pools; /* the listing it is made from */
-	bool **taken;                 /* per pool, per member: planned already */
+	size_t npools;
+	size_t **item_of; /* per pool, per member: 1 + the index of its item, or 0 */
 };
 
 static int plan_add(struct lbm *lb, struct plan *plan, const struct lbm_pool *pool,
 		    const struct lbm_member *m, const struct lbm_change *how)
 {
-	bool **taken = &plan->taken[pool - plan->pools];
+	size_t **item_of = &plan->item_of[pool - plan->pools];
 	struct lbm_item *grown;
 
-	if (!*taken && !(*taken = calloc(pool->n_members, sizeof(**taken))))
+	if (!*item_of && !(*item_of = calloc(pool->n_members, sizeof(**item_of))))
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
-	if ((*taken)[m - pool->members])
+	if ((*item_of)[m - pool->members])
 		return 0; /* named twice */
-	(*taken)[m - pool->members] = true;
 	grown = grow(plan->items, plan->n, sizeof(*grown));
 	if (!grown)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
@@ -501,22 +512,23 @@ static int plan_add(struct lbm *lb, struct plan *plan, const struct lbm_pool *po
 		.state = how->state,
 		.weight = (how->flags & LBM_CHANGE_HAS_WEIGHT) ? (int)how->weight : -1,
 	};
+	(*item_of)[m - pool->members] = plan->n;
 	return 0;
 }
 
-static int plan_ref(struct lbm *lb, struct plan *plan, struct lbm_pool *pools, size_t n,
-		    const struct lbm_ref *ref, const struct lbm_change *how)
+static int plan_ref(struct lbm *lb, struct plan *plan, const struct lbm_ref *ref, const struct lbm_change *how)
 {
+	const struct lbm_pool *pools = plan->pools;
 	char canon[LBM_NAME_MAX];
 	const struct lbm_member *m;
-	struct lbm_pool *pool;
+	const struct lbm_pool *pool;
 	size_t found = 0;
 	int ret;
 
 	if (!ref->member || !*ref->member)
 		return lbm_fail(lb, LBM_EINVAL, "no member given");
 	if (wildcard_pool(ref->pool)) {
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < plan->npools; i++) {
 			ret = find_member(lb, &pools[i], ref->member, &plan->cursor, &m);
 			if (ret == LBM_ENOTFOUND)
 				continue;
@@ -531,7 +543,7 @@ static int plan_ref(struct lbm *lb, struct plan *plan, struct lbm_pool *pools, s
 	ret = canonical_pool(lb, ref->pool, canon, sizeof(canon));
 	if (ret < 0)
 		return ret;
-	pool = find_pool(pools, n, canon);
+	pool = find_pool(pools, plan->npools, canon);
 	if (!pool)
 		return lbm_fail(lb, LBM_ENOTFOUND, "no pool '%s'", canon);
 	ret = find_member(lb, pool, ref->member, &plan->cursor, &m);
@@ -547,41 +559,153 @@ static bool needs_change(const struct lbm_item *item)
 	return item->member->state != item->state || (item->weight >= 0 && item->weight != item->member->weight);
 }
 
-static bool in_rotation(enum lbm_state state, const struct lbm_member *m)
+/* Takes new connections. */
+static bool in_rotation(enum lbm_state state, int weight, enum lbm_health health)
 {
-	return state == LBM_STATE_ENABLED && m->health != LBM_HEALTH_DOWN;
+	return state == LBM_STATE_ENABLED && weight != 0 && health != LBM_HEALTH_DOWN;
 }
 
-/* Refuse, before touching anything, a change that would leave a pool with
- * fewer than min_enabled members that are enabled and not known to be down. */
-static int guard(struct lbm *lb, const struct plan *plan, const struct lbm_pool *pools, size_t n,
-		 unsigned min_enabled)
+static bool in_rotation_now(const struct lbm_member *m)
 {
-	for (size_t p = 0; p < n; p++) {
-		const struct lbm_pool *pool = &pools[p];
-		const struct lbm_item *taken_out = NULL;
+	return in_rotation(m->state, m->weight, m->health);
+}
+
+static int planned_weight(const struct lbm_item *item)
+{
+	return item->weight >= 0 ? item->weight : item->member->weight;
+}
+
+/* The pool as the guard sees it after the plan, member by member. */
+enum { JUDGE_OPEN, JUDGE_BUSY, JUDGE_IN, JUDGE_OUT };
+
+struct judge {
+	const struct plan *plan;
+	size_t *first;          /* per pool: where its members start in verdict[] */
+	unsigned char *verdict; /* per member: JUDGE_* */
+	struct cursor cursor;
+};
+
+static const struct lbm_item *item_for(const struct plan *plan, size_t p, size_t i)
+{
+	const size_t *item_of = plan->item_of[p];
+
+	return item_of && item_of[i] ? &plan->items[item_of[i] - 1] : NULL;
+}
+
+/* The listed member whose state m inherits: "POOL/MEMBER" in m->follows. */
+static bool find_leader(struct judge *j, const struct lbm_member *m, size_t *p, size_t *i)
+{
+	for (size_t k = 0; k < j->plan->npools; k++) {
+		const struct lbm_pool *pool = &j->plan->pools[k];
+		size_t len = strlen(pool->name);
+		const struct lbm_member *leader;
+
+		if (strncmp(m->follows, pool->name, len) || m->follows[len] != '/')
+			continue;
+		leader = member_named(pool, m->follows + len + 1, &j->cursor);
+		if (leader) {
+			*p = k;
+			*i = (size_t)(leader - pool->members);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether member i of pool p takes new connections once the plan is
+ * applied: by its own planned (or present) state, then by its leader's. */
+static bool stays_in(struct judge *j, size_t p, size_t i)
+{
+	const struct lbm_member *m = &j->plan->pools[p].members[i];
+	const struct lbm_item *item = item_for(j->plan, p, i);
+	unsigned char *verdict = &j->verdict[j->first[p] + i];
+	size_t lp, li;
+	bool in;
+
+	if (*verdict == JUDGE_IN || *verdict == JUDGE_OUT)
+		return *verdict == JUDGE_IN;
+	if (*verdict == JUDGE_BUSY) /* a loop of followers, which HAProxy refuses: judge by itself */
+		return in_rotation_now(m);
+	*verdict = JUDGE_BUSY;
+	if (item && needs_change(item))
+		in = in_rotation(item->state, planned_weight(item), m->health);
+	else
+		in = in_rotation_now(m);
+	if (in && m->follows[0] && find_leader(j, m, &lp, &li))
+		in = stays_in(j, lp, li);
+	*verdict = in ? JUDGE_IN : JUDGE_OUT;
+	return in;
+}
+
+/* The planned change that takes member i of pool p out: its own, or its
+ * leader's. */
+static const struct lbm_item *cause(struct judge *j, size_t p, size_t i, unsigned depth)
+{
+	const struct lbm_member *m = &j->plan->pools[p].members[i];
+	const struct lbm_item *item = item_for(j->plan, p, i);
+	size_t lp, li;
+
+	if (item && needs_change(item) && !in_rotation(item->state, planned_weight(item), m->health))
+		return item;
+	if (depth < 64 && m->follows[0] && find_leader(j, m, &lp, &li))
+		return cause(j, lp, li, depth + 1);
+	return NULL;
+}
+
+/* Refuse, before touching anything, a change that takes a member out of
+ * rotation when its pool would keep fewer than min_enabled members in
+ * rotation. Each pool is judged as it will be, followers of a changed
+ * member included; a change that takes no member out (enabling) is never
+ * refused, whatever the pool looks like during an outage. */
+static int guard(struct lbm *lb, const struct plan *plan, unsigned min_enabled)
+{
+	struct judge j = { .plan = plan };
+	size_t total = 0;
+	int ret = 0;
+
+	j.first = calloc(plan->npools + 1, sizeof(*j.first));
+	for (size_t p = 0; j.first && p < plan->npools; p++) {
+		j.first[p] = total;
+		total += plan->pools[p].n_members;
+	}
+	j.verdict = calloc(total + 1, 1);
+	if (!j.first || !j.verdict) {
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t p = 0; p < plan->npools && !ret; p++) {
+		const struct lbm_pool *pool = &plan->pools[p];
+		const struct lbm_member *out_m = NULL;
+		size_t out_i = 0;
 		long staying = 0;
 
-		for (size_t i = 0; i < pool->n_members; i++)
-			staying += in_rotation(pool->members[i].state, &pool->members[i]);
-		/* Items point into the listing: the same pool is the same name. */
-		for (size_t i = 0; i < plan->n; i++) {
-			const struct lbm_item *item = &plan->items[i];
+		for (size_t i = 0; i < pool->n_members; i++) {
+			bool in = stays_in(&j, p, i);
 
-			if (item->pool != pool->name || !needs_change(item))
-				continue;
-			staying += in_rotation(item->state, item->member) - in_rotation(item->member->state, item->member);
-			if (!in_rotation(item->state, item->member) && !taken_out)
-				taken_out = item;
+			staying += in;
+			if (!in && in_rotation_now(&pool->members[i]) && !out_m) {
+				out_m = &pool->members[i];
+				out_i = i;
+			}
 		}
-		if (taken_out && staying < (long)min_enabled)
-			return lbm_fail(lb, LBM_EGUARD,
-					"refusing to make '%s' %s: pool '%s' would keep %ld enabled member%s, "
-					"fewer than min_enabled %u",
-					taken_out->member->name, lbm_state_name(taken_out->state), pool->name,
-					staying, staying == 1 ? "" : "s", min_enabled);
+		if (out_m && staying < (long)min_enabled) {
+			const struct lbm_item *why = cause(&j, p, out_i, 0);
+			char follower[2 * LBM_NAME_MAX + 16] = "";
+
+			if (why && why->member != out_m)
+				snprintf(follower, sizeof(follower), " ('%s' follows %s)", out_m->name, out_m->follows);
+			ret = lbm_fail(lb, LBM_EGUARD,
+				       "refusing to make '%s' %s: pool '%s' would keep %ld enabled member%s, "
+				       "fewer than min_enabled %u%s",
+				       why ? why->member->name : out_m->name,
+				       lbm_state_name(why ? why->state : out_m->state), pool->name, staying,
+				       staying == 1 ? "" : "s", min_enabled, follower);
+		}
 	}
-	return 0;
+out:
+	free(j.first);
+	free(j.verdict);
+	return ret;
 }
 
 static void predict(const struct lbm *lb, const struct lbm_item *item, struct lbm_member *after)
@@ -636,19 +760,31 @@ static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_na
 	return 0;
 }
 
-/* A failed apply that could not be read back either (the balancer went
- * away): claim only what the driver saw done; the rest stays as before. */
-static void keep_done(struct lbm_result *res, const struct plan *plan, const struct lbm_item *todo)
+/* Each outcome's result, from what the driver saw done. An item not seen
+ * done whose read-back shows it as asked was taken by the balancer, its
+ * answer lost; without a read-back (read_ok false: the balancer went
+ * away), only what the driver saw done is claimed, the rest stays as it
+ * was. */
+static void set_results(struct lbm_result *res, const struct plan *plan, const struct lbm_item *todo, bool read_ok)
 {
 	size_t t = 0;
 
 	res->changed = 0;
 	for (size_t i = 0; i < res->n; i++) {
 		struct lbm_outcome *o = &res->outcomes[i];
+		const struct lbm_item *item = &plan->items[i];
+		bool reached = o->after.state == item->state && (item->weight < 0 || o->after.weight == item->weight);
 
-		if (needs_change(&plan->items[i]) && !todo[t++].done) {
-			o->after = o->before;
-			o->changed = 0;
+		if (!needs_change(item)) {
+			o->result = LBM_OUTCOME_UNCHANGED;
+		} else if (todo[t++].done || (read_ok && reached && o->changed)) {
+			o->result = LBM_OUTCOME_APPLIED;
+		} else {
+			o->result = LBM_OUTCOME_NOT_APPLIED;
+			if (!read_ok) {
+				o->after = o->before;
+				o->changed = 0;
+			}
 		}
 		res->changed |= o->changed;
 	}
@@ -673,14 +809,23 @@ static int check_reached(struct lbm *lb, const struct lbm_result *res, const str
 	return 0;
 }
 
-static bool settled(const struct lbm_member *m, char *why, size_t whysz)
+/* 1 when o's member has settled, 0 when not yet (why says what is
+ * awaited), or LBM_ENOTSUP when its connections cannot be counted:
+ * "not reported" is never taken for 0. */
+static int settled(struct lbm *lb, const struct lbm_outcome *o, char *why, size_t whysz)
 {
+	const struct lbm_member *m = &o->after;
+
 	if (m->state == LBM_STATE_ENABLED) {
 		snprintf(why, whysz, "health is still down");
 		return m->health != LBM_HEALTH_DOWN;
 	}
+	if (m->active < 0)
+		return lbm_driver_fail(lb, LBM_ENOTSUP,
+				       "%s/%s reports no connection count: cannot wait for its connections to finish",
+				       o->pool, m->name);
 	snprintf(why, whysz, "%ld active connection%s left", m->active, m->active == 1 ? "" : "s");
-	return m->active <= 0;
+	return m->active == 0;
 }
 
 static void sleep_s(double s)
@@ -701,9 +846,13 @@ static int wait_settled(struct lbm *lb, struct lbm_result *res, const char *pool
 	for (;;) {
 		size_t i;
 
-		for (i = 0; i < res->n; i++)
-			if (!settled(&res->outcomes[i].after, why, sizeof(why)))
+		for (i = 0; i < res->n; i++) {
+			ret = settled(lb, &res->outcomes[i], why, sizeof(why));
+			if (ret < 0)
+				return ret;
+			if (!ret)
 				break;
+		}
 		if (i == res->n)
 			return 0;
 		left = deadline - lbm_now();
@@ -740,6 +889,42 @@ static const char *planned_pool(const struct plan *plan)
 	return plan->n ? plan->items[0].pool : NULL;
 }
 
+/* Whether the change can take a member out of rotation. */
+static bool takes_out(const struct lbm_change *how)
+{
+	return how->state != LBM_STATE_ENABLED || ((how->flags & LBM_CHANGE_HAS_WEIGHT) && !how->weight);
+}
+
+/* The driver's own words for a pool that a listing of every pool lacks. */
+static int missing_pool(struct lbm *lb, const char *typed)
+{
+	struct lbm_pool *pools;
+	size_t n;
+	int ret = list(lb, typed, &pools, &n);
+
+	lbm_pools_free(pools, n);
+	return ret < 0 ? ret : lbm_fail(lb, LBM_ENOTFOUND, "no pool '%s'", typed);
+}
+
+/* List what the plan needs: the one pool named, unless the guard must see
+ * members of other pools that follow the ones taken out. */
+static int list_for_plan(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
+			 unsigned min_enabled, struct lbm_pool **pools, size_t *npools)
+{
+	const char *pool = one_pool(refs, n);
+	char canon[LBM_NAME_MAX];
+	int ret;
+
+	if (!pool || !lb->follows_across_pools || !min_enabled || !takes_out(how))
+		return list(lb, pool, pools, npools);
+	ret = canonical_pool(lb, pool, canon, sizeof(canon));
+	if (ret == 0)
+		ret = list(lb, NULL, pools, npools);
+	if (ret == 0 && !find_pool(*pools, *npools, canon))
+		ret = missing_pool(lb, pool);
+	return ret;
+}
+
 int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
 		  struct lbm_result *res)
 {
@@ -768,21 +953,22 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 		return lbm_fail(lb, LBM_EINVAL, "no member given");
 	min_enabled = (how->flags & LBM_CHANGE_HAS_MIN_ENABLED) ? how->min_enabled : 1;
 
-	ret = list(lb, one_pool(refs, n), &pools, &npools);
+	ret = list_for_plan(lb, refs, n, how, min_enabled, &pools, &npools);
 	if (ret < 0)
-		return ret;
+		goto out;
 	plan.pools = pools;
-	plan.taken = calloc(npools + 1, sizeof(*plan.taken)); /* + 1: no pool is no failure */
-	if (!plan.taken) {
+	plan.npools = npools;
+	plan.item_of = calloc(npools + 1, sizeof(*plan.item_of)); /* + 1: no pool is no failure */
+	if (!plan.item_of) {
 		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		ret = plan_ref(lb, &plan, pools, npools, &refs[i], how);
+		ret = plan_ref(lb, &plan, &refs[i], how);
 		if (ret < 0)
 			goto out;
 	}
-	ret = guard(lb, &plan, pools, npools, min_enabled);
+	ret = guard(lb, &plan, min_enabled);
 	if (ret < 0)
 		goto out;
 	pool_name = planned_pool(&plan);
@@ -796,13 +982,15 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 	res->n = plan.n;
 	for (size_t i = 0; i < plan.n; i++) {
 		struct lbm_outcome *o = &res->outcomes[i];
+		bool change = needs_change(&plan.items[i]);
 
 		lbm_copy(o->pool, sizeof(o->pool), plan.items[i].pool);
 		o->before = *plan.items[i].member;
 		predict(lb, &plan.items[i], &o->after);
 		o->changed = member_changed(&o->before, &o->after);
+		o->result = change ? LBM_OUTCOME_WOULD_APPLY : LBM_OUTCOME_UNCHANGED;
 		res->changed |= o->changed;
-		if (needs_change(&plan.items[i]))
+		if (change)
 			todo[ntodo++] = plan.items[i];
 	}
 	if (how->flags & LBM_CHANGE_DRY_RUN)
@@ -817,9 +1005,8 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 
 		memcpy(errmsg, lb->errmsg, sizeof(errmsg));
 		read_ret = read_back(lb, res, pool_name);
+		set_results(res, &plan, todo, read_ret == 0);
 		if (ret < 0) {
-			if (read_ret < 0)
-				keep_done(res, &plan, todo);
 			memcpy(lb->errmsg, errmsg, sizeof(errmsg));
 			goto out;
 		}
@@ -835,9 +1022,9 @@ out:
 	memcpy(res->warning, lb->warning, sizeof(res->warning));
 	free(todo);
 	free(plan.items);
-	for (size_t p = 0; plan.taken && p < npools; p++)
-		free(plan.taken[p]);
-	free(plan.taken);
+	for (size_t p = 0; plan.item_of && p < npools; p++)
+		free(plan.item_of[p]);
+	free(plan.item_of);
 	lbm_pools_free(pools, npools);
 	return ret;
 }

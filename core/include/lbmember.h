@@ -92,6 +92,10 @@ struct lbm_member {
 	 *  enabling it through lbmember will not clear, e.g. "maintenance
 	 *  inherited from tracked server b/s". */
 	char held[LBM_NAME_MAX];
+	/** "POOL/MEMBER" of the member whose state this one inherits (HAProxy
+	 *  `track`): when that one is drained or disabled, so is this one.
+	 *  Empty when it follows none. */
+	char follows[LBM_NAME_MAX];
 };
 
 /** A pool: HAProxy backend, LVS virtual service, F5 pool. */
@@ -127,12 +131,29 @@ struct lbm_ref {
 	const char *member;
 };
 
+/** What lbmember did to one member, told apart even when the call failed. */
+enum lbm_outcome_result {
+	/** Already as asked: nothing was sent for it. */
+	LBM_OUTCOME_UNCHANGED = 0,
+	/** The change was sent and the balancer took it. `after` is what it
+	 *  reports now, which may still differ from what was asked when the
+	 *  member is held (see lbm_member.held and the call's error). */
+	LBM_OUTCOME_APPLIED,
+	/** A change was needed but not made: the call failed before the
+	 *  balancer took it. The member is as `before`, as far as lbmember
+	 *  can tell. */
+	LBM_OUTCOME_NOT_APPLIED,
+	/** Dry run: the change would be sent; nothing was. */
+	LBM_OUTCOME_WOULD_APPLY,
+};
+
 /** What happened to one member in one pool. */
 struct lbm_outcome {
 	char pool[LBM_NAME_MAX];
 	struct lbm_member before;
 	struct lbm_member after; /**< read back from the balancer (predicted on a dry run) */
 	int changed;             /**< state or weight differ (never connections or health) */
+	enum lbm_outcome_result result;
 };
 
 /** Result of lbm_set_state(). Free with lbm_result_free(). */
@@ -172,6 +193,9 @@ int lbm_state_parse(const char *name, enum lbm_state *out);
 /** "up", "down" or "unknown". */
 const char *lbm_health_name(enum lbm_health health);
 
+/** "unchanged", "applied", "not_applied" or "would_apply". */
+const char *lbm_outcome_result_name(enum lbm_outcome_result result);
+
 /**
  * List pools and their members. pool NULL lists all of them; otherwise only
  * that pool, or LBM_ENOTFOUND. Free the array with lbm_pools_free().
@@ -188,14 +212,23 @@ int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct 
  *
  * Everything is checked before anything is touched: unknown pools or
  * members, a weight with a state other than enabled, and the min_enabled
- * guard (LBM_EGUARD: fewer than min_enabled members of a pool would stay
- * enabled and not down). Members already as asked are left alone
- * (changed 0). The changes are then sent as one batch where the balancer
- * allows it, read back, and waited for when how->wait_s is set.
+ * guard. The guard (LBM_EGUARD) refuses a change that takes a member of a
+ * pool out of rotation when fewer than min_enabled members of that pool
+ * would then stay in rotation: enabled, not down, weight not 0. It judges
+ * each pool as it will be after the change, members that follow a changed
+ * one (lbm_member.follows) included, in whatever pool they are. A change
+ * that takes nothing out of rotation (enabling) is never refused.
+ *
+ * Members already as asked are left alone (LBM_OUTCOME_UNCHANGED). The
+ * changes are then sent as one batch where the balancer allows it, read
+ * back, and waited for when how->wait_s is set. Waiting for connections
+ * to finish fails at once with LBM_ENOTSUP (the change made and reported)
+ * when the balancer gives no connection count for a member: lbmember never
+ * takes "not reported" for 0.
  *
  * res is filled whenever the call got as far as reading the members, even
- * when it then fails (to tell what was done before the failure); free it
- * with lbm_result_free().
+ * when it then fails; each outcome's result tells what was done before the
+ * failure. Free it with lbm_result_free().
  */
 int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n,
 		  const struct lbm_change *how, struct lbm_result *res);

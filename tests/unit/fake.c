@@ -25,9 +25,12 @@ struct lbm_member *fake_member(struct lbm *lb, const char *pool, const char *nam
 
 static int add_member(struct lbm *lb, struct lbm_pool *pool, char *spec)
 {
-	char *at = strchr(spec, '@');
+	char *leader = strchr(spec, '>'), *at;
 	struct lbm_member *m;
 
+	if (leader)
+		*leader++ = '\0';
+	at = strchr(spec, '@');
 	if (at)
 		*at++ = '\0';
 	m = lbm_pool_add_member(pool, spec);
@@ -37,6 +40,10 @@ static int add_member(struct lbm *lb, struct lbm_pool *pool, char *spec)
 	m->weight = 1;
 	m->active = 0;
 	snprintf(m->status, sizeof(m->status), "fake");
+	if (leader) {
+		lbm_copy(m->follows, sizeof(m->follows), leader);
+		lb->follows_across_pools = true;
+	}
 	if (at && !lbm_split_hostport(at, m->address, sizeof(m->address), &m->port))
 		return lbm_driver_fail(lb, LBM_EINVAL, "bad address '%s'", at);
 	return 0;
@@ -100,7 +107,8 @@ static int fake_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, 
 		for (size_t i = 0; i < src->n_members; i++) {
 			long *active = &src->members[i].active;
 
-			*active = *active > fm->drain_per_list ? *active - fm->drain_per_list : 0;
+			if (*active >= 0) /* -1 is "not reported", and stays so */
+				*active = *active > fm->drain_per_list ? *active - fm->drain_per_list : 0;
 		}
 		if (pool && strcmp(pool, src->name))
 			continue;

@@ -16,7 +16,9 @@ struct fake_model {
 };
 
 /* The model behind a handle opened on "fake://POOL:M1,M2;POOL2:M3", where a
- * member is NAME or NAME@ADDR:PORT. Members start enabled, weight 1. */
+ * member is NAME or NAME@ADDR:PORT, then optionally >POOL/LEADER: it follows
+ * that member (lbm_member.follows; the fake does not propagate states).
+ * Members start enabled, weight 1, 0 active connections. */
 struct fake_model *fake_model(struct lbm *lb);
 struct lbm_member *fake_member(struct lbm *lb, const char *pool, const char *name);
 

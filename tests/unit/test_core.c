@@ -304,6 +304,120 @@ static void test_wait(void)
 	lbm_close(lb);
 }
 
+/* Issue 13.1: during an outage every member is down; enabling one that
+ * was drained never lowers what is in rotation, so the guard lets it be. */
+static void test_guard_never_refuses_enable(void)
+{
+	struct lbm *lb = open_fake();
+	struct lbm_change drain = { .state = LBM_STATE_DRAINING, .flags = LBM_CHANGE_HAS_MIN_ENABLED };
+	struct lbm_change enable = { .state = LBM_STATE_ENABLED };
+	const struct lbm_ref all[] = { { "web", "a" }, { "web", "b" }, { "web", "c" } };
+	struct lbm_result res;
+
+	CHECK(lbm_set_state(lb, all, 3, &drain, &res) == 0);
+	lbm_result_free(&res);
+	for (size_t i = 0; i < 3; i++)
+		fake_member(lb, "web", all[i].member)->health = LBM_HEALTH_DOWN;
+	CHECK(lbm_member_set_state(lb, "web", "a", &enable, &res) == 0);
+	CHECK(res.n == 1 && res.outcomes[0].after.state == LBM_STATE_ENABLED);
+	lbm_result_free(&res);
+	CHECK(lbm_set_state(lb, all + 1, 2, &enable, &res) == 0 && res.changed);
+	lbm_result_free(&res);
+	/* Enabling with weight 0 takes a member out all the same: guarded. */
+	for (size_t i = 0; i < 3; i++)
+		fake_member(lb, "web", all[i].member)->health = LBM_HEALTH_UP;
+	enable.flags = LBM_CHANGE_HAS_WEIGHT;
+	enable.weight = 0;
+	CHECK(lbm_set_state(lb, all, 3, &enable, &res) == LBM_EGUARD);
+	lbm_close(lb);
+}
+
+/* Issue 13.2: a member that follows another (HAProxy track) leaves with it:
+ * the guard counts it, in its own pool or in another. */
+static void test_guard_counts_followers(void)
+{
+	struct lbm *lb;
+	struct lbm_change disable = { .state = LBM_STATE_DISABLED };
+	const struct lbm_ref both[] = { { "trk", "up" }, { "trk", "up2" } };
+	struct lbm_result res;
+
+	CHECK(lbm_open(&lb, "fake://trk:up,up2,follower>trk/up", NULL) == 0);
+	CHECK(lbm_set_state(lb, both, 2, &disable, &res) == LBM_EGUARD);
+	CHECK(strstr(lbm_errmsg(lb), "pool 'trk' would keep 0 enabled members") != NULL);
+	CHECK(fake_model(lb)->apply_calls == 0);
+	CHECK(lbm_member_set_state(lb, "trk", "up", &disable, &res) == 0);
+	lbm_result_free(&res);
+	lbm_close(lb);
+
+	/* In another pool: trk keeps up3, but other would keep nothing. */
+	CHECK(lbm_open(&lb, "fake://trk:up,up2,up3;other:f>trk/up,g>trk/up2", NULL) == 0);
+	CHECK(lbm_set_state(lb, both, 2, &disable, &res) == LBM_EGUARD);
+	CHECK(strstr(lbm_errmsg(lb), "refusing to make 'up' disabled: pool 'other' would keep 0 enabled members, "
+				     "fewer than min_enabled 1 ('f' follows trk/up)") != NULL);
+	CHECK(fake_model(lb)->apply_calls == 0);
+	/* Listing only trk would have hidden other: every pool was listed. */
+	CHECK(fake_model(lb)->whole_lists == 1);
+	/* A chain: h follows g, which follows up2. */
+	lbm_close(lb);
+	CHECK(lbm_open(&lb, "fake://trk:up,up2;a:g>trk/up2;b:h>a/g", NULL) == 0);
+	CHECK(lbm_member_set_state(lb, "trk", "up2", &disable, &res) == LBM_EGUARD);
+	CHECK(strstr(lbm_errmsg(lb), "pool 'a' would keep 0") != NULL);
+	disable.flags = LBM_CHANGE_HAS_MIN_ENABLED;
+	CHECK(lbm_member_set_state(lb, "trk", "up2", &disable, &res) == 0);
+	lbm_result_free(&res);
+	lbm_close(lb);
+}
+
+/* Issue 13.3: a balancer that gives no connection count makes a wait fail
+ * at once, after the change: "not reported" is not 0. */
+static void test_wait_without_counts(void)
+{
+	struct lbm *lb = open_fake();
+	struct lbm_change how = { .state = LBM_STATE_DRAINING, .wait_s = 30 };
+	struct lbm_result res;
+	double t0;
+
+	fake_member(lb, "web", "a")->active = -1;
+	t0 = lbm_now();
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == LBM_ENOTSUP);
+	CHECK(lbm_now() - t0 < 5);
+	CHECK(!strcmp(lbm_errmsg(lb),
+		      "Fake: web/a reports no connection count: cannot wait for its connections to finish"));
+	CHECK(res.n == 1 && res.changed && res.outcomes[0].result == LBM_OUTCOME_APPLIED);
+	CHECK(fake_member(lb, "web", "a")->state == LBM_STATE_DRAINING);
+	lbm_result_free(&res);
+	lbm_close(lb);
+}
+
+/* Issue 13.4: a change broken half way tells the applied from the not
+ * applied and from the unchanged. */
+static void test_outcome_results(void)
+{
+	struct lbm *lb = open_fake();
+	const struct lbm_ref refs[] = { { "web", "a" }, { "web", "b" }, { "web", "c" } };
+	struct lbm_change how = { .state = LBM_STATE_DRAINING, .flags = LBM_CHANGE_HAS_MIN_ENABLED };
+	struct lbm_result res;
+
+	CHECK(set(lb, "web", "c", LBM_STATE_DRAINING, &res) == 0);
+	CHECK(res.outcomes[0].result == LBM_OUTCOME_APPLIED);
+	lbm_result_free(&res);
+	fake_model(lb)->fail_apply_after = 2;
+	CHECK(lbm_set_state(lb, refs, 3, &how, &res) == LBM_EIO);
+	CHECK(res.n == 3);
+	CHECK(res.outcomes[0].result == LBM_OUTCOME_APPLIED && res.outcomes[0].changed);
+	CHECK(res.outcomes[1].result == LBM_OUTCOME_NOT_APPLIED && !res.outcomes[1].changed);
+	CHECK(res.outcomes[2].result == LBM_OUTCOME_UNCHANGED && !res.outcomes[2].changed);
+	lbm_result_free(&res);
+	fake_model(lb)->fail_apply_after = 0;
+	how.flags |= LBM_CHANGE_DRY_RUN;
+	CHECK(lbm_set_state(lb, refs, 3, &how, &res) == 0);
+	CHECK(res.outcomes[0].result == LBM_OUTCOME_UNCHANGED && res.outcomes[1].result == LBM_OUTCOME_WOULD_APPLY);
+	lbm_result_free(&res);
+	CHECK(!strcmp(lbm_outcome_result_name(LBM_OUTCOME_NOT_APPLIED), "not_applied"));
+	CHECK(!strcmp(lbm_outcome_result_name(LBM_OUTCOME_WOULD_APPLY), "would_apply"));
+	lbm_close(lb);
+}
+
 static void test_handles_independent(void)
 {
 	struct lbm *one = open_fake(), *two = open_fake();
@@ -332,6 +446,10 @@ int main(void)
 	test_batch_and_partial_failure();
 	test_held_and_bad_args();
 	test_wait();
+	test_guard_never_refuses_enable();
+	test_guard_counts_followers();
+	test_wait_without_counts();
+	test_outcome_results();
 	test_handles_independent();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
