@@ -305,7 +305,8 @@ static void describe(char *buf, size_t size, const struct lbm_member *m, int wit
 		snprintf(buf, size, "%s", lbm_state_name(m->state));
 }
 
-static void print_outcomes(const struct lbm_result *res, int dry_run)
+/* One line per member, saying truly which of the four things happened. */
+static void print_outcomes(const struct lbm_result *res, enum lbm_state asked)
 {
 	char before[64], after[64];
 
@@ -315,15 +316,28 @@ static void print_outcomes(const struct lbm_result *res, int dry_run)
 
 		describe(before, sizeof(before), &o->before, weight_changed);
 		describe(after, sizeof(after), &o->after, weight_changed);
-		if (!o->changed)
-			printf("%s/%s: already %s\n", o->pool, o->before.name, before);
-		else
-			printf("%s/%s: %s%s -> %s\n", o->pool, o->before.name, dry_run ? "would change " : "", before,
-			       after);
+		switch (o->result) {
+		case LBM_OUTCOME_UNCHANGED: printf("%s/%s: already %s\n", o->pool, o->before.name, before); break;
+		case LBM_OUTCOME_WOULD_APPLY:
+			printf("%s/%s: would change %s -> %s\n", o->pool, o->before.name, before, after);
+			break;
+		case LBM_OUTCOME_NOT_APPLIED:
+			printf("%s/%s: not changed, still %s: the call failed before this change\n", o->pool,
+			       o->before.name, before);
+			break;
+		case LBM_OUTCOME_APPLIED:
+			if (o->changed)
+				printf("%s/%s: %s -> %s\n", o->pool, o->before.name, before, after);
+			else
+				printf("%s/%s: asked for %s, but it is still %s\n", o->pool, o->before.name,
+				       lbm_state_name(asked), after);
+			break;
+		}
 	}
 }
 
-static void print_result(const struct cli *cli, struct lbm *lb, const struct lbm_result *res, int ret)
+static void print_result(const struct cli *cli, struct lbm *lb, const struct lbm_result *res, enum lbm_state asked,
+			 int ret)
 {
 	if (cli->json) {
 		json_t *obj = json_pack("{s:b, s:b, s:o, s:o}", "changed", res->changed, "dry_run", cli->dry_run,
@@ -335,7 +349,7 @@ static void print_result(const struct cli *cli, struct lbm *lb, const struct lbm
 		print_json(obj);
 		return;
 	}
-	print_outcomes(res, cli->dry_run);
+	print_outcomes(res, asked);
 	if (res->warning[0])
 		fprintf(stderr, "lbmember: warning: %s\n", res->warning);
 	if (ret < 0)
@@ -355,7 +369,7 @@ static int set_then_wait(const struct cli *cli, struct lbm *lb, const struct lbm
 
 	change.wait_s = 0;
 	ret = lbm_set_state(lb, refs, n, &change, &res);
-	print_result(cli, lb, &res, ret);
+	print_result(cli, lb, &res, how->state, ret);
 	lbm_result_free(&res);
 	if (ret < 0)
 		return ret;
@@ -392,7 +406,7 @@ static int cmd_set(const struct cli *cli, struct lbm *lb, enum lbm_state state, 
 		ret = set_then_wait(cli, lb, refs, (size_t)nargs - 1, &how);
 	} else {
 		ret = lbm_set_state(lb, refs, (size_t)nargs - 1, &how, &res);
-		print_result(cli, lb, &res, ret);
+		print_result(cli, lb, &res, how.state, ret);
 		lbm_result_free(&res);
 	}
 	free(refs);

@@ -8,7 +8,7 @@ static json_t *count_or_null(long value)
 
 json_t *lbm_json_member(const struct lbm_member *m)
 {
-	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o}",
+	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o}",
 			 "name", m->name,
 			 "address", m->address,
 			 "port", (json_int_t)m->port,
@@ -18,13 +18,15 @@ json_t *lbm_json_member(const struct lbm_member *m)
 			 "active", count_or_null(m->active),
 			 "inactive", count_or_null(m->inactive),
 			 "status", m->status,
-			 "held", m->held[0] ? json_string(m->held) : json_null());
+			 "held", m->held[0] ? json_string(m->held) : json_null(),
+			 "follows", m->follows[0] ? json_string(m->follows) : json_null());
 }
 
 json_t *lbm_json_outcome(const struct lbm_outcome *o)
 {
-	return json_pack("{s:s, s:b, s:o, s:o}", "pool", o->pool, "changed", o->changed,
-			 "before", lbm_json_member(&o->before), "after", lbm_json_member(&o->after));
+	return json_pack("{s:s, s:b, s:s, s:o, s:o}", "pool", o->pool, "changed", o->changed, "result",
+			 lbm_outcome_result_name(o->result), "before", lbm_json_member(&o->before), "after",
+			 lbm_json_member(&o->after));
 }
 
 json_t *lbm_json_outcomes(const struct lbm_result *res)

@@ -8,10 +8,11 @@
 
 #include "lbmember.h"
 
-/* {"name","address","port","state","health","weight","active","inactive","status","held"};
- * numbers a balancer does not report, and an empty held, are null. */
+/* {"name","address","port","state","health","weight","active","inactive","status","held","follows"};
+ * numbers a balancer does not report, and an empty held or follows, are null. */
 json_t *lbm_json_member(const struct lbm_member *m);
-/* {"pool","changed","before":member,"after":member} */
+/* {"pool","changed","result","before":member,"after":member}; result is
+ * "unchanged", "applied", "not_applied" or "would_apply" (lbmember.h). */
 json_t *lbm_json_outcome(const struct lbm_outcome *o);
 /* [outcome, ...] */
 json_t *lbm_json_outcomes(const struct lbm_result *res);

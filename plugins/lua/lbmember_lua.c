@@ -80,7 +80,7 @@ static void set_count(lua_State *L, const char *key, long value)
 
 static void push_member(lua_State *L, const struct lbm_member *m)
 {
-	lua_createtable(L, 0, 10);
+	lua_createtable(L, 0, 11);
 	set_string(L, "name", m->name);
 	set_string(L, "address", m->address);
 	lua_pushinteger(L, m->port);
@@ -93,6 +93,8 @@ static void push_member(lua_State *L, const struct lbm_member *m)
 	set_string(L, "status", m->status);
 	if (m->held[0])
 		set_string(L, "held", m->held);
+	if (m->follows[0])
+		set_string(L, "follows", m->follows);
 }
 
 static void push_pool(lua_State *L, const struct lbm_pool *pool)
@@ -108,8 +110,8 @@ static void push_pool(lua_State *L, const struct lbm_pool *pool)
 	lua_setfield(L, -2, "members");
 }
 
-/* {changed, dry_run, outcomes = {{pool, changed, before, after}...},
- * warning}, plus pool/before/after at the top when there is one outcome,
+/* {changed, dry_run, outcomes = {{pool, changed, result, before, after}...},
+ * warning}, plus pool/result/before/after at the top when there is one outcome,
  * the usual case of a named pool. */
 static void push_result(lua_State *L, const struct lbm_result *res, int dry_run)
 {
@@ -124,10 +126,11 @@ static void push_result(lua_State *L, const struct lbm_result *res, int dry_run)
 	for (size_t i = 0; i < res->n; i++) {
 		const struct lbm_outcome *o = &res->outcomes[i];
 
-		lua_createtable(L, 0, 4);
+		lua_createtable(L, 0, 5);
 		set_string(L, "pool", o->pool);
 		lua_pushboolean(L, o->changed);
 		lua_setfield(L, -2, "changed");
+		set_string(L, "result", lbm_outcome_result_name(o->result));
 		push_member(L, &o->before);
 		lua_setfield(L, -2, "before");
 		push_member(L, &o->after);
@@ -138,6 +141,8 @@ static void push_result(lua_State *L, const struct lbm_result *res, int dry_run)
 		lua_rawgeti(L, -1, 1);
 		lua_getfield(L, -1, "pool");
 		lua_setfield(L, -4, "pool");
+		lua_getfield(L, -1, "result");
+		lua_setfield(L, -4, "result");
 		lua_getfield(L, -1, "before");
 		lua_setfield(L, -4, "before");
 		lua_getfield(L, -1, "after");

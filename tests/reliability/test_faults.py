@@ -105,28 +105,45 @@ def check(cond, what, *context):
         raise AssertionError(what + "\n" + "\n".join(str(c) for c in context))
 
 
-def scenario(mode, after):
+def run_broken(mode, after, json_output):
+    """One drain of 4 servers through a relay that breaks it after `after`."""
     tmp = tempfile.mkdtemp(prefix="lbm-faults-")
     backends = {"web": [(s, "127.0.0.%d" % (i + 2), 8080) for i, s in enumerate(SERVERS)]}
     with HAProxy(backends) as h:
         relay = Relay(os.path.join(tmp, "relay.sock"), h.unix_socket, after, mode, h)
         relay.start()
-        p = subprocess.run([CLI, "--json", "--timeout", "5", "haproxy://" + relay.path, "drain", "web"]
+        p = subprocess.run([CLI] + (["--json"] if json_output else []) +
+                           ["--timeout", "5", "haproxy://" + relay.path, "drain", "web"]
                            + SERVERS[:4] + ["--min-enabled", "0"], capture_output=True, text=True, timeout=60)
         check(p.returncode == 1, "%s after %d: expected exit 1" % (mode, after), p.stdout, p.stderr)
-        out = json.loads(p.stdout)
-        msg = out["error"]["message"]
-        check("\n" not in msg and ("closed" in msg or "connect" in msg or "answer" in msg),
-              "%s after %d: the error does not name the break: %s" % (mode, after, msg), p.stdout)
-        changed = [o["before"]["name"] for o in out["outcomes"] if o["changed"]]
-        check(changed == SERVERS[:after], "%s after %d: reported changed %s, done %s" % (mode, after, changed,
-                                                                                         SERVERS[:after]), p.stdout)
-        if mode == "close":
-            got = states(h)
-            want = {s: "draining" if s in SERVERS[:after] else "enabled" for s in SERVERS}
-            check(got == want, "close after %d: HAProxy shows %s, expected %s" % (after, got, want))
-        print("ok   %s after %d of 4: %s" % (mode, after, msg), flush=True)
+        got = states(h) if mode == "close" else None
         relay.sock.close()
+        return p, got
+
+
+def scenario(mode, after):
+    p, got = run_broken(mode, after, True)
+    out = json.loads(p.stdout)
+    msg = out["error"]["message"]
+    check("\n" not in msg and ("closed" in msg or "connect" in msg or "answer" in msg),
+          "%s after %d: the error does not name the break: %s" % (mode, after, msg), p.stdout)
+    changed = [o["before"]["name"] for o in out["outcomes"] if o["changed"]]
+    check(changed == SERVERS[:after], "%s after %d: reported changed %s, done %s" % (mode, after, changed,
+                                                                                     SERVERS[:after]), p.stdout)
+    # Issue 13.4: applied, or not applied because the call broke: never "unchanged".
+    results = [o["result"] for o in out["outcomes"]]
+    check(results == ["applied"] * after + ["not_applied"] * (4 - after),
+          "%s after %d: results %s" % (mode, after, results), p.stdout)
+    if mode == "close":
+        want = {s: "draining" if s in SERVERS[:after] else "enabled" for s in SERVERS}
+        check(got == want, "close after %d: HAProxy shows %s, expected %s" % (after, got, want))
+    # The same break, as a person reads it: no "already draining" for what was never drained.
+    p, _ = run_broken(mode, after, False)
+    lines = p.stdout.splitlines()
+    want_lines = ["web/%s: enabled -> draining" % s for s in SERVERS[:after]] + \
+        ["web/%s: not changed, still enabled: the call failed before this change" % s for s in SERVERS[after:4]]
+    check(lines == want_lines, "%s after %d: the CLI printed %r" % (mode, after, lines), p.stderr)
+    print("ok   %s after %d of 4: %s" % (mode, after, msg), flush=True)
 
 
 def main():
