@@ -310,6 +310,59 @@ def min_enabled(t):
         check(e.h.status("pair", "one") == "MAINT" and e.h.status("pair", "two") == "MAINT", "witness")
 
 
+@test("guard")
+def enable_during_outage(t):
+    """Issue 13.1: every server down by its checks (nothing listens on their
+    ports), all drained with --min-enabled 0: enabling one must be allowed,
+    without --min-enabled, since it takes nothing out of rotation."""
+    chk = "check inter 200ms fall 1 rise 1"
+    with Env(t, {"app": [("a", "127.0.0.9", free_port("127.0.0.9"), chk),
+                         ("b", "127.0.0.9", free_port("127.0.0.9"), chk)]}) as e:
+        check(e.wait_status("app", "a", "DOWN") and e.wait_status("app", "b", "DOWN"), "checks not DOWN")
+        run_ok(e.target, "drain", "app", "a", "b", "--min-enabled", 0)
+        out = run_ok(e.target, "enable", "app", "a")
+        check(out["outcomes"][0]["after"]["state"] == "enabled" and out["outcomes"][0]["result"] == "applied", out)
+        check(e.admin("app", "a") == 0, "witness: admin %d" % e.admin("app", "a"))
+        out = run_ok(e.target, "enable", "app", "a", "b")
+        check(e.admin("app", "b") == 0, "witness: admin %d" % e.admin("app", "b"))
+        # A server that is down is not in rotation: taking it out lowers nothing.
+        run_ok(e.target, "disable", "app", "a")
+        check(e.h.status("app", "a") == "MAINT", "witness %s" % e.h.status("app", "a"))
+
+
+@test("guard")
+def followers_count(t):
+    """Issue 13.2: a server with `track B/S` leaves rotation with the server
+    it tracks; the guard counts it, in its own backend and in others."""
+    with Env(t, {"trk": [("up", "a"), ("up2", "b"), ("follower", "c", "track trk/up")]}, check=True,
+             servers=[("a", "127.0.0.2"), ("b", "127.0.0.3"), ("c", "127.0.0.4")]) as e:
+        for s in ("up", "up2", "follower"):
+            check(e.wait_status("trk", s, "UP"), "%s not UP" % s)
+        before = e.snapshot()
+        run_fail("EGUARD", "refusing to make 'up' disabled: pool 'trk' would keep 0 enabled members", e.target,
+                 "disable", "trk", "up", "up2")
+        check(e.snapshot() == before, "a refused change touched HAProxy")
+        out = run_ok(e.target, "status", "trk", "follower")
+        check(out["member"]["follows"] == "trk/up", out)
+        out = run_ok(e.target, "disable", "trk", "up")
+        check(e.h.status("trk", "follower") == "MAINT (via trk/up)", "witness %s" % e.h.status("trk", "follower"))
+        check(e.h.status("trk", "up2") == "UP", "up2 touched")
+    with Env(t, {"trk": [("up", "a"), ("up2", "b"), ("up3", "c")],
+                 "other": [("f", "a", "track trk/up"), ("g", "b", "track trk/up2")]}, check=True,
+             servers=[("a", "127.0.0.2"), ("b", "127.0.0.3"), ("c", "127.0.0.4")]) as e:
+        for b, s in (("trk", "up"), ("trk", "up2"), ("other", "f"), ("other", "g")):
+            check(e.wait_status(b, s, "UP"), "%s/%s not UP" % (b, s))
+        before = e.snapshot()
+        run_fail("EGUARD", "refusing to make 'up' draining: pool 'other' would keep 0 enabled members, fewer than "
+                 "min_enabled 1 ('f' follows trk/up)", e.target, "drain", "trk", "up", "up2")
+        check(e.snapshot() == before, "a refused change touched HAProxy")
+        run_ok(e.target, "drain", "trk", "up")
+        check(e.h.status("other", "f") == "DRAIN", "witness %s" % e.h.status("other", "f"))
+        run_ok(e.target, "drain", "trk", "up2", "--min-enabled", 0)
+        check(e.h.status("other", "g") == "DRAIN", "witness %s" % e.h.status("other", "g"))
+        run_fail("ENOTFOUND", "HAProxy: no backend 'nope'", e.target, "drain", "nope", "up")
+
+
 # --- dry run ----------------------------------------------------------------------
 
 @test("dryrun")
