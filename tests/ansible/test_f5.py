@@ -110,6 +110,20 @@ def group_wait():
               "5 active connections left", "timeout msg", r)
         e.expect("192.0.2.11:80", "draining")
 
+        # Issue 13.3: no connection count in the statistics: failed, at once, but changed.
+        e.f5.configure(conn_counts=False)
+        e.f5.set_member(WEB, "/Common/192.0.2.12:80", conns=4, drain_rate=0)
+        run = e.play([e.lb("drain", member="192.0.2.12:80", state="draining", wait=True, wait_timeout=300,
+                           min_enabled=0)])
+        r = only(run)
+        check(run.rc == 2 and r["failed"] is True and r["changed"] is True, "wait without counts fails", r)
+        check(r["msg"] == "F5: /Common/web//Common/192.0.2.12:80 reports no connection count: cannot wait for its "
+              "connections to finish", "no-count msg", r)
+        check(r["members"][0]["result"] == "applied", "result", r)
+        e.expect("192.0.2.12:80", "draining")
+        e.f5.configure(conn_counts=True)
+        only(e.play([e.lb("enable", member="192.0.2.12:80", state="enabled")]))
+
         # changed follows the admin state only: connections come and go.
         e.f5.set_member(WEB, "/Common/192.0.2.12:80", conns=7, drain_rate=0.5)
         r = only(e.play([e.lb("enable", member="192.0.2.12:80", state="enabled")]))

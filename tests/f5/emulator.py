@@ -34,7 +34,11 @@ Knobs, outside /mgmt, under /__emulator__/ (no authentication; loopback only):
                                       "max_inflight":N}
   POST /__emulator__/requests/reset
   POST /__emulator__/config           {"latency":s,"token_lifetime":s,
-                                      "max_tokens":n,"expand":bool}
+                                      "max_tokens":n,"expand":bool,
+                                      "conn_counts":bool}: conn_counts
+                                      false serves statistics without
+                                      serverside.curConns, as some devices
+                                      do
   POST /__emulator__/faults           {"path":regex,"method":M,"status":503,
                                       "body":...,"times":1,"skip":0,"delay":s,
                                       "truncate":"body"|"connection","kind":K,
@@ -377,6 +381,7 @@ class Emulator:
         self.max_tokens = 100
         self.latency = 0.0
         self.expand = True
+        self.conn_counts = True
         self.faults = []
         self.log = []
         self.inflight = 0
@@ -418,7 +423,7 @@ class Emulator:
                 self.max_inflight = 0
                 return 200, {}
             if path == "/__emulator__/config" and method == "POST":
-                for key in ("latency", "token_lifetime", "max_tokens", "expand"):
+                for key in ("latency", "token_lifetime", "max_tokens", "expand", "conn_counts"):
                     if key in body:
                         setattr(self, key, body[key])
                 return 200, {}
@@ -596,7 +601,7 @@ class Emulator:
         if m.group(3) is None:
             if method != "GET":
                 raise F5Error(405, "Method not allowed in this emulator: %s %s" % (method, path), api_error=1)
-            return 200, pool.stats_json() if m.group(4) else pool.members_json()
+            return 200, self.counted(pool.stats_json()) if m.group(4) else pool.members_json()
         member_path = m.group(3).replace("~", "/")
         if not member_path.startswith("/"):
             member_path = "/Common/" + member_path
@@ -604,15 +609,18 @@ class Emulator:
         if member is None:
             raise F5Error(404, member_not_found(pool.full_path, member_path))
         if m.group(4):
-            return 200, {"kind": "tm:ltm:pool:members:membersstats", "generation": member.generation,
-                         "selfLink": member.stats_key() + "?ver=" + VERSION,
-                         "entries": {member.stats_key(): {"nestedStats": member.stats_json()}}}
+            return 200, self.counted({"kind": "tm:ltm:pool:members:membersstats", "generation": member.generation,
+                                      "selfLink": member.stats_key() + "?ver=" + VERSION,
+                                      "entries": {member.stats_key(): {"nestedStats": member.stats_json()}}})
         if method == "GET":
             return 200, member.to_json()
         if method in ("PATCH", "PUT"):
             member.apply_patch(member.validate_patch(body))
             return 200, member.to_json()
         raise F5Error(405, "Method not allowed in this emulator: %s %s" % (method, path), api_error=1)
+
+    def counted(self, stats):
+        return stats if self.conn_counts else strip_keys(stats, {"serverside.curConns"})
 
     def node(self, method, path):
         nodes = {}

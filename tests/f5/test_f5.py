@@ -191,6 +191,22 @@ def test_wait():
         _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.11:80", "--wait", "1.5", expect=1)
         check(error_code(out) == "ETIMEDOUT" and "50 active" in out["error"]["message"], "wait timeout", out)
         check(witness(f5, "/Common/web", "/Common/192.0.2.11:80")[0] == "user-disabled", "left draining")
+        # Issue 13.3: statistics without serverside.curConns: the drain is
+        # made and reported, the wait refused at once, never taken for 0.
+        f5.configure(conn_counts=False)
+        f5.set_member("/Common/web", "/Common/192.0.2.12:80", conns=9, drain_rate=0)
+        t0 = time.monotonic()
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.12:80", "--wait", "300", "--min-enabled", "0",
+                        expect=1)
+        check(time.monotonic() - t0 < 10, "the wait was not refused at once")
+        check(error_code(out) == "ENOTSUP" and out["error"]["message"] ==
+              "F5: /Common/web//Common/192.0.2.12:80 reports no connection count: cannot wait for its "
+              "connections to finish", "no count", out)
+        o = out["outcomes"][0]
+        check(o["result"] == "applied" and o["after"]["state"] == "draining" and o["after"]["active"] is None, o)
+        check(witness(f5, "/Common/web", "/Common/192.0.2.12:80")[0] == "user-disabled", "not drained")
+        # Enabling waits for health, which the statistics still give.
+        cli(f5, f5.target, "enable", "web", "192.0.2.12:80", "--wait", "5")
 
 
 def shell(f5, script, env=None):

@@ -46,7 +46,9 @@ Witness and knobs (all talk to /__emulator__/, outside the REST API)
     max_inflight()                  most /mgmt requests the emulator was
                                     answering at once since the last reset
     reset_requests()
-    configure(latency=, token_lifetime=, max_tokens=, expand=)
+    configure(latency=, token_lifetime=, max_tokens=, expand=, conn_counts=)
+                                    conn_counts=False: statistics without
+                                    serverside.curConns
     add_fault(path=regex, method=, status=, body=, times=1, skip=0,
               delay=, truncate="body"|"connection", kind=, strip=[keys],
               drop=True)

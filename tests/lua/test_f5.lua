@@ -106,6 +106,21 @@ test("waiting for connections", function()
 	check.ok("enable", lb:enable("web", "192.0.2.12:80"))
 end)
 
+test("no connection count: the wait is refused, the drain made", function()
+	local lb <close> = open()
+	witness("--config", [['{"conn_counts":false}']])
+	local t0 = os.time()
+	local partial = check.fails("ENOTSUP", "^F5: /Common/web//Common/192.0.2.13:80 reports no connection count: "
+		.. "cannot wait for its connections to finish$", "no count",
+		lb:drain("web", "192.0.2.13:80", { wait = 300 }))
+	check.truthy(os.time() - t0 < 10, "refused at once")
+	check.eq(partial and partial.result, "applied", "result")
+	check.eq(partial.after.active, nil, "no count reported")
+	check.eq(session_state("192.0.2.13:80"), "user-disabled/up", "witness")
+	witness("--config", [['{"conn_counts":true}']])
+	check.ok("enable", lb:enable("web", "192.0.2.13:80"))
+end)
+
 test("the guard", function()
 	local lb <close> = open()
 	check.fails("EGUARD", "^refusing to make '/Common/192.0.2.10:80' draining: pool '/Common/web' would keep 3 "

@@ -10,6 +10,8 @@
         conns...), after setting FIELD=VALUE through its knobs when given
     witness.py f5 URL CA_FILE --fault JSON
         make the emulator fail the next matching requests (its fault knob)
+    witness.py f5 URL CA_FILE --config JSON
+        set the emulator's configuration knobs (e.g. {"conn_counts": false})
 """
 
 import json
@@ -44,6 +46,9 @@ def f5(url, ca_file, pool, member, *sets):
     if pool == "--fault":
         control("POST", "faults", json.loads(member))
         return {"fault": "added"}
+    if pool == "--config":
+        control("POST", "config", json.loads(member))
+        return {"config": "set"}
     if sets:
         fields = {k: json.loads(v) for k, v in (s.split("=", 1) for s in sets)}
         control("POST", "member", dict(fields, pool=pool, member=member))

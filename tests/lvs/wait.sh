@@ -51,5 +51,17 @@ took=$(tenths_since $t)
 exec 3>&-
 run 0 $L lvs:// enable $P 198.51.100.21
 expect_dest "-t $S" 198.51.100.21:80 "Route 3"
+
+# A removed real server's connections are no longer counted by IPVS: the
+# disable is made and reported, the wait refused at once (issue 13.3).
+t=$(now)
+run 1 $L --json lvs:// disable --wait 30 $P 198.51.100.21
+has '"code": "ENOTSUP"'
+has 'LVS: tcp:198.51.100.11:80/198.51.100.21:80 reports no connection count: cannot wait'
+has '"result": "applied"'
+[ "$(tenths_since $t)" -le 100 ] && ok "refused at once" || fail "waited $(tenths_since $t) tenths of a second"
+expect_dest "-t $S" 198.51.100.21:80 "absent"
+run 0 $L lvs:// enable $P 198.51.100.21
+expect_dest "-t $S" 198.51.100.21:80 "Route 3"
 kill $SERVER
 finish
