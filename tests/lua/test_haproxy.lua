@@ -201,6 +201,20 @@ test("no HAProxy there: EIO", function()
 	end
 end)
 
+test("a socket path that cannot be a socket fails at open, as io.open does", function()
+	local lb, msg, code = lbm.open("haproxy:///wrong/path")
+	check.eq(lb, nil, "handle for /wrong/path")
+	check.eq(code, "EIO", "code")
+	check.match(msg, "^HAProxy: no socket at /wrong/path: is HAProxy running with 'stats socket /wrong/path level admin'%?$",
+		"message")
+	local file = os.tmpname()
+	lb, msg, code = lbm.open("haproxy://" .. file)
+	os.remove(file)
+	check.eq(lb, nil, "handle for a plain file")
+	check.eq(code, "EINVAL", "code for a plain file: " .. tostring(msg))
+	check.match(msg, "is not a socket: expected the path of HAProxy's 'stats socket'$", "message")
+end)
+
 test("close, <close> and garbage collection of many handles", function()
 	local kept
 	do
