@@ -92,6 +92,9 @@ options:
       - After the change, wait until the member has settled, at most I(wait_timeout) seconds,
         no active connections left after C(draining) or C(disabled), health not down after
         C(enabled). The task fails when the time runs out, with the member left as set.
+      - Where the balancer gives no connection count for the member (an F5 whose statistics
+        lack C(serverside.curConns), an LVS real server removed by C(disabled)), the task makes
+        the change (C(changed) true) and fails at once rather than claim it settled.
       - Not done in check mode.
     type: bool
     default: false
@@ -102,9 +105,13 @@ options:
     default: 300
   min_enabled:
     description:
-      - Refuse, before touching anything, when fewer than this many members of a pool would stay
-        enabled (and not down). The default 1 keeps anyone from emptying a pool by accident;
+      - Refuse, before touching anything, a change that takes a member out of rotation when
+        fewer than this many members of its pool would then stay in rotation (enabled, not
+        down, weight not 0). The default 1 keeps anyone from emptying a pool by accident;
         0 turns the guard off.
+      - Each pool is judged as it will be after the change, HAProxy servers that C(track) a
+        changed one included, in whatever backend they are. C(enabled) takes nothing out of
+        rotation and is never refused, even when every member of the pool is down.
     type: int
     default: 1
   user:
@@ -230,6 +237,15 @@ members:
     changed:
       description: Whether this member's state or weight changed in this pool.
       type: bool
+    result:
+      description:
+        - What the module did to this member. C(applied) the change was sent and the balancer
+          took it; C(unchanged) it was already as asked, nothing was sent; C(not_applied) a
+          change was needed but the task failed before it was made (a bulk change broken half
+          way names exactly the members it reached); C(would_apply) check mode.
+      type: str
+      choices: [applied, unchanged, not_applied, would_apply]
+      sample: applied
     before:
       description: The member before the change.
       type: dict
@@ -268,6 +284,10 @@ members:
         held:
           description: Why the member stays out of rotation whatever this module does (for
             example maintenance inherited from a tracked server); null when nothing holds it.
+          type: str
+        follows:
+          description: C(BACKEND/SERVER) of the server whose state this one inherits (HAProxy
+            C(track)); null when it follows none.
           type: str
     after:
       description: The member after the change, read back from the balancer (predicted in
