@@ -38,6 +38,10 @@ struct lbm_driver {
 	 * the /Common/ partition, LVS normalises addresses). Return 0, or
 	 * LBM_EINVAL with a message naming what was expected. */
 	int (*pool_name)(struct lbm *lb, const char *typed, char *out, size_t outsz);
+	/* Optional: refuse, before anything is touched (a dry run too), a
+	 * change this balancer cannot make (a weight out of its range...).
+	 * Return 0, or LBM_EINVAL with a message. */
+	int (*check)(struct lbm *lb, const struct lbm_item *item);
 	/* Optional: fill in what a dry run would read back after the change,
 	 * beyond the state and explicit weight the core already sets (LVS:
 	 * draining means weight 0). */

@@ -769,19 +769,18 @@ static const char *const state_words[] = {
 /* HAProxy takes absolute weights from 0 to 256. */
 #define HAP_WEIGHT_MAX 256
 
-static int check_items(struct lbm *lb, const struct lbm_item *items, size_t n)
+/* Called by the core before anything is touched, and again here before a
+ * name goes into a command line. */
+static int haproxy_check(struct lbm *lb, const struct lbm_item *item)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (!valid_name(items[i].pool) || !valid_name(items[i].member->name))
-			return lbm_driver_fail(lb, LBM_EINVAL, "'%s/%s' is not a valid HAProxy server name",
-					       items[i].pool, items[i].member->name);
-		if (items[i].weight > HAP_WEIGHT_MAX)
-			return lbm_driver_fail(lb, LBM_EINVAL, "weight %d is out of range: HAProxy accepts 0 to %d",
-					       items[i].weight, HAP_WEIGHT_MAX);
-		if (items[i].state < LBM_STATE_ENABLED || items[i].state > LBM_STATE_DISABLED)
-			return lbm_driver_fail(lb, LBM_EINVAL, "%s/%s: no such state", items[i].pool,
-					       items[i].member->name);
-	}
+	if (!valid_name(item->pool) || !valid_name(item->member->name))
+		return lbm_driver_fail(lb, LBM_EINVAL, "'%s/%s' is not a valid HAProxy server name", item->pool,
+				       item->member->name);
+	if (item->weight > HAP_WEIGHT_MAX)
+		return lbm_driver_fail(lb, LBM_EINVAL, "weight %d is out of range: HAProxy accepts 0 to %d",
+				       item->weight, HAP_WEIGHT_MAX);
+	if (item->state < LBM_STATE_ENABLED || item->state > LBM_STATE_DISABLED)
+		return lbm_driver_fail(lb, LBM_EINVAL, "%s/%s: no such state", item->pool, item->member->name);
 	return 0;
 }
 
@@ -873,9 +872,10 @@ static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 {
 	struct buf cmds = { 0 }, reply = { 0 };
 	char *cursor = NULL;
-	int ret;
+	int ret = 0;
 
-	ret = check_items(lb, items, n);
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = haproxy_check(lb, &items[i]);
 	if (ret == 0)
 		ret = build_apply(lb, items, n, &cmds);
 	if (ret == 0) {
@@ -898,4 +898,5 @@ const struct lbm_driver lbm_driver_haproxy = {
 	.list = haproxy_list,
 	.apply = haproxy_apply,
 	.pool_name = haproxy_pool_name,
+	.check = haproxy_check,
 };

@@ -565,10 +565,13 @@ static bool in_rotation(enum lbm_state state, int weight, enum lbm_health health
 	return state == LBM_STATE_ENABLED && weight != 0 && health != LBM_HEALTH_DOWN;
 }
 
-static bool in_rotation_now(const struct lbm_member *m)
+/* A template takes no connection itself: its ephemeral members do, and
+ * they are counted. */
+int lbm_member_in_rotation(const struct lbm_member *m)
 {
-	return in_rotation(m->state, m->weight, m->health);
+	return !(m->flags & LBM_MEMBER_TEMPLATE) && in_rotation(m->state, m->weight, m->health);
 }
+
 
 static int planned_weight(const struct lbm_item *item)
 {
@@ -625,12 +628,12 @@ static bool stays_in(struct judge *j, size_t p, size_t i)
 	if (*verdict == JUDGE_IN || *verdict == JUDGE_OUT)
 		return *verdict == JUDGE_IN;
 	if (*verdict == JUDGE_BUSY) /* a loop of followers, which HAProxy refuses: judge by itself */
-		return in_rotation_now(m);
+		return lbm_member_in_rotation(m);
 	*verdict = JUDGE_BUSY;
 	if (item && needs_change(item))
-		in = in_rotation(item->state, planned_weight(item), m->health);
+		in = !(m->flags & LBM_MEMBER_TEMPLATE) && in_rotation(item->state, planned_weight(item), m->health);
 	else
-		in = in_rotation_now(m);
+		in = lbm_member_in_rotation(m);
 	if (in && m->follows[0] && find_leader(j, m, &lp, &li))
 		in = stays_in(j, lp, li);
 	*verdict = in ? JUDGE_IN : JUDGE_OUT;
@@ -650,6 +653,28 @@ static const struct lbm_item *cause(struct judge *j, size_t p, size_t i, unsigne
 	if (depth < 64 && m->follows[0] && find_leader(j, m, &lp, &li))
 		return cause(j, lp, li, depth + 1);
 	return NULL;
+}
+
+/* What no balancer would keep (a member it makes and replaces itself) and
+ * what this one cannot do, refused before anything is touched. */
+static int check_plan(struct lbm *lb, const struct plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct lbm_item *item = &plan->items[i];
+		int ret;
+
+		if (!needs_change(item))
+			continue;
+		if (item->member->flags & LBM_MEMBER_EPHEMERAL)
+			return lbm_fail(lb, LBM_EINVAL,
+					"refusing to change '%s' in pool '%s': the balancer makes and replaces it from %s "
+					"(an ephemeral member): change that one instead",
+					item->member->name, item->pool,
+					item->member->follows[0] ? item->member->follows : "a template");
+		if (lb->driver->check && (ret = lb->driver->check(lb, item)) < 0)
+			return ret;
+	}
+	return 0;
 }
 
 /* Refuse, before touching anything, a change that takes a member out of
@@ -683,7 +708,7 @@ static int guard(struct lbm *lb, const struct plan *plan, unsigned min_enabled)
 			bool in = stays_in(&j, p, i);
 
 			staying += in;
-			if (!in && in_rotation_now(&pool->members[i]) && !out_m) {
+			if (!in && lbm_member_in_rotation(&pool->members[i]) && !out_m) {
 				out_m = &pool->members[i];
 				out_i = i;
 			}
@@ -725,9 +750,55 @@ static bool member_changed(const struct lbm_member *before, const struct lbm_mem
 	return before->state != after->state || before->weight != after->weight;
 }
 
+/* A member that should have left rotation with the one it follows, but
+ * still takes new connections. */
+struct lag {
+	const struct lbm_outcome *leader; /* NULL: none found */
+	char follower[LBM_NAME_MAX];
+};
+
+static bool taken_out(const struct lbm_outcome *o)
+{
+	return o->before.state == LBM_STATE_ENABLED && o->after.state != LBM_STATE_ENABLED &&
+	       o->after.state != LBM_STATE_UNKNOWN;
+}
+
+/* Whether follows names pool/member. */
+static bool names(const char *follows, const char *pool, const char *member)
+{
+	size_t len = strlen(pool);
+
+	return !strncmp(follows, pool, len) && follows[len] == '/' && !strcmp(follows + len + 1, member);
+}
+
+/* Followers in the listing that stayed in rotation although the member they
+ * follow was taken out: on HAProxy never; on F5 it tells whether BIG-IP
+ * passed a change of an FQDN member on to its ephemeral members, which F5
+ * does not document. */
+static void find_lag(const struct lbm_result *res, const struct lbm_pool *pools, size_t n, struct lag *lag)
+{
+	for (size_t p = 0; p < n && !lag->leader; p++) {
+		for (size_t i = 0; i < pools[p].n_members && !lag->leader; i++) {
+			const struct lbm_member *m = &pools[p].members[i];
+
+			if (!m->follows[0] || !lbm_member_in_rotation(m))
+				continue;
+			for (size_t k = 0; k < res->n; k++) {
+				if (taken_out(&res->outcomes[k]) &&
+				    names(m->follows, res->outcomes[k].pool, res->outcomes[k].before.name)) {
+					lag->leader = &res->outcomes[k];
+					lbm_copy(lag->follower, sizeof(lag->follower), m->name);
+					break;
+				}
+			}
+		}
+	}
+}
+
 /* Refresh each outcome's "after" from a fresh listing of the balancer, or of
- * only the pool they all are in (canonical, or NULL for every pool). */
-static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_name)
+ * only the pool they all are in (canonical, or NULL for every pool); lag,
+ * when given, says which follower stayed behind. */
+static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_name, struct lag *lag)
 {
 	struct lbm_pool *pools = NULL;
 	const struct lbm_pool *pool;
@@ -756,6 +827,8 @@ static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_na
 		o->changed = member_changed(&o->before, &o->after);
 		res->changed |= o->changed;
 	}
+	if (lag)
+		find_lag(res, pools, n, lag);
 	lbm_pools_free(pools, n);
 	return 0;
 }
@@ -861,7 +934,7 @@ static int wait_settled(struct lbm *lb, struct lbm_result *res, const char *pool
 					res->outcomes[i].pool, res->outcomes[i].after.name, wait_s, why);
 		sleep_s(delay < left ? delay : left);
 		delay = delay * 2 < 1.0 ? delay * 2 : 1.0;
-		ret = read_back(lb, res, pool_name);
+		ret = read_back(lb, res, pool_name, NULL);
 		if (ret < 0)
 			return ret;
 	}
@@ -929,6 +1002,7 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 		  struct lbm_result *res)
 {
 	struct plan plan = { 0 };
+	struct lag lag = { 0 };
 	struct lbm_item *todo = NULL;
 	struct lbm_pool *pools = NULL;
 	size_t npools = 0, ntodo = 0;
@@ -968,7 +1042,9 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 		if (ret < 0)
 			goto out;
 	}
-	ret = guard(lb, &plan, min_enabled);
+	ret = check_plan(lb, &plan);
+	if (ret == 0)
+		ret = guard(lb, &plan, min_enabled);
 	if (ret < 0)
 		goto out;
 	pool_name = planned_pool(&plan);
@@ -1004,7 +1080,7 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 		int read_ret;
 
 		memcpy(errmsg, lb->errmsg, sizeof(errmsg));
-		read_ret = read_back(lb, res, pool_name);
+		read_ret = read_back(lb, res, pool_name, &lag);
 		set_results(res, &plan, todo, read_ret == 0);
 		if (ret < 0) {
 			memcpy(lb->errmsg, errmsg, sizeof(errmsg));
@@ -1014,6 +1090,10 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 	}
 	if (ret == 0)
 		ret = check_reached(lb, res, &plan);
+	if (ret == 0 && lag.leader)
+		ret = lbm_fail(lb, LBM_EPROTO, "%s/%s is %s, but '%s', which follows it, still takes new connections",
+			       lag.leader->pool, lag.leader->after.name, lbm_state_name(lag.leader->after.state),
+			       lag.follower);
 	if (ret == 0 && how->wait_s > 0)
 		ret = wait_settled(lb, res, pool_name, how->wait_s);
 out:

@@ -75,6 +75,18 @@ struct lbm_options {
 	const char *state_dir;     /**< LVS state store; NULL: $LBM_STATE_DIR, then /var/lib/lbmember */
 };
 
+/** Flags of struct lbm_member: what kind of member the balancer says it is. */
+enum lbm_member_flags {
+	/** Stands for the members the balancer makes from it (F5: an FQDN pool
+	 *  member, whose address BIG-IP resolves from DNS); takes no
+	 *  connection itself, so it never counts as in rotation. */
+	LBM_MEMBER_TEMPLATE = 1u << 0,
+	/** Made, and replaced, by the balancer from a template (F5: the
+	 *  `_auto_ADDR:PORT` members of an FQDN member; follows names the
+	 *  template). lbmember refuses to change it: change the template. */
+	LBM_MEMBER_EPHEMERAL = 1u << 1,
+};
+
 /** One member of a pool, as the balancer reports it. */
 struct lbm_member {
 	char name[LBM_NAME_MAX];    /**< HAProxy server name, LVS "IP:PORT", F5 "/Partition/ADDR:PORT" */
@@ -93,9 +105,10 @@ struct lbm_member {
 	 *  inherited from tracked server b/s". */
 	char held[LBM_NAME_MAX];
 	/** "POOL/MEMBER" of the member whose state this one inherits (HAProxy
-	 *  `track`): when that one is drained or disabled, so is this one.
-	 *  Empty when it follows none. */
+	 *  `track`; F5: the template of an ephemeral member): when that one is
+	 *  drained or disabled, so is this one. Empty when it follows none. */
 	char follows[LBM_NAME_MAX];
+	unsigned flags; /**< enum lbm_member_flags */
 };
 
 /** A pool: HAProxy backend, LVS virtual service, F5 pool. */
@@ -192,6 +205,10 @@ int lbm_state_parse(const char *name, enum lbm_state *out);
 
 /** "up", "down" or "unknown". */
 const char *lbm_health_name(enum lbm_health health);
+
+/** Whether m takes new connections: enabled, not down, weight not 0, and
+ *  not a template (which takes none itself). What the guard counts. */
+int lbm_member_in_rotation(const struct lbm_member *m);
 
 /** "unchanged", "applied", "not_applied" or "would_apply". */
 const char *lbm_outcome_result_name(enum lbm_outcome_result result);

@@ -8,7 +8,7 @@ static json_t *count_or_null(long value)
 
 json_t *lbm_json_member(const struct lbm_member *m)
 {
-	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o}",
+	return json_pack("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:b}",
 			 "name", m->name,
 			 "address", m->address,
 			 "port", (json_int_t)m->port,
@@ -19,7 +19,9 @@ json_t *lbm_json_member(const struct lbm_member *m)
 			 "inactive", count_or_null(m->inactive),
 			 "status", m->status,
 			 "held", m->held[0] ? json_string(m->held) : json_null(),
-			 "follows", m->follows[0] ? json_string(m->follows) : json_null());
+			 "follows", m->follows[0] ? json_string(m->follows) : json_null(),
+			 "template", !!(m->flags & LBM_MEMBER_TEMPLATE),
+			 "ephemeral", !!(m->flags & LBM_MEMBER_EPHEMERAL));
 }
 
 json_t *lbm_json_outcome(const struct lbm_outcome *o)

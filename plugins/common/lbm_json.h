@@ -8,8 +8,9 @@
 
 #include "lbmember.h"
 
-/* {"name","address","port","state","health","weight","active","inactive","status","held","follows"};
- * numbers a balancer does not report, and an empty held or follows, are null. */
+/* {"name","address","port","state","health","weight","active","inactive","status","held","follows",
+ *  "template","ephemeral"}; numbers a balancer does not report, and an empty
+ * held or follows, are null; template and ephemeral are booleans. */
 json_t *lbm_json_member(const struct lbm_member *m);
 /* {"pool","changed","result","before":member,"after":member}; result is
  * "unchanged", "applied", "not_applied" or "would_apply" (lbmember.h). */

@@ -80,7 +80,7 @@ static void set_count(lua_State *L, const char *key, long value)
 
 static void push_member(lua_State *L, const struct lbm_member *m)
 {
-	lua_createtable(L, 0, 11);
+	lua_createtable(L, 0, 13);
 	set_string(L, "name", m->name);
 	set_string(L, "address", m->address);
 	lua_pushinteger(L, m->port);
@@ -95,6 +95,10 @@ static void push_member(lua_State *L, const struct lbm_member *m)
 		set_string(L, "held", m->held);
 	if (m->follows[0])
 		set_string(L, "follows", m->follows);
+	lua_pushboolean(L, !!(m->flags & LBM_MEMBER_TEMPLATE));
+	lua_setfield(L, -2, "template");
+	lua_pushboolean(L, !!(m->flags & LBM_MEMBER_EPHEMERAL));
+	lua_setfield(L, -2, "ephemeral");
 }
 
 static void push_pool(lua_State *L, const struct lbm_pool *pool)

@@ -57,7 +57,7 @@ static void judge(const struct check_config *cfg, const struct lbm_pool *pool, s
 	for (size_t i = 0; i < pool->n_members; i++) {
 		const struct lbm_member *m = &pool->members[i];
 
-		if (m->state == LBM_STATE_ENABLED && m->health != LBM_HEALTH_DOWN)
+		if (lbm_member_in_rotation(m))
 			res->enabled++;
 		if (check_member_out(cfg, m))
 			res->out++;

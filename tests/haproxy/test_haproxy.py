@@ -376,6 +376,9 @@ def dry_run(t):
         check(out["changed"] is True and out["outcomes"][0]["after"]["weight"] == 9, out)
         out = run_ok(e.target, "enable", SEED, S80, "--dry-run")
         check(out["changed"] is False, "a no-op dry run says changed: %s" % out)
+        # What HAProxy cannot do is refused by a dry run too, not promised.
+        run_fail("EINVAL", "HAProxy: weight 300 is out of range: HAProxy accepts 0 to 256", e.target, "enable", SEED,
+                 S79, "--weight", 300, "--dry-run")
         check(e.snapshot() == before, "a dry run touched HAProxy")
         check(e.h.status(SEED, S78) == "no check", "witness %s" % e.h.status(SEED, S78))
 

@@ -113,9 +113,12 @@ test("weights", function()
 	check.eq(r.changed, true, "changed")
 	check.eq(r.after.weight, 20, "after weight")
 	check.eq(witness("web", "s2").weight, "20", "witness weight")
+	-- Refused before anything is touched, as the guard refuses: no result.
 	local partial = check.fails("EINVAL", "^HAProxy: weight 300 is out of range", "weight 300",
 		lb:enable("web", "s2", { weight = 300 }))
-	check.eq(partial and partial.before.weight, 20, "partial result on failure")
+	check.eq(partial, nil, "no result for a change refused before anything was touched")
+	check.fails("EINVAL", "^HAProxy: weight 300 is out of range", "weight 300, dry run",
+		lb:enable("web", "s2", { weight = 300, dry_run = true }))
 	check.eq(witness("web", "s2").weight, "20", "witness weight unchanged")
 	check.ok("weight back", lb:enable("web", "s2", { weight = 1 }))
 	check.eq(witness("web", "s2").weight, "1", "witness weight back")

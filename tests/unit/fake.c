@@ -129,6 +129,18 @@ static int fake_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, 
 	return 0;
 }
 
+/* Followers of leader (one level) take its state. */
+static void pass_on(struct fake_model *fm, const char *pool, const struct lbm_member *leader)
+{
+	char name[2 * LBM_NAME_MAX];
+
+	snprintf(name, sizeof(name), "%s/%s", pool, leader->name);
+	for (size_t p = 0; p < fm->n_pools; p++)
+		for (size_t i = 0; i < fm->pools[p].n_members; i++)
+			if (!strcmp(fm->pools[p].members[i].follows, name))
+				fm->pools[p].members[i].state = leader->state;
+}
+
 static int fake_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 {
 	struct fake_model *fm = lb->priv;
@@ -145,6 +157,8 @@ static int fake_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 			m->state = items[i].state;
 			if (items[i].weight >= 0)
 				m->weight = items[i].weight;
+			if (fm->propagate)
+				pass_on(fm, items[i].pool, m);
 		}
 		items[i].done = true;
 		fm->items_applied++;

@@ -345,6 +345,7 @@ static void test_guard_counts_followers(void)
 	CHECK(lbm_set_state(lb, both, 2, &disable, &res) == LBM_EGUARD);
 	CHECK(strstr(lbm_errmsg(lb), "pool 'trk' would keep 0 enabled members") != NULL);
 	CHECK(fake_model(lb)->apply_calls == 0);
+	fake_model(lb)->propagate = true; /* as HAProxy's trackers do */
 	CHECK(lbm_member_set_state(lb, "trk", "up", &disable, &res) == 0);
 	lbm_result_free(&res);
 	lbm_close(lb);
@@ -363,6 +364,7 @@ static void test_guard_counts_followers(void)
 	CHECK(lbm_member_set_state(lb, "trk", "up2", &disable, &res) == LBM_EGUARD);
 	CHECK(strstr(lbm_errmsg(lb), "pool 'a' would keep 0") != NULL);
 	disable.flags = LBM_CHANGE_HAS_MIN_ENABLED;
+	fake_model(lb)->propagate = true;
 	CHECK(lbm_member_set_state(lb, "trk", "up2", &disable, &res) == 0);
 	lbm_result_free(&res);
 	lbm_close(lb);
@@ -418,6 +420,44 @@ static void test_outcome_results(void)
 	lbm_close(lb);
 }
 
+/* An FQDN-like template takes no connection itself; its ephemeral members
+ * do, follow it, and are never changed by lbmember. */
+static void test_templates_and_ephemerals(void)
+{
+	struct lbm *lb;
+	struct lbm_change drain = { .state = LBM_STATE_DRAINING };
+	struct lbm_result res;
+
+	CHECK(lbm_open(&lb, "fake://fq:t,e1>fq/t,e2>fq/t;web:a", NULL) == 0);
+	fake_member(lb, "fq", "t")->flags = LBM_MEMBER_TEMPLATE;
+	fake_member(lb, "fq", "e1")->flags = LBM_MEMBER_EPHEMERAL;
+	fake_member(lb, "fq", "e2")->flags = LBM_MEMBER_EPHEMERAL;
+	/* The ephemerals leave with the template: nothing would stay. */
+	CHECK(lbm_member_set_state(lb, "fq", "t", &drain, &res) == LBM_EGUARD);
+	CHECK(strstr(lbm_errmsg(lb), "pool 'fq' would keep 0 enabled members") != NULL);
+	drain.flags = LBM_CHANGE_DRY_RUN;
+	CHECK(lbm_member_set_state(lb, "fq", "e1", &drain, &res) == LBM_EINVAL);
+	CHECK(!strcmp(lbm_errmsg(lb), "refusing to change 'e1' in pool 'fq': the balancer makes and replaces it "
+				      "from fq/t (an ephemeral member): change that one instead"));
+	CHECK(fake_model(lb)->apply_calls == 0);
+	/* The balancer did not pass the drain on: said, not hidden. */
+	drain.flags = LBM_CHANGE_HAS_MIN_ENABLED;
+	CHECK(lbm_member_set_state(lb, "fq", "t", &drain, &res) == LBM_EPROTO);
+	CHECK(!strcmp(lbm_errmsg(lb), "fq/t is draining, but 'e1', which follows it, still takes new connections"));
+	CHECK(res.n == 1 && res.outcomes[0].result == LBM_OUTCOME_APPLIED);
+	lbm_result_free(&res);
+	drain.state = LBM_STATE_ENABLED;
+	CHECK(lbm_member_set_state(lb, "fq", "t", &drain, &res) == 0);
+	lbm_result_free(&res);
+	/* It did: done. */
+	fake_model(lb)->propagate = true;
+	drain.state = LBM_STATE_DRAINING;
+	CHECK(lbm_member_set_state(lb, "fq", "t", &drain, &res) == 0);
+	CHECK(fake_member(lb, "fq", "e2")->state == LBM_STATE_DRAINING);
+	lbm_result_free(&res);
+	lbm_close(lb);
+}
+
 static void test_handles_independent(void)
 {
 	struct lbm *one = open_fake(), *two = open_fake();
@@ -450,6 +490,7 @@ int main(void)
 	test_guard_counts_followers();
 	test_wait_without_counts();
 	test_outcome_results();
+	test_templates_and_ephemerals();
 	test_handles_independent();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
