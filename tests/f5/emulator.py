@@ -2,43 +2,70 @@
 # SPDX-License-Identifier: MIT
 """An F5 BIG-IP iControl REST emulator for tests (Python standard library only).
 
-It follows the JSON that BIG-IP documents and returns, as seen in F5's own
-tools (f5-common-python, f5-ansible's bigip_pool_member and its fixtures) and
-in captured responses:
+It answers with the shapes that public recordings of BIG-IP 11.x to 17.x show
+(tests/f5/README.md lists each shape and its source), per version:
 
   POST   /mgmt/shared/authn/login          token login ({"token":{"token":...}})
   PATCH  /mgmt/shared/authz/tokens/<t>     token timeout
   DELETE /mgmt/shared/authz/tokens/<t>     logout
-  GET    /mgmt/tm/sys/                     version in selfLink (?ver=...)
+  GET    /mgmt/tm/sys/, /mgmt/tm/sys/version
   GET    /mgmt/tm/ltm/pool[?expandSubcollections=true]
-  GET    /mgmt/tm/ltm/pool/~P~NAME[/members[/~P~ADDR:PORT]]
-  PATCH  /mgmt/tm/ltm/pool/~P~NAME/members/~P~ADDR:PORT
-  GET    /mgmt/tm/ltm/pool/~P~NAME/members[/~P~ADDR:PORT]/stats
-  GET    /mgmt/tm/ltm/node[/~P~NAME], /mgmt/tm/net/tunnels/{gre,ipip}
+  GET    /mgmt/tm/ltm/pool/~P~NAME[/members[/~P~MEMBER]]
+  PATCH  /mgmt/tm/ltm/pool/~P~NAME/members/~P~MEMBER
+  GET    /mgmt/tm/ltm/pool/~P~NAME/members[/~P~MEMBER]/stats,
+         /mgmt/tm/ltm/pool/members/stats (every pool; 11.x: empty)
+  GET    /mgmt/tm/ltm/node[/~P~NAME], PATCH /mgmt/tm/ltm/node/~P~NAME
+  GET    /mgmt/tm/cm/sync-status, /mgmt/tm/cm/failover-status
+  POST   /mgmt/tm/util/bash (only "tmsh delete sys connection ...")
+  GET    /mgmt/tm/net/tunnels/{gre,ipip}
   POST   /mgmt/tm/transaction, PATCH .../<id> {"state":"VALIDATING"},
-         GET .../<id>[/commands], DELETE .../<id>; writes carrying
-         X-F5-REST-Coordination-Id are queued and run atomically at commit.
+         GET .../<id>[/commands[/<n>]], PATCH .../<id>/commands/<n>
+         {"evalOrder":k}, DELETE .../<id>; writes carrying
+         X-F5-REST-Coordination-Id are queued (the answer is the queued
+         command) and run atomically at commit.
 
 Basic auth is accepted on every /mgmt call, as on BIG-IP. Members report
 `session` monitor-enabled/user-enabled/user-disabled and `state`
-up/down/checking/unchecked/user-down, and accept in a PATCH only what a
-BIG-IP accepts (session user-enabled/user-disabled, state user-up/user-down).
+up/down/checking/unchecked/user-down (fqdn-up for an FQDN template), and
+accept in a PATCH only what a BIG-IP accepts (session user-enabled/
+user-disabled, state user-up/user-down). A member is named after its node
+("web-a:80", address apart, or "192.0.2.10:80" for a node named by its
+address); a node disabled or forced offline holds its members
+(status.enabledState disabled-by-parent).
+
+Versions (--version, config "version", default $LBM_F5_VERSION or 15.1.10):
+any N.N[.N[.N]]; selfLinks carry it as ?ver=. Below 12.0 a single object's
+/stats is flat; below 12.1 errors have no "apiError"; member statistics carry
+mr.* counters from 16.1; below 11.6 members have no ephemeral/fqdn keys;
+exactly 13.1.0.6 answers members/stats with the pool's own statistics.
 
 Knobs, outside /mgmt, under /__emulator__/ (no authentication; loopback only):
   GET  /__emulator__/pools            the members as the emulator holds them
   PUT  /__emulator__/pools            replace every pool (same spec as --pools)
   POST /__emulator__/member           {"pool","member", fields...}: set state
                                       directly (session, state, admin, monitor,
-                                      ratio, conns, drain_rate)
+                                      ratio, conns, drain_rate; addresses for
+                                      an FQDN template)
+  GET  /__emulator__/nodes            the nodes as the emulator holds them
+  POST /__emulator__/node             {"node":"/P/N","admin":"enabled"|
+                                      "disabled"|"forced_offline",
+                                      "monitor":"up"|"down"|null}
   GET  /__emulator__/requests         {"count":N,"log":[[METHOD,PATH],...],
                                       "max_inflight":N}
   POST /__emulator__/requests/reset
+  GET  /__emulator__/config           every knob below, and "shape"
   POST /__emulator__/config           {"latency":s,"token_lifetime":s,
                                       "max_tokens":n,"expand":bool,
-                                      "conn_counts":bool}: conn_counts
-                                      false serves statistics without
-                                      serverside.curConns, as some devices
-                                      do
+                                      "conn_counts":bool,"version":"N.N.N",
+                                      "commit_async":bool|n,
+                                      "fqdn_propagate":bool,
+                                      "member_stats_pool_level":bool|null,
+                                      "transaction_timeout":s,
+                                      "password_expired":bool,
+                                      "sync_status":S,"failover_status":S}
+                                      conn_counts false serves statistics
+                                      without serverside.curConns, as some
+                                      devices do
   POST /__emulator__/faults           {"path":regex,"method":M,"status":503,
                                       "body":...,"times":1,"skip":0,"delay":s,
                                       "truncate":"body"|"connection","kind":K,
@@ -56,6 +83,7 @@ import argparse
 import base64
 import copy
 import json
+import os
 import re
 import secrets
 import ssl
@@ -63,38 +91,67 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-VERSION = "15.1.10"
+VERSION = os.environ.get("LBM_F5_VERSION", "15.1.10")
+SHAPES = ("11.6", "12.1", "13.1", "15.1", "16.1", "17.1")
 LOCAL = "https://localhost"
 
 # Error texts are BIG-IP's own where public tools and captures show them (404
 # "01020036:3", 401 login and token messages, mcpd lost, "transaction
 # failed:", "one or more properties must be specified", "address may not be
-# specified"). The 400s for a bad session/state/ratio value, an unknown
-# property and the token limit have the right status and shape, but their
-# wording was not found in a capture: tests must not match on it.
+# specified", "Found invalid command id", "Missing transaction ID for this
+# call."). The 400s for a bad session/state/ratio value, an unknown property
+# and the token limit have the right status and shape, but their wording was
+# not found in a capture: tests must not match on it.
 MCPD_LOST = "The connection to mcpd has been lost, try again."
+# Where no public recording shows BIG-IP's text, the emulator says so rather
+# than invent one (the fixtures carry the same words).
+PLACEHOLDER = "UNVERIFIED placeholder: text not found in a public recording"
+PARENT_REASON = "UNVERIFIED placeholder: the real statusReason text was not found in any public recording"
+
+
+def parse_version(text):
+    """'15.1.10' -> (15, 1, 10); anything but N.N[.N[.N]] is refused."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d+\.\d+(\.\d+){0,2}", text):
+        raise ValueError("version %r is not N.N[.N[.N]]" % (text,))
+    return tuple(int(x) for x in text.split("."))
+
+
+def shape_of(version):
+    """The documented shape (major.minor) a version answers with: the highest
+    one not above it, or the lowest."""
+    v = parse_version(version)[:2]
+    below = [s for s in SHAPES if tuple(map(int, s.split("."))) <= v]
+    return below[-1] if below else SHAPES[0]
 
 
 class F5Error(Exception):
-    def __init__(self, code, message, api_error=3, extra=None):
+    def __init__(self, code, message, api_error=3, extra=None, rest=False):
         super().__init__(message)
         self.code = code
         self.message = message
         self.api_error = api_error
         self.extra = extra or {}
+        self.rest = rest
 
-    def body(self):
-        body = {"code": self.code, "message": self.message, "errorStack": [], "apiError": self.api_error}
+    def body(self, api_error=True):
+        if self.rest:
+            # restjavad's own errors: no errorStack, no apiError.
+            body = {"code": self.code, "message": self.message}
+        else:
+            body = {"code": self.code, "message": self.message, "errorStack": []}
+            if api_error:
+                body["apiError"] = self.api_error
         body.update(self.extra)
         return body
 
 
 def rest_error(code, message, peer):
     """The shape of errors from the REST framework itself (auth, routing)."""
-    return F5Error(code, message, extra={"referer": peer, "restOperationId": secrets.randbelow(10**7),
-                                          "kind": ":resterrorresponse"})
+    extra = {"referer": peer} if peer else {}
+    extra.update({"restOperationId": secrets.randbelow(10**7), "kind": ":resterrorresponse"})
+    return F5Error(code, message, extra=extra, rest=True)
 
 
 def tilde(path):
@@ -103,13 +160,14 @@ def tilde(path):
 
 
 def split_member_name(name):
-    """'192.0.2.1:80' / '2001:db8::1.80' / '192.0.2.1%2:80' -> (address, port)."""
+    """'192.0.2.1:80' / '2001:db8::1.80' / '192.0.2.1%2:80' / 'web-a:80'
+    -> (node name or address, port)."""
     if name.count(":") > 1:
         addr, _, port = name.rpartition(".")
     else:
         addr, _, port = name.rpartition(":")
     if not addr or not port.isdigit():
-        raise ValueError("member name %r is not ADDR:PORT" % name)
+        raise ValueError("member name %r is not NODE:PORT" % name)
     return addr, int(port)
 
 
@@ -121,19 +179,132 @@ def split_path(full, default_partition="Common"):
     return default_partition, full
 
 
+def stat(value):
+    return {"value": value} if isinstance(value, int) else {"description": value}
+
+
+def validate_admin_patch(body, what, fields, ignored):
+    """Raise the 400 a BIG-IP gives for a member or node PATCH."""
+    if not isinstance(body, dict):
+        raise F5Error(400, "Expected a JSON object in the request body.", api_error=26214401)
+    if not body:
+        raise F5Error(400, "one or more properties must be specified", api_error=26214401)
+    allowed = {"session": ("user-enabled", "user-disabled"), "state": ("user-up", "user-down")}
+    for key, value in body.items():
+        if key in allowed:
+            if value not in allowed[key]:
+                # BIG-IP rejects the read-only values (monitor-enabled, up,
+                # unchecked...) that a GET shows, as go-bigip#126 reports.
+                raise F5Error(400, "invalid property value \"%s\":\"%s\"" % (key, value), api_error=26214401)
+        elif key not in fields and key not in ignored:
+            raise F5Error(400, "Found unexpected json pair at configuration item %s. The json pair \"%s\":%s is not"
+                          " allowed." % (what, key, json.dumps(value)), api_error=26214401)
+
+
+class Node:
+    """An LTM node: named by host ("web-a") or by address ("192.0.2.10")."""
+
+    def __init__(self, emu, full_path, address, fqdn=None, ephemeral=False):
+        self.emu = emu
+        self.partition, self.name = split_path(full_path)
+        self.address = address
+        self.fqdn = fqdn
+        self.resolved = True  # an FQDN node: DNS gave addresses
+        self.ephemeral = ephemeral
+        self.user_disabled = False
+        self.user_down = False
+        self.monitor_status = None  # None: no monitor of its own
+        self.generation = 1
+
+    @property
+    def full_path(self):
+        return "/%s/%s" % (self.partition, self.name)
+
+    def admin(self):
+        return "forced_offline" if self.user_down else "disabled" if self.user_disabled else "enabled"
+
+    def session(self):
+        if self.user_disabled:
+            return "user-disabled"
+        return "monitor-enabled" if self.monitor_status and not self.fqdn else "user-enabled"
+
+    def state(self):
+        if self.user_down:
+            return "user-down"
+        if self.fqdn and not self.ephemeral:
+            return "fqdn-up" if self.resolved else "fqdn-up-no-addr"
+        return self.monitor_status or "unchecked"
+
+    def set_direct(self, spec):
+        admin = spec.get("admin")
+        if admin is not None:
+            if admin not in ("enabled", "disabled", "forced_offline"):
+                raise ValueError("admin must be enabled, disabled or forced_offline")
+            self.user_disabled = admin in ("disabled", "forced_offline")
+            self.user_down = admin == "forced_offline"
+        if "monitor" in spec:
+            self.monitor_status = spec["monitor"]
+        self.generation += 1
+
+    def to_json(self):
+        fqdn = {"addressFamily": "ipv4", "autopopulate": "enabled" if self.fqdn else "disabled",
+                "downInterval": 5, "interval": "3600"}
+        if self.fqdn:
+            fqdn["tmName"] = self.fqdn
+        return {"kind": "tm:ltm:node:nodestate", "name": self.name, "partition": self.partition,
+                "fullPath": self.full_path, "generation": self.generation,
+                "selfLink": "%s/mgmt/tm/ltm/node/%s?ver=%s" % (LOCAL, tilde(self.full_path), self.emu.version),
+                "address": self.address, "connectionLimit": 0, "dynamicRatio": 1,
+                "ephemeral": "true" if self.ephemeral else "false", "fqdn": fqdn, "logging": "disabled",
+                # A monitor name ends with a space, as recorded.
+                "monitor": "/Common/icmp " if self.monitor_status else "default", "rateLimit": "disabled",
+                "ratio": 1, "session": self.session(), "state": self.state()}
+
+    def witness(self):
+        return {"fullPath": self.full_path, "address": self.address, "session": self.session(),
+                "state": self.state(), "admin": self.admin(), "monitor": self.monitor_status,
+                "ephemeral": self.ephemeral, "fqdn": self.fqdn}
+
+    def patch(self, body):
+        validate_admin_patch(body, "/ltm/node/" + tilde(self.full_path),
+                             ("description", "connectionLimit", "rateLimit", "ratio", "logging", "monitor"),
+                             {"name", "partition", "fullPath", "kind", "selfLink", "generation", "address",
+                              "ephemeral", "fqdn"})
+        if "session" in body:
+            self.user_disabled = body["session"] == "user-disabled"
+        if "state" in body:
+            self.user_down = body["state"] == "user-down"
+            if self.user_down:
+                self.user_disabled = True
+        self.generation += 1
+
+
 class Member:
     FIELDS = ("ratio", "description", "connectionLimit", "priorityGroup", "rateLimit", "monitor", "logging",
               "dynamicRatio", "inheritProfile", "profiles")
 
-    def __init__(self, pool, spec):
+    def __init__(self, pool, spec, template=None, address=None):
         self.pool = pool
-        self.partition, self.name = split_path(spec["name"], pool.partition)
-        addr, self.port = split_member_name(self.name)
-        self.address = spec.get("address", addr)
+        self.template = template  # an ephemeral's FQDN template member
+        if template is not None:
+            self.partition = template.partition
+            self.port = template.port
+            self.fqdn = template.fqdn
+            self.address = address
+            self.name = "_auto_%s%s%d" % (address, "." if ":" in address else ":", self.port)
+            node = "_auto_" + address
+        else:
+            self.partition, self.name = split_path(spec["name"], pool.partition)
+            node, self.port = split_member_name(self.name)
+            self.fqdn = spec.get("fqdn")
+            self.address = "any6" if self.fqdn else spec.get("address", node)
+        self.node_path = "/%s/%s" % (self.partition, node)
         self.user_disabled = False
         self.user_down = False
-        # None: no monitor (state "unchecked"); else up/down/checking.
-        self.monitor_status = spec.get("monitor", "up")
+        # None: no monitor (state "unchecked"); else up/down/checking; an
+        # FQDN template reports its DNS state.
+        self.monitor_status = "fqdn-up" if self.is_template else spec.get("monitor", "up")
+        self.monitor_since = time.time()
         self.generation = 1
         self.props = {"ratio": 1, "description": None, "connectionLimit": 0, "priorityGroup": 0,
                       "rateLimit": "disabled", "monitor": "default", "logging": "disabled",
@@ -141,7 +312,20 @@ class Member:
         self.conns0 = 0
         self.conns_t0 = time.monotonic()
         self.drain_rate = 0.0
-        self.set_direct(spec)
+        if template is None:
+            self.set_direct({k: v for k, v in spec.items() if not (self.is_template and k == "monitor")})
+
+    @property
+    def is_template(self):
+        return bool(self.fqdn) and self.template is None
+
+    @property
+    def emu(self):
+        return self.pool.emu
+
+    @property
+    def node(self):
+        return self.emu.nodes.get(self.node_path)
 
     @property
     def full_path(self):
@@ -172,6 +356,8 @@ class Member:
         if "state" in spec:
             self.user_down = spec["state"] == "user-down"
         if "monitor" in spec:
+            if spec["monitor"] != self.monitor_status:
+                self.monitor_since = time.time()
             self.monitor_status = spec["monitor"]
         if "ratio" in spec:
             self.props["ratio"] = spec["ratio"]
@@ -182,7 +368,7 @@ class Member:
 
     def self_link(self):
         return "%s/mgmt/tm/ltm/pool/%s/members/%s?ver=%s" % (LOCAL, tilde(self.pool.full_path),
-                                                            tilde(self.full_path), VERSION)
+                                                            tilde(self.full_path), self.emu.version)
 
     def to_json(self):
         body = {
@@ -193,88 +379,123 @@ class Member:
             "generation": self.generation,
             "selfLink": self.self_link(),
             "address": self.address,
-            "ephemeral": "false",
-            "fqdn": {"autopopulate": "disabled"},
-            "session": self.session(),
-            "state": self.state(),
         }
-        for key, value in self.props.items():
-            if value is not None:
-                body[key] = value
+        rest = {"session": self.session(), "state": self.state()}
+        if self.emu.at_least(11, 6):  # 11.5.4 had neither
+            rest["ephemeral"] = "true" if self.template is not None else "false"
+            rest["fqdn"] = {"autopopulate": "enabled", "tmName": self.fqdn} if self.fqdn else \
+                {"autopopulate": "disabled"}
+        rest.update((k, v) for k, v in self.props.items() if v is not None)
+        body.update((k, rest[k]) for k in sorted(rest))
         return body
 
     def witness(self):
-        return {"name": self.name, "fullPath": self.full_path, "address": self.address, "port": self.port,
-                "session": self.session(), "state": self.state(), "monitor": self.monitor_status,
-                "ratio": self.props["ratio"], "conns": self.conns(), "drain_rate": self.drain_rate,
-                "generation": self.generation}
+        node = self.node
+        w = {"name": self.name, "fullPath": self.full_path, "address": self.address, "port": self.port,
+             "session": self.session(), "state": self.state(), "monitor": self.monitor_status,
+             "ratio": self.props["ratio"], "conns": self.conns(), "drain_rate": self.drain_rate,
+             "generation": self.generation, "node": self.node_path, "node_admin": node.admin() if node else None}
+        if self.fqdn:
+            w.update({"fqdn": self.fqdn, "ephemeral": self.template is not None,
+                      "template": self.template.full_path if self.template is not None else None})
+        return w
 
     def stats_key(self):
         return "%s/mgmt/tm/ltm/pool/%s/members/%s/stats" % (LOCAL, tilde(self.pool.full_path), tilde(self.full_path))
 
-    def stats_json(self):
-        if self.user_down:
+    def monitor_rule(self):
+        return "%s (pool monitor)" % (self.pool.monitor or "/Common/http") if self.monitor_status else "none"
+
+    def status(self):
+        """(monitorStatus, availabilityState, enabledState, statusReason)."""
+        node = self.node
+        held = node is not None and node.user_disabled
+        monitor = self.monitor_status or "unchecked"
+        if node is not None and node.monitor_status == "down" and not self.is_template:
+            monitor = "address-down"  # the node's own monitor failed
+        if self.user_down or (held and node.user_down):
             availability = "offline"
         else:
-            availability = {"up": "available", "down": "offline", None: "unknown"}.get(self.monitor_status,
-                                                                                       "unknown")
-        return {
-            "kind": "tm:ltm:pool:members:membersstats",
-            "selfLink": self.stats_key() + "?ver=" + VERSION,
-            "entries": {
-                "addr": {"description": self.address},
-                "curSessions": {"value": 0},
-                "monitorRule": {"description": "/Common/http (pool monitor)" if self.monitor_status else "none"},
-                "monitorStatus": {"description": self.monitor_status or "unchecked"},
-                "nodeName": {"description": "/%s/%s" % (self.partition, self.address)},
-                "poolName": {"description": self.pool.full_path},
-                "port": {"value": self.port},
-                "serverside.bitsIn": {"value": 0},
-                "serverside.bitsOut": {"value": 0},
-                "serverside.curConns": {"value": self.conns()},
-                "serverside.maxConns": {"value": 0},
-                "serverside.pktsIn": {"value": 0},
-                "serverside.pktsOut": {"value": 0},
-                "serverside.totConns": {"value": 0},
-                "sessionStatus": {"description": "user-disabled" if self.user_disabled else "enabled"},
-                "status.availabilityState": {"description": availability},
-                "status.enabledState": {"description": "disabled" if self.user_disabled else "enabled"},
-                "status.statusReason": {"description": " "},
-                "totRequests": {"value": 0},
-            },
+            availability = {"up": "available", "fqdn-up": "available", "down": "offline", "fqdn-down": "offline",
+                            "fqdn-up-no-addr": "offline", "address-down": "offline"}.get(monitor, "unknown")
+        enabled = "disabled" if self.user_disabled else "disabled-by-parent" if held else "enabled"
+        if held and not self.user_disabled:
+            reason = PARENT_REASON
+        elif self.is_template:
+            reason = "The DNS server(s) are available" if monitor == "fqdn-up" else " "
+        elif self.user_down:
+            reason = " "  # not recorded
+        elif monitor == "down":
+            reason = "%s: No successful responses received before deadline. @%s. " % (
+                self.pool.monitor or "/Common/http", time.strftime("%Y/%m/%d %H:%M:%S",
+                                                                   time.localtime(self.monitor_since)))
+        elif monitor == "unchecked":
+            reason = "Pool member does not have service checking enabled"
+        elif monitor == "up":
+            reason = "Pool member is available, user disabled" if self.user_disabled else "Pool member is available"
+        else:
+            reason = " "  # checking, address-down...: not recorded
+        return monitor, availability, enabled, reason
+
+    def stats_entries(self):
+        monitor, availability, enabled, reason = self.status()
+        e = {
+            "addr": "::" if self.is_template else self.address,
+            "curSessions": 0,
+            "monitorRule": self.monitor_rule(),
+            "monitorStatus": monitor,
+            "nodeName": self.node_path,
+            "poolName": self.pool.full_path,
+            "port": self.port,
+            "serverside.bitsIn": 0,
+            "serverside.bitsOut": 0,
+            "serverside.curConns": 0 if self.is_template else self.conns(),
+            "serverside.maxConns": 0,
+            "serverside.pktsIn": 0,
+            "serverside.pktsOut": 0,
+            "serverside.totConns": 0,
+            "sessionStatus": "user-disabled" if self.user_disabled else "enabled",
+            "status.availabilityState": availability,
+            "status.enabledState": enabled,
+            "status.statusReason": reason,
+            "totRequests": 0,
         }
+        for q in ("ageEdm", "ageEma", "ageHead", "ageMax", "depth", "serviced"):
+            e["connq." + q] = 0
+        if self.emu.at_least(16, 1):  # absent in the 12.1.1 and 14.1.0 recordings
+            for q in ("msgIn", "msgOut", "reqIn", "reqOut", "respIn", "respOut"):
+                e["mr." + q] = 0
+        return {k: stat(e[k]) for k in sorted(e)}
+
+    def stats_json(self):
+        return {"kind": "tm:ltm:pool:members:membersstats", "selfLink": self.stats_key() + "?ver=" + self.emu.version,
+                "entries": self.stats_entries()}
+
+    def single_stats_json(self):
+        body = {"kind": "tm:ltm:pool:members:membersstats", "generation": self.generation,
+                "selfLink": self.stats_key() + "?ver=" + self.emu.version}
+        if self.emu.at_least(12, 0):
+            body["entries"] = {self.stats_key(): {"nestedStats": self.stats_json()}}
+        else:  # 11.x: a single object's entries are flat
+            body["entries"] = self.stats_entries()
+        return body
 
     def not_found_message(self):
         return member_not_found(self.pool.full_path, self.full_path)
 
     def validate_patch(self, body):
         """Raise the 400 a BIG-IP gives, or return the changes to make."""
-        if not isinstance(body, dict):
-            raise F5Error(400, "Expected a JSON object in the request body.", api_error=26214401)
-        if not body:
-            raise F5Error(400, "one or more properties must be specified", api_error=26214401)
-        allowed = {"session": ("user-enabled", "user-disabled"), "state": ("user-up", "user-down")}
-        ignored = {"name", "partition", "fullPath", "kind", "selfLink", "generation", "address", "ephemeral",
-                   "fqdn"}
-        for key, value in body.items():
-            if key in allowed:
-                if value not in allowed[key]:
-                    # BIG-IP rejects the read-only values (monitor-enabled, up,
-                    # unchecked...) that a GET shows, as go-bigip#126 reports.
-                    raise F5Error(400, "invalid property value \"%s\":\"%s\"" % (key, value),
-                                  api_error=26214401)
-            elif key == "ratio":
-                if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-                    raise F5Error(400, "01070372:3: Invalid ratio value (%s) for pool member (%s)"
-                                  % (value, self.full_path), api_error=3)
-            elif key == "address" and value != self.address:
-                raise F5Error(400, "01070734:3: Configuration error: address may not be specified"
-                              " when modifying a pool member", api_error=3)
-            elif key not in self.FIELDS and key not in ignored:
-                raise F5Error(400, "Found unexpected json pair at configuration item /ltm/pool/members/%s."
-                              " The json pair \"%s\":%s is not allowed." % (tilde(self.full_path), key,
-                                                                            json.dumps(value)),
-                              api_error=26214401)
+        validate_admin_patch(body, "/ltm/pool/members/" + tilde(self.full_path), self.FIELDS,
+                             {"name", "partition", "fullPath", "kind", "selfLink", "generation", "address",
+                              "ephemeral", "fqdn"})
+        if "ratio" in body:
+            value = body["ratio"]
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+                raise F5Error(400, "01070372:3: Invalid ratio value (%s) for pool member (%s)"
+                              % (value, self.full_path), api_error=3)
+        if "address" in body and body["address"] != self.address:
+            raise F5Error(400, "01070734:3: Configuration error: address may not be specified"
+                          " when modifying a pool member", api_error=3)
         return body
 
     def apply_patch(self, body):
@@ -288,6 +509,11 @@ class Member:
             if key in body:
                 self.props[key] = body[key]
         self.generation += 1
+        if self.is_template and self.emu.fqdn_propagate:
+            admin = {k: body[k] for k in ("session", "state") if k in body}
+            for eph in self.pool.ephemerals_of(self):
+                if admin:
+                    eph.apply_patch(admin)
 
 
 def member_not_found(pool_path, member_path):
@@ -300,11 +526,20 @@ def member_not_found(pool_path, member_path):
 
 
 class Pool:
-    def __init__(self, full_path, spec):
+    def __init__(self, emu, full_path, spec):
+        self.emu = emu
         self.partition, self.name = split_path(full_path)
         self.generation = 1
         self.monitor = spec.get("monitor", "/Common/http")
-        self.members = [Member(self, m) for m in spec.get("members", [])]
+        self.mode = spec.get("loadBalancingMode", "round-robin")
+        self.members = []
+        for m in spec.get("members", []):
+            member = Member(self, m)
+            self.members.append(member)
+            if member.is_template:
+                self.members += [Member(self, {}, template=member, address=a) for a in m.get("addresses", [])]
+                for eph in self.ephemerals_of(member):
+                    eph.set_direct({"monitor": m.get("monitor", "up")})
 
     @property
     def full_path(self):
@@ -316,23 +551,46 @@ class Pool:
                 return m
         return None
 
+    def ephemerals_of(self, template):
+        return [m for m in self.members if m.template is template]
+
+    def set_addresses(self, template, addresses):
+        """DNS now answers these: ephemerals come and go, as on BIG-IP."""
+        keep = {m.address: m for m in self.ephemerals_of(template) if m.address in addresses}
+        others = [m for m in self.members if m.template is not template]
+        at = others.index(template) + 1
+        monitor = next(iter(keep.values())).monitor_status if keep else "up"
+        new = []
+        for a in addresses:
+            eph = keep.get(a) or Member(self, {}, template=template, address=a)
+            if a not in keep:
+                eph.set_direct({"monitor": monitor})
+                eph.user_disabled, eph.user_down = template.user_disabled, template.user_down
+            new.append(eph)
+        self.members = others[:at] + new + others[at:]
+
     def members_link(self):
-        return "%s/mgmt/tm/ltm/pool/%s/members?ver=%s" % (LOCAL, tilde(self.full_path), VERSION)
+        return "%s/mgmt/tm/ltm/pool/%s/members?ver=%s" % (LOCAL, tilde(self.full_path), self.emu.version)
 
     def to_json(self, expand):
         ref = {"link": self.members_link(), "isSubcollection": True}
-        if expand:
+        if expand and self.members:
             ref["items"] = [m.to_json() for m in self.members]
-        return {
+        body = {
             "kind": "tm:ltm:pool:poolstate",
             "name": self.name,
             "partition": self.partition,
             "fullPath": self.full_path,
             "generation": self.generation,
-            "selfLink": "%s/mgmt/tm/ltm/pool/%s?ver=%s" % (LOCAL, tilde(self.full_path), VERSION),
+            "selfLink": "%s/mgmt/tm/ltm/pool/%s?ver=%s" % (LOCAL, tilde(self.full_path), self.emu.version),
             "allowNat": "yes",
             "allowSnat": "yes",
-            "loadBalancingMode": "round-robin",
+            "ignorePersistedWeight": "disabled",
+            "ipTosToClient": "pass-through",
+            "ipTosToServer": "pass-through",
+            "linkQosToClient": "pass-through",
+            "linkQosToServer": "pass-through",
+            "loadBalancingMode": self.mode,
             "minActiveMembers": 0,
             "minUpMembers": 0,
             "minUpMembersAction": "failover",
@@ -346,15 +604,54 @@ class Pool:
             "slowRampTime": 10,
             "membersReference": ref,
         }
+        if self.monitor is None:
+            del body["monitor"]  # a pool without a monitor has no such key
+        return body
 
     def members_json(self):
-        return {"kind": "tm:ltm:pool:members:memberscollectionstate", "selfLink": self.members_link(),
-                "items": [m.to_json() for m in self.members]}
+        body = {"kind": "tm:ltm:pool:members:memberscollectionstate", "selfLink": self.members_link()}
+        if self.members:
+            body["items"] = [m.to_json() for m in self.members]
+        return body
 
     def stats_json(self):
-        return {"kind": "tm:ltm:pool:members:memberscollectionstats",
-                "selfLink": "%s/mgmt/tm/ltm/pool/%s/members/stats?ver=%s" % (LOCAL, tilde(self.full_path), VERSION),
-                "entries": {m.stats_key(): {"nestedStats": m.stats_json()} for m in self.members}}
+        body = {"kind": "tm:ltm:pool:members:memberscollectionstats",
+                "selfLink": "%s/mgmt/tm/ltm/pool/%s/members/stats?ver=%s" % (LOCAL, tilde(self.full_path),
+                                                                            self.emu.version)}
+        if self.members:
+            body["entries"] = {m.stats_key(): {"nestedStats": m.stats_json()} for m in self.members}
+        return body
+
+    def pool_level_stats_json(self, asked):
+        """13.1.0.6 answering members/stats with the pool's own statistics
+        (e-XpertSolutions/f5-rest-client#22), keyed under the path as asked."""
+        base = "%s/mgmt/tm/ltm/pool/%s/members" % (LOCAL, asked.replace("%", "%25"))
+        key = "%s/%s/stats" % (base, tilde(self.full_path))
+        states = [m.status()[1:3] for m in self.members if not m.is_template]
+        available = sum(1 for a, _ in states if a == "available")
+        active = sum(1 for a, e in states if a == "available" and e == "enabled")
+        if available:
+            availability, reason = "available", "The pool is available"
+        elif states and all(a == "offline" for a, _ in states):
+            availability, reason = "offline", "The children pool member(s) are down"
+        else:
+            availability, reason = "unknown", ("The children pool member(s) either don't have service checking "
+                                               "enabled, or service check results are not available yet")
+        e = {"activeMemberCnt": active, "availableMemberCnt": available, "curSessions": 0,
+             "memberCnt": len(states), "minActiveMembers": 0, "monitorRule": self.monitor or "none",
+             "tmName": self.full_path, "serverside.bitsIn": 0, "serverside.bitsOut": 0,
+             "serverside.curConns": sum(m.conns() for m in self.members if not m.is_template),
+             "serverside.maxConns": 0, "serverside.pktsIn": 0, "serverside.pktsOut": 0, "serverside.totConns": 0,
+             "status.availabilityState": availability, "status.enabledState": "enabled",
+             "status.statusReason": reason, "totRequests": 0}
+        for q in ("ageEdm", "ageEma", "ageHead", "ageMax", "depth", "serviced"):
+            e["connq." + q] = 0
+            e["connqAll." + q] = 0
+        v = self.emu.version
+        return {"kind": "tm:ltm:pool:members:memberscollectionstats", "selfLink": "%s/stats?ver=%s" % (base, v),
+                "entries": {key: {"nestedStats": {"kind": "tm:ltm:pool:members:membersstats",
+                                                  "selfLink": key + "?ver=" + v,
+                                                  "entries": {k: stat(e[k]) for k in sorted(e)}}}}}
 
 
 DEFAULT_POOLS = {
@@ -365,11 +662,23 @@ DEFAULT_POOLS = {
                                 {"name": "2001:db8::1.80"}, {"name": "/Common/2001:db8::2.80"}]},
 }
 
+SYNC = {  # status -> (color, mode, summary, details); placeholders where nothing was recorded
+    "Standalone": ("green", "standalone", " ", ["Optional action: Add a device to the trust domain"]),
+    "In Sync": ("green", "high-availability", PLACEHOLDER, [PLACEHOLDER, PLACEHOLDER]),
+    "Changes Pending": ("yellow", "high-availability", PLACEHOLDER,
+                        [PLACEHOLDER, "Recommended action: Synchronize bigip-a.example.com to group failover-group"]),
+}
+FAILOVER = {"ACTIVE": ("green", "1/1 active", ["active for /Common/traffic-group-1"])}
+
+KNOBS = ("latency", "token_lifetime", "max_tokens", "expand", "conn_counts", "version", "commit_async",
+         "fqdn_propagate", "member_stats_pool_level", "transaction_timeout", "password_expired", "sync_status",
+         "failover_status")
+
 
 class Emulator:
     """All the state, behind one lock: the HTTP threads only call handle()."""
 
-    def __init__(self, user, password, pools):
+    def __init__(self, user, password, pools, version=None):
         self.lock = threading.RLock()
         self.user = user
         self.password = password
@@ -382,23 +691,81 @@ class Emulator:
         self.latency = 0.0
         self.expand = True
         self.conn_counts = True
+        self.version = version or VERSION
+        self.vtuple = parse_version(self.version)
+        self.commit_async = False
+        self.fqdn_propagate = True
+        self.pool_level = None  # None: only on 13.1.0.6
+        self.transaction_timeout = 120
+        self.password_expired = False
+        self.sync_status = "Standalone"
+        self.failover_status = "ACTIVE"
         self.faults = []
         self.log = []
         self.inflight = 0
         self.max_inflight = 0
         self.transactions = {}
-        self.next_trans = 1389812351
+        self.last_trans = 0
+        self.peer = None
+        self.nodes = {}
         self.set_pools(pools)
+
+    def at_least(self, *v):
+        return self.vtuple >= v
+
+    @property
+    def member_stats_pool_level(self):
+        return self.version == "13.1.0.6" if self.pool_level is None else self.pool_level
+
+    def error_body(self, err):
+        return err.body(api_error=self.at_least(12, 1))  # 11.6/12.0 left apiError out
 
     def set_pools(self, spec):
         with self.lock:
-            self.pools = [Pool(path, p) for path, p in spec.items()]
+            self.pools = [Pool(self, path, p) for path, p in spec.items()]
+            self.sync_nodes()
+
+    def sync_nodes(self):
+        """Every member's node exists, holds kept for nodes that stay."""
+        old, self.nodes = self.nodes, {}
+        for p in self.pools:
+            for m in p.members:
+                if m.node_path in self.nodes:
+                    continue
+                node = old.get(m.node_path)
+                if node is None:
+                    node = Node(self, m.node_path, m.address, m.fqdn, ephemeral=m.template is not None)
+                if m.is_template:
+                    node.resolved = bool(p.ephemerals_of(m))
+                self.nodes[m.node_path] = node
 
     def find_pool(self, path):
         for p in self.pools:
             if p.full_path == path:
                 return p
         return None
+
+    def config(self):
+        out = {k: getattr(self, k) for k in KNOBS}
+        out["shape"] = shape_of(self.version)
+        return out
+
+    def configure(self, body):
+        if not isinstance(body, dict):
+            raise ValueError("config takes a JSON object")
+        unknown = sorted(set(body) - set(KNOBS))
+        if unknown:
+            raise ValueError("unknown config knob(s): %s" % ", ".join(unknown))
+        vtuple = parse_version(body["version"]) if "version" in body else self.vtuple
+        if "sync_status" in body and body["sync_status"] not in ("Standalone", "In Sync", "Changes Pending",
+                                                                 "Awaiting Initial Sync", "Not All Devices Synced",
+                                                                 "Disconnected"):
+            raise ValueError("unknown sync_status %r" % body["sync_status"])
+        if "version" in body:
+            self.vtuple, self.version = vtuple, body["version"]
+        for key in KNOBS:
+            if key in body and key != "version":
+                setattr(self, "pool_level" if key == "member_stats_pool_level" else key, body[key])
 
     # ---- knobs -----------------------------------------------------------
     def control(self, method, path, body):
@@ -413,20 +780,39 @@ class Emulator:
                 member = pool.find(body["member"]) if pool else None
                 if not member:
                     return 404, {"error": "no such member"}
+                if "addresses" in body:
+                    if not member.is_template:
+                        return 400, {"error": "addresses: only an FQDN template member has them"}
+                    pool.set_addresses(member, list(body["addresses"]))
+                    self.sync_nodes()
                 member.set_direct(body)
                 member.generation += 1
                 return 200, member.witness()
+            if path == "/__emulator__/nodes" and method == "GET":
+                return 200, {n: node.witness() for n, node in self.nodes.items()}
+            if path == "/__emulator__/node" and method == "POST":
+                node = self.nodes.get(body.get("node"))
+                if node is None:
+                    return 404, {"error": "no such node"}
+                try:
+                    node.set_direct(body)
+                except ValueError as err:
+                    return 400, {"error": str(err)}
+                return 200, node.witness()
             if path == "/__emulator__/requests" and method == "GET":
                 return 200, {"count": len(self.log), "log": self.log, "max_inflight": self.max_inflight}
             if path == "/__emulator__/requests/reset" and method == "POST":
                 self.log = []
                 self.max_inflight = 0
                 return 200, {}
+            if path == "/__emulator__/config" and method == "GET":
+                return 200, self.config()
             if path == "/__emulator__/config" and method == "POST":
-                for key in ("latency", "token_lifetime", "max_tokens", "expand", "conn_counts"):
-                    if key in body:
-                        setattr(self, key, body[key])
-                return 200, {}
+                try:
+                    self.configure(body)
+                except ValueError as err:
+                    return 400, {"error": str(err)}
+                return 200, self.config()
             if path == "/__emulator__/faults" and method == "POST":
                 rule = dict(body)
                 rule.setdefault("times", 1)
@@ -498,7 +884,11 @@ class Emulator:
             echoed = {k: v for k, v in body.items() if k != "password"} if isinstance(body, dict) else {}
             echoed.update({"generation": 0, "lastUpdateMicros": 0})
             err = rest_error(401, "Authentication failed.", peer)
-            err.extra["originalRequestBody"] = json.dumps(echoed)
+            err.extra = dict(originalRequestBody=json.dumps(echoed), **err.extra)
+            raise err
+        if self.password_expired:
+            err = rest_error(401, "Authentication failed: Password expired. Update password via "
+                             "/mgmt/shared/authz/users.", None)
             raise err
         self.expire_tokens()
         if len(self.tokens) >= self.max_tokens:
@@ -522,7 +912,7 @@ class Emulator:
         now_us = now_us or int(time.time() * 1e6)
         entry = self.tokens[token]
         return {"token": token, "name": token, "userName": self.user, "authProviderName": "tmos",
-                "user": {"link": "%s/mgmt/shared/authz/users/%s" % (LOCAL, self.user)},
+                "user": {"link": "%s/mgmt/shared/authz/users/%s" % (LOCAL, self.user)}, "groupReferences": [],
                 "timeout": entry["timeout"], "startTime": time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime()),
                 "address": "127.0.0.1", "partition": "[All]", "generation": 1, "lastUpdateMicros": now_us,
                 "expirationMicros": now_us + int(entry["timeout"] * 1e6),
@@ -539,6 +929,7 @@ class Emulator:
         query = parse_qs(split.query)
         path = unquote(split.path).rstrip("/") or "/"
         with self.lock:
+            self.peer = peer
             if path == "/mgmt/shared/authn/login" and method == "POST":
                 return 200, self.login(body, peer)
             self.authenticate(headers, peer, split.path)
@@ -546,11 +937,14 @@ class Emulator:
             if m:
                 return self.token_op(method, m.group(1), body)
             trans = headers.get("X-F5-REST-Coordination-Id")
-            if trans is not None and method in ("POST", "PATCH", "PUT", "DELETE") and \
-                    not path.startswith("/mgmt/tm/transaction"):
-                return self.queue(trans, method, raw_path, body)
             if path.startswith("/mgmt/tm/transaction"):
-                return self.transaction_op(method, path, body)
+                if trans is not None and method != "GET":
+                    # The commit itself must come without the header (LABS lab6.rst).
+                    raise F5Error(400, "Transaction %s operation %s %s%s is not allowed to be added to transaction."
+                                  % (trans, method, LOCAL, split.path), api_error=1)
+                return self.transaction_op(method, path, unquote(split.path), body)
+            if trans is not None and method in ("POST", "PATCH", "PUT", "DELETE"):
+                return self.queue(trans, method, raw_path, body)
             return self.tm(method, path, query, body)
 
     def token_op(self, method, token, body):
@@ -569,27 +963,45 @@ class Emulator:
             return 200, self.token_json(token)
         raise F5Error(400, "unsupported token operation", api_error=1)
 
+    def link(self, path, query=None):
+        q = (urlencode(query, doseq=True) + "&") if query else ""
+        return "%s%s?%sver=%s" % (LOCAL, path, q, self.version)
+
+    def not_registered(self, path):
+        return rest_error(404, "Public URI path not registered: %s" % path[len("/mgmt"):], self.peer)
+
     def tm(self, method, path, query, body):
         if path == "/mgmt/tm/sys" and method == "GET":
-            return 200, {"kind": "tm:sys:syscollectionstate", "selfLink": "%s/mgmt/tm/sys?ver=%s" % (LOCAL, VERSION),
-                         "items": [{"reference": {"link": "%s/mgmt/tm/sys/version?ver=%s" % (LOCAL, VERSION)}}]}
+            return 200, {"kind": "tm:sys:syscollectionstate", "selfLink": self.link("/mgmt/tm/sys"),
+                         "items": [{"reference": {"link": self.link("/mgmt/tm/sys/version")}}]}
+        if path == "/mgmt/tm/sys/version" and method == "GET":
+            return 200, self.version_json()
+        if path in ("/mgmt/tm/cm/sync-status", "/mgmt/tm/cm/syncStatus") and method == "GET":
+            return 200, self.sync_json(path)
+        if path in ("/mgmt/tm/cm/failover-status", "/mgmt/tm/cm/failoverStatus") and method == "GET":
+            return 200, self.failover_json(path)
+        if path == "/mgmt/tm/util/bash":
+            return self.bash(method, body)
         m = re.fullmatch(r"/mgmt/tm/net/tunnels/(gre|ipip)", path)
         if m and method == "GET":
             kind = m.group(1)
             return 200, {"kind": "tm:net:tunnels:%s:%scollectionstate" % (kind, kind),
-                         "selfLink": "%s/mgmt/tm/net/tunnels/%s?ver=%s" % (LOCAL, kind, VERSION),
+                         "selfLink": self.link("/mgmt/tm/net/tunnels/" + kind),
                          "items": [{"kind": "tm:net:tunnels:%s:%sstate" % (kind, kind), "name": kind,
                                     "partition": "Common", "fullPath": "/Common/" + kind}]}
-        if path.startswith("/mgmt/tm/ltm/node"):
-            return self.node(method, path)
+        if path == "/mgmt/tm/ltm/node" or path.startswith("/mgmt/tm/ltm/node/"):
+            return self.node(method, path, body)
         if path == "/mgmt/tm/ltm/pool" and method == "GET":
             expand = self.expand and query.get("expandSubcollections", ["false"])[0] == "true"
-            return 200, {"kind": "tm:ltm:pool:poolcollectionstate",
-                         "selfLink": "%s/mgmt/tm/ltm/pool?ver=%s" % (LOCAL, VERSION),
-                         "items": [p.to_json(expand) for p in self.pools]}
+            body = {"kind": "tm:ltm:pool:poolcollectionstate", "selfLink": self.link("/mgmt/tm/ltm/pool", query)}
+            if self.pools:  # BIG-IP leaves "items" out when there is nothing
+                body["items"] = [p.to_json(expand) for p in self.pools]
+            return 200, body
+        if path == "/mgmt/tm/ltm/pool/members/stats" and method == "GET":
+            return 200, self.all_member_stats()
         m = re.fullmatch(r"/mgmt/tm/ltm/pool/([^/]+)(/members(?:/(?!stats$)([^/]+))?)?(/stats)?", path)
         if not m:
-            raise F5Error(404, "Public URI path not registered: %s" % path, api_error=1)
+            raise self.not_registered(path)
         pool_path = m.group(1).replace("~", "/")
         pool = self.find_pool(pool_path if pool_path.startswith("/") else "/Common/" + pool_path)
         if pool is None:
@@ -601,7 +1013,11 @@ class Emulator:
         if m.group(3) is None:
             if method != "GET":
                 raise F5Error(405, "Method not allowed in this emulator: %s %s" % (method, path), api_error=1)
-            return 200, self.counted(pool.stats_json()) if m.group(4) else pool.members_json()
+            if not m.group(4):
+                return 200, pool.members_json()
+            if self.member_stats_pool_level:
+                return 200, self.counted(pool.pool_level_stats_json(m.group(1)))
+            return 200, self.counted(pool.stats_json())
         member_path = m.group(3).replace("~", "/")
         if not member_path.startswith("/"):
             member_path = "/Common/" + member_path
@@ -609,9 +1025,9 @@ class Emulator:
         if member is None:
             raise F5Error(404, member_not_found(pool.full_path, member_path))
         if m.group(4):
-            return 200, self.counted({"kind": "tm:ltm:pool:members:membersstats", "generation": member.generation,
-                                      "selfLink": member.stats_key() + "?ver=" + VERSION,
-                                      "entries": {member.stats_key(): {"nestedStats": member.stats_json()}}})
+            if method != "GET":
+                raise F5Error(405, "Method not allowed in this emulator: %s %s" % (method, path), api_error=1)
+            return 200, self.counted(member.single_stats_json())
         if method == "GET":
             return 200, member.to_json()
         if method in ("PATCH", "PUT"):
@@ -622,71 +1038,172 @@ class Emulator:
     def counted(self, stats):
         return stats if self.conn_counts else strip_keys(stats, {"serverside.curConns"})
 
-    def node(self, method, path):
-        nodes = {}
+    def all_member_stats(self):
+        """/mgmt/tm/ltm/pool/members/stats: from 12.0 every pool's members
+        (BIGIPREPORT "Need 12+"); 11.6.0 answers an empty object (f5er#16)."""
+        if not self.at_least(12, 0):
+            return {"kind": "tm:ltm:pool:poolstats", "generation": 0,
+                    "selfLink": self.link("/mgmt/tm/ltm/pool/members/stats")}
+        body = {"kind": "tm:ltm:pool:members:memberscollectionstats",
+                "selfLink": self.link("/mgmt/tm/ltm/pool/members/stats")}
+        entries = {m.stats_key(): {"nestedStats": m.stats_json()} for p in self.pools for m in p.members}
+        if entries:
+            body["entries"] = entries
+        return self.counted(body)
+
+    def version_json(self):
+        parts = self.version.split(".")
+        entries = {"Build": "0.0.0", "Date": PLACEHOLDER,
+                   "Edition": "Point Release %s" % parts[3] if len(parts) == 4 else "Final",
+                   "Product": "BIG-IP", "Title": "Main Package", "Version": self.version}
+        return {"kind": "tm:sys:version:versionstats", "selfLink": self.link("/mgmt/tm/sys/version"),
+                "entries": {LOCAL + "/mgmt/tm/sys/version/0": {"nestedStats": {
+                    "entries": {k: stat(v) for k, v in entries.items()}}}}}
+
+    def details(self, base, texts):
+        return {base: {"nestedStats": {"entries": {"%s/%d" % (base, i): {"nestedStats": {"entries": {
+            "details": stat(t)}}} for i, t in enumerate(texts)}}}}
+
+    def sync_json(self, path):
+        status = self.sync_status
+        color, mode, summary, details = SYNC.get(status, (PLACEHOLDER, "high-availability", PLACEHOLDER,
+                                                          [PLACEHOLDER]))
+        entries = {"color": stat(color), "mode": stat(mode), "status": stat(status), "summary": stat(summary)}
+        entries.update(self.details(LOCAL + "/mgmt/tm/cm/syncStatus/0/details", details))
+        return {"kind": "tm:cm:sync-status:sync-statusstats", "selfLink": self.link(path),
+                "entries": {LOCAL + path + "/0": {"nestedStats": {"entries": dict(sorted(entries.items()))}}}}
+
+    def failover_json(self, path):
+        status = self.failover_status
+        color, summary, details = FAILOVER.get(status, (PLACEHOLDER, PLACEHOLDER, [PLACEHOLDER]))
+        entries = {"color": stat(color), "status": stat(status), "summary": stat(summary)}
+        entries.update(self.details(LOCAL + "/mgmt/tm/cm/failoverStatus/0/details", details))
+        return {"kind": "tm:cm:failover-status:failover-statusstats", "selfLink": self.link(path),
+                "entries": {LOCAL + path + "/0": {"nestedStats": {"entries": dict(sorted(entries.items()))}}}}
+
+    def bash(self, method, body):
+        """util/bash, only to delete a member's connections with tmsh; what
+        else BIG-IP would run is not emulated."""
+        if method != "POST":
+            raise F5Error(405, "Method not allowed in this emulator: %s /mgmt/tm/util/bash" % method, api_error=1)
+        if not isinstance(body, dict) or body.get("command") != "run" or \
+                not str(body.get("utilCmdArgs", "")).startswith("-c"):
+            raise F5Error(400, "util bash: \"command\":\"run\" and \"utilCmdArgs\":\"-c ...\" are required",
+                          api_error=1)
+        m = re.fullmatch(r"-c\s+[\"']?\s*tmsh delete sys connection((?:\s+[a-z-]+\s+\S+?)*)\s*[\"']?",
+                         body["utilCmdArgs"])
+        if not m:
+            raise F5Error(400, "emulator: only \"tmsh delete sys connection ...\" is emulated in util/bash",
+                          api_error=1)
+        words = m.group(1).split()
+        opts = dict(zip(words[::2], words[1::2]))
+        addr, port = opts.get("ss-server-addr"), opts.get("ss-server-port")
         for p in self.pools:
             for mem in p.members:
-                nodes.setdefault("/%s/%s" % (mem.partition, mem.address), mem)
+                if (addr is None or mem.address == addr) and (port is None or str(mem.port) == port):
+                    mem.set_direct({"conns": 0})
+        return 200, {"kind": "tm:util:bash:runstate", "command": "run", "utilCmdArgs": body["utilCmdArgs"]}
 
-        def node_json(full, mem):
-            part, name = split_path(full)
-            return {"kind": "tm:ltm:node:nodestate", "name": name, "partition": part, "fullPath": full,
-                    "generation": 1, "selfLink": "%s/mgmt/tm/ltm/node/%s?ver=%s" % (LOCAL, tilde(full), VERSION),
-                    "address": mem.address, "connectionLimit": 0, "dynamicRatio": 1, "ephemeral": "false",
-                    "fqdn": {"addressFamily": "ipv4", "autopopulate": "disabled", "downInterval": 5,
-                             "interval": "3600"},
-                    "logging": "disabled", "monitor": "default", "rateLimit": "disabled", "ratio": 1,
-                    "session": "user-enabled", "state": "unchecked"}
-
-        if method != "GET":
-            raise F5Error(405, "Method not allowed in this emulator: %s %s" % (method, path), api_error=1)
+    def node(self, method, path, body):
         if path == "/mgmt/tm/ltm/node":
-            return 200, {"kind": "tm:ltm:node:nodecollectionstate",
-                         "items": [node_json(f, m) for f, m in nodes.items()]}
+            if method != "GET":
+                raise F5Error(405, "Method not allowed in this emulator: %s %s" % (method, path), api_error=1)
+            out = {"kind": "tm:ltm:node:nodecollectionstate", "selfLink": self.link(path)}
+            if self.nodes:
+                out["items"] = [n.to_json() for n in self.nodes.values()]
+            return 200, out
         full = path[len("/mgmt/tm/ltm/node/"):].replace("~", "/")
-        if full in nodes:
-            return 200, node_json(full, nodes[full])
-        raise F5Error(404, "01020036:3: The requested Node (%s) was not found." % full)
+        if not full.startswith("/"):
+            full = "/Common/" + full
+        node = self.nodes.get(full)
+        if node is None:
+            # As f5-common-python#419 quotes it, with a lower-case "node".
+            raise F5Error(404, "01020036:3: The requested node (%s) was not found." % full)
+        if method == "GET":
+            return 200, node.to_json()
+        if method in ("PATCH", "PUT"):
+            node.patch(body)
+            return 200, node.to_json()
+        raise F5Error(405, "Method not allowed in this emulator: %s %s" % (method, path), api_error=1)
 
     # ---- transactions ----------------------------------------------------------
     def trans_json(self, tid):
         t = self.transactions[tid]
-        return {"transId": tid, "state": t["state"], "timeoutSeconds": 30, "asyncExecution": False,
-                "validateOnly": False, "executionTimeout": 300, "executionTime": 0, "failedCommandCount": 0,
-                "kind": "tm:transactionstate", "selfLink": "%s/mgmt/tm/transaction/%d?ver=%s" % (LOCAL, tid, VERSION)}
+        return {"transId": tid, "state": t["state"], "timeoutSeconds": int(self.transaction_timeout),
+                "asyncExecution": False, "validateOnly": t["validate_only"], "executionTimeout": 300,
+                "executionTime": 0, "failureReason": t["failure"], "kind": "tm:transactionstate",
+                "selfLink": self.link("/mgmt/tm/transaction/%d" % tid)}
+
+    def command_json(self, tid, cmd):
+        out = {"method": cmd["method"], "uri": cmd["uri"]}
+        if cmd["body"] is not None:
+            out["body"] = cmd["body"]
+        out.update({"evalOrder": cmd["evalOrder"], "commandId": cmd["commandId"],
+                    "kind": "tm:transaction:commandsstate",
+                    "selfLink": self.link("/mgmt/tm/transaction/%d/commands/%d" % (tid, cmd["commandId"]))})
+        return out
+
+    def expire_transactions(self):
+        """A transaction not committed within timeoutSeconds is silently
+        removed (LABS lab6.rst)."""
+        now = time.monotonic()
+        for tid in [t for t, v in self.transactions.items()
+                    if v["state"] == "STARTED" and now - v["created"] > self.transaction_timeout]:
+            del self.transactions[tid]
 
     def queue(self, trans, method, raw_path, body):
+        self.expire_transactions()
         try:
             tid = int(trans)
         except ValueError:
             tid = -1
         t = self.transactions.get(tid)
-        if t is None or t["state"] != "STARTED":
+        if t is None:
+            # Reported by a user (e-XpertSolutions/f5-rest-client#36), not confirmed.
+            raise F5Error(404, "Missing transaction ID for this call.", api_error=1)
+        if t["state"] != "STARTED":
             raise F5Error(400, "Transaction %s is not in STARTED state." % trans, api_error=1)
-        t["commands"].append({"method": method, "uri": LOCAL + raw_path, "body": body})
-        return 200, self.trans_json(tid)
+        n = max([c["commandId"] for c in t["commands"]], default=0) + 1
+        cmd = {"method": method, "uri": LOCAL + raw_path, "body": body, "commandId": n,
+               "evalOrder": len(t["commands"]) + 1}
+        t["commands"].append(cmd)
+        return 200, self.command_json(tid, cmd)
 
-    def transaction_op(self, method, path, body):
+    def transaction_op(self, method, path, raw, body):
+        self.expire_transactions()
         if path == "/mgmt/tm/transaction":
             if method == "POST":
-                tid = self.next_trans
-                self.next_trans += 1
-                self.transactions[tid] = {"state": "STARTED", "commands": []}
+                tid = max(int(time.time() * 1e6), self.last_trans + 1)  # a microsecond clock: 16 digits
+                self.last_trans = tid
+                self.transactions[tid] = {"state": "STARTED", "commands": [], "created": time.monotonic(),
+                                          "failure": "", "validate_only": False, "polls": 0}
                 return 200, self.trans_json(tid)
             if method == "GET":
-                return 200, {"kind": "tm:transactioncollectionstate",
-                             "selfLink": "%s/mgmt/tm/transaction?ver=%s" % (LOCAL, VERSION),
-                             "items": [self.trans_json(t) for t in self.transactions]}
-        m = re.fullmatch(r"/mgmt/tm/transaction/(\d+)(/commands)?", path)
+                out = {"kind": "tm:transactioncollectionstate", "selfLink": self.link("/mgmt/tm/transaction")}
+                if self.transactions:
+                    out["items"] = [self.trans_json(t) for t in self.transactions]
+                return 200, out
+        m = re.fullmatch(r"/mgmt/tm/transaction/(\d+)(/commands(?:/(.+))?)?", path)
         tid = int(m.group(1)) if m else -1
         if tid not in self.transactions:
             raise F5Error(404, "Transaction %s not found." % (m.group(1) if m else path), api_error=1)
         t = self.transactions[tid]
-        if m.group(2) and method == "GET":
-            return 200, {"kind": "tm:transaction:commandscollectionstate",
-                         "items": [dict(c, evalOrder=i + 1, commandId=i + 1, kind="tm:transaction:commandsstate")
-                                   for i, c in enumerate(t["commands"])]}
+        if m.group(3) is not None:
+            return self.command_op(method, tid, t, raw.split("/commands/", 1)[1], body)
+        if m.group(2):
+            if method != "GET":
+                raise F5Error(405, "Method not allowed in this emulator: %s %s" % (method, path), api_error=1)
+            out = {"kind": "tm:transaction:commandscollectionstate",
+                   "selfLink": self.link("/mgmt/tm/transaction/%d/commands" % tid)}
+            if t["commands"]:
+                out["items"] = [self.command_json(tid, c) for c in sorted(t["commands"], key=lambda c: c["evalOrder"])]
+            return 200, out
         if method == "GET":
+            if t["state"] == "VALIDATING":
+                if t["polls"] > 0:
+                    t["polls"] -= 1
+                else:
+                    self.finish(t)
             return 200, self.trans_json(tid)
         if method == "DELETE":
             del self.transactions[tid]
@@ -695,28 +1212,61 @@ class Emulator:
             return self.commit(tid, t, body.get("validateOnly", False))
         raise F5Error(400, "invalid transaction operation", api_error=1)
 
+    def command_op(self, method, tid, t, which, body):
+        if not which.isdigit():
+            raise F5Error(400, "Found invalid command id %s" % which, api_error=1)
+        cmd = next((c for c in t["commands"] if c["commandId"] == int(which)), None)
+        if cmd is None:
+            raise F5Error(404, "Found invalid command id %s" % which, api_error=1)
+        if method == "GET":
+            return 200, self.command_json(tid, cmd)
+        if method == "PATCH" and isinstance(body, dict) and isinstance(body.get("evalOrder"), int):
+            order = sorted((c for c in t["commands"] if c is not cmd), key=lambda c: c["evalOrder"])
+            order.insert(max(0, min(len(order), body["evalOrder"] - 1)), cmd)
+            for i, c in enumerate(order):
+                c["evalOrder"] = i + 1
+            return 200, self.command_json(tid, cmd)
+        if method == "DELETE" and t["state"] == "STARTED":
+            t["commands"].remove(cmd)
+            for i, c in enumerate(sorted(t["commands"], key=lambda c: c["evalOrder"])):
+                c["evalOrder"] = i + 1
+            return 200, {}
+        raise F5Error(400, "invalid transaction command operation", api_error=1)
+
     def commit(self, tid, t, validate_only):
         if t["state"] != "STARTED":
             raise F5Error(400, "Transaction %d is already %s." % (tid, t["state"]), api_error=1)
         if not t["commands"]:
             raise F5Error(400, "there is no command to commit in the transaction", api_error=1)
-        # All or nothing: run every command against a copy, keep it only if
-        # all of them succeed, as BIG-IP's single mcpd transaction does.
-        saved = self.pools
-        self.pools = copy.deepcopy(saved)
+        t["validate_only"] = bool(validate_only)
+        if self.commit_async:
+            # Answered before it ran: the client polls until COMPLETED/FAILED.
+            t["state"] = "VALIDATING"
+            t["polls"] = 1 if self.commit_async is True else max(0, int(self.commit_async))
+            return 200, self.trans_json(tid)
+        self.finish(t)
+        if t["state"] == "FAILED":
+            # As BIG-IP answers a failed commit: 400, apiError 2, the cause after "transaction failed:".
+            raise F5Error(400, "transaction failed:" + t["failure"], api_error=2)
+        return 200, self.trans_json(tid)
+
+    def finish(self, t):
+        """Run every command against a copy, keep it only if all of them
+        succeed, as BIG-IP's single mcpd transaction does."""
+        saved = (self.pools, self.nodes)
+        self.pools, self.nodes = copy.deepcopy(saved, {id(self): self})
         try:
-            for cmd in t["commands"]:
+            for cmd in sorted(t["commands"], key=lambda c: c["evalOrder"]):
                 split = urlsplit(cmd["uri"])
                 self.tm(cmd["method"], unquote(split.path).rstrip("/"), parse_qs(split.query), cmd["body"])
         except F5Error as err:
-            self.pools = saved
+            self.pools, self.nodes = saved
             t["state"] = "FAILED"
-            # As BIG-IP answers a failed commit: 400, apiError 2, the cause after "transaction failed:".
-            raise F5Error(400, "transaction failed:" + err.message, api_error=2)
-        if validate_only:
-            self.pools = saved
+            t["failure"] = err.message
+            return
+        if t["validate_only"]:
+            self.pools, self.nodes = saved
         t["state"] = "COMPLETED"
-        return 200, self.trans_json(tid)
 
 
 class Server(ThreadingHTTPServer):
@@ -798,16 +1348,16 @@ class Handler(BaseHTTPRequestHandler):
             status = fault["status"]
             out = fault.get("body")
             if out is None:
-                out = default_fault_body(status, peer)
+                out = default_fault_body(status, peer, emu)
             elif isinstance(out, str):
                 out = out.encode()
             return self.send_json(status, out, truncate=fault.get("truncate"))
         if body is ValueError:
-            return self.send_json(400, F5Error(400, "Unexpected character in JSON body", api_error=1).body())
+            return self.send_json(400, emu.error_body(F5Error(400, "Unexpected character in JSON body", api_error=1)))
         try:
             status, out = emu.handle(self.command, self.path, self.headers, body, peer)
         except F5Error as err:
-            status, out = err.code, err.body()
+            status, out = err.code, emu.error_body(err)
         if fault and fault.get("kind") and isinstance(out, dict):
             out = dict(out, kind=fault["kind"])
         if fault and fault.get("strip"):
@@ -825,17 +1375,17 @@ def strip_keys(value, keys):
     return value
 
 
-def default_fault_body(status, peer):
+def default_fault_body(status, peer, emu):
     if status == 500:
-        return F5Error(500, MCPD_LOST, api_error=32768001).body()
+        return emu.error_body(F5Error(500, MCPD_LOST, api_error=32768001))
     if status == 503:
         # While restjavad restarts, BIG-IP answers with an HTML page.
         return b"<html><body>Configuration Utility restarting...</body></html>"
     if status == 401:
         return rest_error(401, "X-F5-Auth-Token has expired.", peer).body()
     if status == 404:
-        return F5Error(404, "01020036:3: The requested Pool (/Common/injected) was not found.").body()
-    return F5Error(status, "injected fault %d" % status, api_error=1).body()
+        return emu.error_body(F5Error(404, "01020036:3: The requested Pool (/Common/injected) was not found."))
+    return emu.error_body(F5Error(status, "injected fault %d" % status, api_error=1))
 
 
 def main():
@@ -845,10 +1395,16 @@ def main():
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free one)")
     ap.add_argument("--user", default="admin")
     ap.add_argument("--password-file", required=True, help="file holding the accepted password")
-    ap.add_argument("--pools", help="JSON file: {\"/Part/pool\": {\"members\": [{\"name\": \"ADDR:PORT\"...}]}}")
+    ap.add_argument("--pools", help="JSON file: {\"/Part/pool\": {\"members\": [{\"name\": \"NODE:PORT\"...}]}}")
     ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every /mgmt request")
     ap.add_argument("--token-lifetime", type=float, default=1200.0, help="token timeout in seconds")
+    ap.add_argument("--version", default=VERSION, help="BIG-IP version to answer as, N.N[.N[.N]] "
+                    "(default $LBM_F5_VERSION or 15.1.10)")
     args = ap.parse_args()
+    try:
+        parse_version(args.version)
+    except ValueError as err:
+        ap.error(str(err))
 
     with open(args.password_file) as f:
         password = f.readline().rstrip("\n")
@@ -856,7 +1412,7 @@ def main():
     if args.pools:
         with open(args.pools) as f:
             pools = json.load(f)
-    emu = Emulator(args.user, password, pools)
+    emu = Emulator(args.user, password, pools, version=args.version)
     emu.latency = args.latency
     emu.token_lifetime = args.token_lifetime
 
