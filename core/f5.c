@@ -27,6 +27,7 @@
 #define F5_PARALLEL 8
 #define F5_TOKEN_MAX 128
 #define F5_PATH_MAX (4 * LBM_NAME_MAX)
+#define F5_ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 struct f5 {
 	CURLM *multi;
@@ -63,7 +64,7 @@ struct req {
  * every program that uses the core, 17 ms and 6.5 MiB at each start of a
  * call to HAProxy or LVS that never uses it (docs/performance.md). */
 #define CURL_FUNCTIONS(X)                                                                                              \
-	X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup) X(easy_strerror) X(easy_escape)    \
+	X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup) X(easy_strerror)                   \
 	X(easy_unescape) X(free) X(slist_append) X(slist_free_all) X(multi_init) X(multi_setopt) X(multi_add_handle)  \
 	X(multi_remove_handle) X(multi_perform) X(multi_poll) X(multi_info_read) X(multi_strerror) X(multi_cleanup)
 
@@ -421,25 +422,31 @@ static int answer(struct lbm *lb, const struct req *r, const char *what, const c
 	return 0;
 }
 
-/* "/Common/web" -> "~Common~web", escaped for a URL path ('%' of a route
- * domain becomes "%25", as F5 wants). */
+/* "/Common/web" -> "~Common~web" and "%" -> "%25", as F5's own tools encode
+ * a name in a URL path (bigip_pool_member's transform_name), and nothing
+ * else: no client proven on devices escapes ':' as %3A. BIG-IP names hold
+ * only letters, digits and ._-:%/; anything else is refused rather than
+ * sent, as it could end the path ('?', '#') or smuggle another. */
 static int tm_name(struct lbm *lb, const char *full, char *out, size_t outsz)
 {
-	char tilde[LBM_NAME_MAX];
-	char *esc;
-	bool ok;
+	static const char allowed[] = F5_ALNUM "._-:%/";
+	size_t len = 0;
 
-	if (!lbm_copy(tilde, sizeof(tilde), full))
-		return lbm_driver_fail(lb, LBM_EINVAL, "name '%s' is too long", full);
-	for (char *p = tilde; *p; p++)
-		if (*p == '/')
-			*p = '~';
-	esc = curl.easy_escape(NULL, tilde, 0);
-	if (!esc)
-		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
-	ok = lbm_copy(out, outsz, esc);
-	curl.free(esc);
-	return ok ? 0 : lbm_driver_fail(lb, LBM_EINVAL, "name '%s' is too long", full);
+	if (!*full || strspn(full, allowed) != strlen(full))
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "'%.64s' is not an F5 object name (letters, digits, '.', '_', '-', ':', '%%', '/')",
+				       full);
+	for (const char *p = full; *p; p++) {
+		const char *piece = *p == '/' ? "~" : *p == '%' ? "%25" : NULL;
+		size_t plen = piece ? strlen(piece) : 1;
+
+		if (len + plen >= outsz)
+			return lbm_driver_fail(lb, LBM_EINVAL, "name '%.64s...' is too long", full);
+		memcpy(out + len, piece ? piece : p, plen);
+		len += plen;
+	}
+	out[len] = '\0';
+	return 0;
 }
 
 /* /mgmt/tm/ltm/pool/~P~pool[/members[/~P~member]][suffix] */
@@ -502,7 +509,9 @@ static int login(struct lbm *lb)
 		ret = answer(lb, &r, "login", NULL, &json);
 		if (ret == 0) {
 			token = json_string_value(json_object_get(json_object_get(json, "token"), "token"));
-			if (!token || !*token || !lbm_copy(f5->token, sizeof(f5->token), token))
+			/* It goes into a URL path at logout: letters and digits only. */
+			if (!token || !*token || strspn(token, F5_ALNUM) != strlen(token) ||
+			    !lbm_copy(f5->token, sizeof(f5->token), token))
 				ret = lbm_driver_fail(lb, LBM_EPROTO, "login: %s answered no usable token", f5->where);
 			json_decref(json);
 		}
@@ -517,15 +526,13 @@ static void logout(struct lbm *lb)
 {
 	struct f5 *f5 = lb->priv;
 	struct req r = {.method = "DELETE", .todo = true};
-	char tok[F5_TOKEN_MAX];
 
-	if (!f5->token[0] || tm_name(lb, f5->token, tok, sizeof(tok)) < 0)
+	if (!f5->token[0])
 		return;
-	snprintf(r.path, sizeof(r.path), "/mgmt/shared/authz/tokens/%s", tok);
+	snprintf(r.path, sizeof(r.path), "/mgmt/shared/authz/tokens/%s", f5->token);
 	/* Best effort: an expired token is gone already. */
 	run(lb, &r, 1);
 	req_free(&r);
-	explicit_bzero(tok, sizeof(tok));
 	explicit_bzero(r.path, sizeof(r.path));
 	explicit_bzero(f5->token, sizeof(f5->token));
 }
@@ -594,7 +601,7 @@ static int parse_location(struct lbm *lb, struct f5 *f5, const char *location)
 	if (len && loc[len - 1] == '/')
 		loc[len - 1] = '\0';
 	if (!*loc || strpbrk(loc, "/?#% \t") || !lbm_split_hostport(loc, host, sizeof(host), &port) ||
-	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") != strlen(host))
+	    strspn(host, F5_ALNUM ".-:") != strlen(host))
 		return lbm_driver_fail(lb, LBM_EINVAL, "target 'f5://%s' is not f5://HOST[:PORT]", loc);
 	if (!port)
 		port = 443;
@@ -662,7 +669,8 @@ static const char *str(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* F5 names members "ADDR:PORT", IPv6 ones "ADDR.PORT". */
+/* F5 names members "NODE:PORT", NODE the node's name (often its address),
+ * and an IPv6 address's "ADDR.PORT". */
 static unsigned member_port(const char *name)
 {
 	const char *base = strrchr(name, '/');
@@ -673,17 +681,36 @@ static unsigned member_port(const char *name)
 	return sep ? (unsigned)strtoul(sep + 1, NULL, 10) : 0;
 }
 
-static enum lbm_health health_of(const char *state)
-{
-	static const char *const up[] = {"up", "fqdn-up"};
-	static const char *const down[] = {"down", "fqdn-down", "fqdn-up-no-addr"};
+/* monitorStatus, or a member's monitor-driven "state", as health: the values
+ * devices were recorded with and those F5 documents (tests/f5/README.md has
+ * the table and its sources). An FQDN member's fqdn-up says that DNS
+ * answers, not that a server does; forced-down and maint are what an
+ * administrator set, read from session and state instead. */
+static const struct {
+	const char *word;
+	enum lbm_health health;
+} monitor_words[] = {
+	{"up", LBM_HEALTH_UP},
+	{"down", LBM_HEALTH_DOWN},
+	{"address-down", LBM_HEALTH_DOWN},
+	{"down-by-irule", LBM_HEALTH_DOWN},
+	{"down-manual-resume", LBM_HEALTH_DOWN},
+	{"fqdn-down", LBM_HEALTH_DOWN},
+	{"fqdn-up-no-addr", LBM_HEALTH_DOWN},
+	{"unchecked", LBM_HEALTH_UNKNOWN},
+	{"checking", LBM_HEALTH_UNKNOWN},
+	{"fqdn-checking", LBM_HEALTH_UNKNOWN},
+	{"fqdn-up", LBM_HEALTH_UNKNOWN},
+	{"forced-down", LBM_HEALTH_UNKNOWN},
+	{"maint", LBM_HEALTH_UNKNOWN},
+	{"user-down", LBM_HEALTH_UNKNOWN},
+};
 
-	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++)
-		if (!strcmp(state, up[i]))
-			return LBM_HEALTH_UP;
-	for (size_t i = 0; i < sizeof(down) / sizeof(down[0]); i++)
-		if (!strcmp(state, down[i]))
-			return LBM_HEALTH_DOWN;
+static enum lbm_health health_of(const char *word)
+{
+	for (size_t i = 0; i < sizeof(monitor_words) / sizeof(monitor_words[0]); i++)
+		if (!strcmp(word, monitor_words[i].word))
+			return monitor_words[i].health;
 	return LBM_HEALTH_UNKNOWN;
 }
 
@@ -701,10 +728,25 @@ static enum lbm_state state_of(const char *session, const char *state)
 	return LBM_STATE_UNKNOWN;
 }
 
+/* The DNS name of an FQDN member or of one BIG-IP made from it, or NULL. */
+static const char *fqdn_of(json_t *item)
+{
+	const char *name = str(json_object_get(item, "fqdn"), "tmName");
+
+	return name && *name ? name : NULL;
+}
+
+static bool is_ephemeral(json_t *item)
+{
+	const char *ephemeral = str(item, "ephemeral");
+
+	return ephemeral && !strcmp(ephemeral, "true");
+}
+
 static int add_member(struct lbm *lb, struct lbm_pool *pool, json_t *item)
 {
 	const char *kind = str(item, "kind"), *name = str(item, "fullPath"), *address = str(item, "address");
-	const char *session = str(item, "session"), *state = str(item, "state");
+	const char *session = str(item, "session"), *state = str(item, "state"), *fqdn = fqdn_of(item);
 	json_t *ratio = json_object_get(item, "ratio");
 	struct lbm_member *m;
 
@@ -716,19 +758,59 @@ static int add_member(struct lbm *lb, struct lbm_pool *pool, json_t *item)
 	m = lbm_pool_add_member(pool, name);
 	if (!m)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
-	lbm_copy(m->address, sizeof(m->address), address);
 	m->port = member_port(name);
 	m->state = state_of(session, state);
 	m->health = health_of(state);
 	if (json_is_integer(ratio))
 		m->weight = (int)json_integer_value(ratio);
 	snprintf(m->status, sizeof(m->status), "%s/%s", session, state);
+	if (is_ephemeral(item)) {
+		m->flags |= LBM_MEMBER_EPHEMERAL;
+		if (fqdn)
+			snprintf(m->status + strlen(m->status), sizeof(m->status) - strlen(m->status),
+				 ", made by BIG-IP from FQDN %s", fqdn);
+	} else if (fqdn) {
+		/* Its address is any6 until DNS answers: it has none of its own. */
+		m->flags |= LBM_MEMBER_TEMPLATE;
+		snprintf(m->status + strlen(m->status), sizeof(m->status) - strlen(m->status), ", FQDN %s", fqdn);
+		return 0;
+	}
+	lbm_copy(m->address, sizeof(m->address), address);
 	return 0;
+}
+
+/* An ephemeral member follows the FQDN member of its pool it was made
+ * from: same name in DNS, same port. */
+static void find_templates(struct lbm_pool *pool, size_t first, json_t *items)
+{
+	size_t i, j;
+	json_t *item, *other;
+
+	json_array_foreach(items, i, item)
+	{
+		struct lbm_member *m = &pool->members[first + i];
+
+		if (!(m->flags & LBM_MEMBER_EPHEMERAL) || !fqdn_of(item))
+			continue;
+		json_array_foreach(items, j, other)
+		{
+			const struct lbm_member *t = &pool->members[first + j];
+
+			if ((t->flags & LBM_MEMBER_TEMPLATE) && t->port == m->port && fqdn_of(other) &&
+			    !strcmp(fqdn_of(other), fqdn_of(item))) {
+				/* Too long to name is left unnamed rather than truncated. */
+				if ((size_t)snprintf(m->follows, sizeof(m->follows), "%s/%s", pool->name, t->name) >=
+				    sizeof(m->follows))
+					m->follows[0] = '\0';
+				break;
+			}
+		}
+	}
 }
 
 static int add_members(struct lbm *lb, struct lbm_pool *pool, json_t *items)
 {
-	size_t i;
+	size_t i, first = pool->n_members;
 	json_t *item;
 	int ret;
 
@@ -740,6 +822,7 @@ static int add_members(struct lbm *lb, struct lbm_pool *pool, json_t *items)
 		if (ret < 0)
 			return ret;
 	}
+	find_templates(pool, first, items);
 	return 0;
 }
 
@@ -768,27 +851,103 @@ static struct lbm_member *member_by_stats_key(struct lbm_pool *pool, const char 
 	return found;
 }
 
-/* Active connections, and health where the configuration does not tell. */
-static void add_stats(struct lbm_pool *pool, json_t *stats)
+/* What a listing learns of a member beyond struct lbm_member, while it is
+ * being made. */
+struct seen {
+	bool stats;     /* BIG-IP gave statistics for it */
+	char *by_node;  /* status.enabledState disabled-by-parent: the node holding it */
+};
+
+struct listing {
+	struct lbm_pool *pools;
+	size_t n;
+	bool *need_members; /* per pool: the pool listing left them out */
+	struct seen **seen; /* per pool, per member */
+};
+
+static void listing_free(struct listing *l)
+{
+	for (size_t p = 0; l->seen && p < l->n; p++) {
+		for (size_t i = 0; l->seen[p] && i < l->pools[p].n_members; i++)
+			free(l->seen[p][i].by_node);
+		free(l->seen[p]);
+	}
+	free(l->seen);
+	free(l->need_members);
+}
+
+static const char *stat_text(json_t *e, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(e, key), "description"));
+}
+
+/* One member's statistics entries: connections, health where the
+ * configuration does not tell, and what holds it out. */
+static int add_stats(struct lbm *lb, struct lbm_member *m, struct seen *seen, json_t *e)
+{
+	json_t *conns = json_object_get(json_object_get(e, "serverside.curConns"), "value");
+	const char *monitor = stat_text(e, "monitorStatus"), *enabled = stat_text(e, "status.enabledState");
+
+	seen->stats = true;
+	/* Absent (some devices, some shapes): not reported, never 0. */
+	if (json_is_integer(conns))
+		m->active = (long)json_integer_value(conns);
+	if (m->health == LBM_HEALTH_UNKNOWN && monitor)
+		m->health = health_of(monitor);
+	if (monitor && !strcmp(monitor, "down-manual-resume"))
+		lbm_copy(m->held, sizeof(m->held), "its monitor marked it down until someone resumes it on the BIG-IP");
+	if (enabled && !strcmp(enabled, "disabled-by-parent") && !seen->by_node) {
+		const char *node = stat_text(e, "nodeName");
+		char derived[LBM_NAME_MAX], *port;
+
+		/* Without nodeName: the member's own name less its port. */
+		if (!node || !*node) {
+			lbm_copy(derived, sizeof(derived), m->name);
+			port = strchr(derived, ':') != strrchr(derived, ':') ? strrchr(derived, '.') : strrchr(derived, ':');
+			if (port)
+				*port = '\0';
+			node = derived;
+		}
+		if (!(seen->by_node = strdup(node)))
+			return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* A statistics object's own entries: nested under its URL from 12.0 on (and
+ * in every collection), flat on 11.x for a single object. */
+static json_t *own_entries(json_t *entries)
 {
 	const char *key;
 	json_t *entry;
 
+	if (json_object_get(entries, "addr") || json_object_get(entries, "serverside.curConns") ||
+	    json_object_get(entries, "monitorStatus"))
+		return entries;
+	json_object_foreach(entries, key, entry)
+		return json_object_get(json_object_get(entry, "nestedStats"), "entries");
+	return NULL;
+}
+
+/* A pool's members/stats: each entry keyed by a member's statistics URL. A
+ * 13.1.0.6 device has been seen answering with the pool's own statistics
+ * instead: those match no member, whose statistics are then asked for one
+ * by one. */
+static int add_pool_stats(struct lbm *lb, struct lbm_pool *pool, struct seen *seen, json_t *stats)
+{
+	const char *key;
+	json_t *entry;
+	int ret = 0;
+
 	json_object_foreach(json_object_get(stats, "entries"), key, entry)
 	{
 		json_t *e = json_object_get(json_object_get(entry, "nestedStats"), "entries");
-		json_t *conns = json_object_get(json_object_get(e, "serverside.curConns"), "value");
-		const char *monitor =
-		    json_string_value(json_object_get(json_object_get(e, "monitorStatus"), "description"));
 		struct lbm_member *m = member_by_stats_key(pool, key);
 
-		if (!m)
-			continue;
-		if (json_is_integer(conns))
-			m->active = (long)json_integer_value(conns);
-		if (m->health == LBM_HEALTH_UNKNOWN && monitor)
-			m->health = health_of(monitor);
+		if (m && e && (ret = add_stats(lb, m, &seen[m - pool->members], e)) < 0)
+			break;
 	}
+	return ret;
 }
 
 static int add_pool(struct lbm *lb, json_t *item, struct lbm_pool **pools, size_t *n, bool *need_members)
@@ -812,7 +971,7 @@ static int add_pool(struct lbm *lb, json_t *item, struct lbm_pool **pools, size_
 	return members ? add_members(lb, pool, members) : 0;
 }
 
-static int read_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n, bool **need)
+static int read_pools(struct lbm *lb, const char *pool, struct listing *l)
 {
 	struct req r = {.method = "GET"};
 	json_t *json, *items, *item;
@@ -841,8 +1000,9 @@ static int read_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools,
 	json_decref(json);
 	if (!items)
 		items = json_array(); /* BIG-IP leaves "items" out when there is no pool */
-	*need = calloc(json_array_size(items) + 1, sizeof(**need));
-	if (!items || !*need) {
+	l->need_members = calloc(json_array_size(items) + 1, sizeof(*l->need_members));
+	l->seen = calloc(json_array_size(items) + 1, sizeof(*l->seen));
+	if (!items || !l->need_members || !l->seen) {
 		json_decref(items);
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	}
@@ -851,7 +1011,7 @@ static int read_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools,
 	{
 		if (ret)
 			break;
-		ret = add_pool(lb, item, pools, n, &(*need)[i]);
+		ret = add_pool(lb, item, &l->pools, &l->n, &l->need_members[i]);
 	}
 	json_decref(items);
 	return ret;
@@ -859,54 +1019,172 @@ static int read_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools,
 
 /* Per pool, its statistics and, where the listing left them out, its
  * members: all in one exchange. */
-static int read_members(struct lbm *lb, struct lbm_pool *pools, size_t n, const bool *need)
+static int read_members(struct lbm *lb, struct listing *l)
 {
-	struct req *reqs = req_new(lb, 2 * n);
+	struct req *reqs = req_new(lb, 2 * l->n);
 	json_t *json;
 	char what[LBM_NAME_MAX + 32];
 	int ret = reqs ? 0 : LBM_ENOMEM;
 
-	for (size_t i = 0; i < n && !ret; i++) {
-		reqs[2 * i].method = need[i] ? "GET" : NULL;
+	for (size_t i = 0; i < l->n && !ret; i++) {
+		reqs[2 * i].method = l->need_members[i] ? "GET" : NULL;
 		reqs[2 * i + 1].method = "GET";
-		ret = pool_path(lb, reqs[2 * i].path, sizeof(reqs[2 * i].path), pools[i].name, NULL, "/members");
+		ret = pool_path(lb, reqs[2 * i].path, sizeof(reqs[2 * i].path), l->pools[i].name, NULL, "/members");
 		if (!ret)
-			ret = pool_path(lb, reqs[2 * i + 1].path, sizeof(reqs[2 * i + 1].path), pools[i].name, NULL,
+			ret = pool_path(lb, reqs[2 * i + 1].path, sizeof(reqs[2 * i + 1].path), l->pools[i].name, NULL,
 					"/members/stats");
 	}
 	if (!ret)
-		ret = exchange(lb, reqs, 2 * n, true);
-	for (size_t i = 0; i < n && !ret; i++) {
-		if (need[i]) {
-			snprintf(what, sizeof(what), "reading members of '%s'", pools[i].name);
+		ret = exchange(lb, reqs, 2 * l->n, true);
+	for (size_t i = 0; i < l->n && !ret; i++) {
+		if (l->need_members[i]) {
+			snprintf(what, sizeof(what), "reading members of '%s'", l->pools[i].name);
 			ret = answer(lb, &reqs[2 * i], what, "tm:ltm:pool:members:memberscollectionstate", &json);
 			if (ret)
 				break;
 			/* BIG-IP leaves "items" out when the pool has no member. */
-			ret = json_object_get(json, "items") ? add_members(lb, &pools[i], json_object_get(json, "items"))
-							     : 0;
+			ret = json_object_get(json, "items")
+				      ? add_members(lb, &l->pools[i], json_object_get(json, "items"))
+				      : 0;
 			json_decref(json);
 			if (ret)
 				break;
 		}
-		snprintf(what, sizeof(what), "reading statistics of '%s'", pools[i].name);
+		l->seen[i] = calloc(l->pools[i].n_members + 1, sizeof(**l->seen));
+		if (!l->seen[i]) {
+			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+			break;
+		}
+		snprintf(what, sizeof(what), "reading statistics of '%s'", l->pools[i].name);
 		ret = answer(lb, &reqs[2 * i + 1], what, "tm:ltm:pool:members:memberscollectionstats", &json);
 		if (!ret)
-			add_stats(&pools[i], json);
+			ret = add_pool_stats(lb, &l->pools[i], l->seen[i], json);
 		json_decref(json);
 	}
-	reqs_free(reqs, 2 * n);
+	reqs_free(reqs, 2 * l->n);
+	return ret;
+}
+
+/* Statistics for each member its pool's answer left out, one by one. */
+static int read_missing_stats(struct lbm *lb, struct listing *l)
+{
+	struct req *reqs;
+	size_t n = 0, k = 0;
+	json_t *json;
+	int ret = 0;
+
+	for (size_t p = 0; p < l->n; p++)
+		for (size_t i = 0; i < l->pools[p].n_members; i++)
+			n += !l->seen[p][i].stats;
+	if (!n)
+		return 0;
+	if (!(reqs = req_new(lb, n)))
+		return LBM_ENOMEM;
+	for (size_t p = 0; p < l->n && !ret; p++)
+		for (size_t i = 0; i < l->pools[p].n_members && !ret; i++)
+			if (!l->seen[p][i].stats) {
+				reqs[k].method = "GET";
+				ret = pool_path(lb, reqs[k].path, sizeof(reqs[k].path), l->pools[p].name,
+						l->pools[p].members[i].name, "/stats");
+				k++;
+			}
+	if (!ret)
+		ret = exchange(lb, reqs, n, true);
+	k = 0;
+	for (size_t p = 0; p < l->n && !ret; p++) {
+		for (size_t i = 0; i < l->pools[p].n_members && !ret; i++) {
+			struct lbm_member *m = &l->pools[p].members[i];
+			char what[2 * LBM_NAME_MAX + 32];
+			json_t *e;
+
+			if (l->seen[p][i].stats)
+				continue;
+			snprintf(what, sizeof(what), "reading statistics of %s in '%s'", m->name, l->pools[p].name);
+			ret = answer(lb, &reqs[k++], what, "tm:ltm:pool:members:membersstats", &json);
+			if (ret)
+				break;
+			e = own_entries(json_object_get(json, "entries"));
+			if (e)
+				ret = add_stats(lb, m, &l->seen[p][i], e);
+			else
+				lbm_copy(m->status + strlen(m->status), sizeof(m->status) - strlen(m->status),
+					 ", no statistics");
+			json_decref(json);
+		}
+	}
+	reqs_free(reqs, n);
+	return ret;
+}
+
+/* A node disabled or forced offline holds every member of it out, whatever
+ * the member's own session and state say. */
+static int read_nodes(struct lbm *lb, struct listing *l)
+{
+	struct req *reqs;
+	size_t n = 0, k = 0;
+	int ret = 0;
+
+	for (size_t p = 0; p < l->n; p++)
+		for (size_t i = 0; i < l->pools[p].n_members; i++)
+			n += l->seen[p][i].by_node != NULL;
+	if (!n)
+		return 0;
+	if (!(reqs = req_new(lb, n)))
+		return LBM_ENOMEM;
+	for (size_t p = 0; p < l->n && !ret; p++)
+		for (size_t i = 0; i < l->pools[p].n_members && !ret; i++)
+			if (l->seen[p][i].by_node) {
+				char node[LBM_NAME_MAX * 3];
+
+				reqs[k].method = "GET";
+				ret = tm_name(lb, l->seen[p][i].by_node, node, sizeof(node));
+				snprintf(reqs[k++].path, sizeof(reqs[0].path), "/mgmt/tm/ltm/node/%s", node);
+			}
+	if (!ret)
+		ret = exchange(lb, reqs, n, true);
+	k = 0;
+	for (size_t p = 0; p < l->n && !ret; p++) {
+		for (size_t i = 0; i < l->pools[p].n_members && !ret; i++) {
+			struct lbm_member *m = &l->pools[p].members[i];
+			const char *node = l->seen[p][i].by_node, *state;
+			char what[LBM_NAME_MAX + 32];
+			bool offline;
+			json_t *json;
+
+			if (!node)
+				continue;
+			snprintf(what, sizeof(what), "reading node %s", node);
+			ret = answer(lb, &reqs[k++], what, "tm:ltm:node:nodestate", &json);
+			if (ret)
+				break;
+			state = str(json, "state");
+			offline = state && !strcmp(state, "user-down");
+			if (offline)
+				m->state = LBM_STATE_DISABLED;
+			else if (m->state == LBM_STATE_ENABLED)
+				m->state = LBM_STATE_DRAINING;
+			snprintf(m->held, sizeof(m->held), "its node %s is %s", node, offline ? "forced offline" : "disabled");
+			json_decref(json);
+		}
+	}
+	reqs_free(reqs, n);
 	return ret;
 }
 
 static int f5_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
 {
-	bool *need = NULL;
-	int ret = read_pools(lb, pool, pools, n, &need);
+	struct listing l = {0};
+	int ret = read_pools(lb, pool, &l);
 
-	if (!ret && *n)
-		ret = read_members(lb, *pools, *n, need);
-	free(need);
+	if (!ret && l.n)
+		ret = read_members(lb, &l);
+	if (!ret && l.n)
+		ret = read_missing_stats(lb, &l);
+	if (!ret && l.n)
+		ret = read_nodes(lb, &l);
+	*pools = l.pools;
+	*n = l.n;
+	listing_free(&l);
 	return ret;
 }
 
@@ -964,27 +1242,66 @@ static void transaction_drop(struct lbm *lb, const char *id)
 	req_free(&r);
 }
 
+/* "it ended FAILED: why", without a dangling ": " when BIG-IP gives no reason. */
+static int commit_failed(struct lbm *lb, json_t *trans)
+{
+	const char *state = str(trans, "state"), *why = str(trans, "failureReason");
+
+	return lbm_driver_fail(lb, LBM_EPROTO, "committing the transaction: it ended %s%s%s",
+			       state ? state : "in no state", why && *why ? ": " : "", why && *why ? why : "");
+}
+
+/* The commit answers the transaction, COMPLETED when it ran at once; F5
+ * advises checking, as it may still be VALIDATING: then it is asked for
+ * again, with backoff, until the handle's timeout. */
 static int transaction_commit(struct lbm *lb, const char *id)
 {
 	struct req r = {.method = "PATCH", .body = strdup("{\"state\":\"VALIDATING\"}")};
-	const char *state;
+	double deadline = lbm_now() + lb->timeout_s, delay = 0.05;
+	const char *what = "committing the transaction", *state;
 	json_t *json;
 	int ret;
 
 	snprintf(r.path, sizeof(r.path), "/mgmt/tm/transaction/%s", id);
 	ret = r.body ? exchange(lb, &r, 1, true) : lbm_fail(lb, LBM_ENOMEM, "out of memory");
-	if (!ret)
-		ret = answer(lb, &r, "committing the transaction", "tm:transactionstate", &json);
-	if (!ret) {
+	while (!ret) {
+		ret = answer(lb, &r, what, "tm:transactionstate", &json);
+		if (ret)
+			break;
 		state = str(json, "state");
-		if (!state || strcmp(state, "COMPLETED"))
-			ret = lbm_driver_fail(lb, LBM_EPROTO, "committing the transaction: it ended %s%s%s",
-					      state ? state : "in no state", str(json, "failureReason") ? ": " : "",
-					      str(json, "failureReason") ? str(json, "failureReason") : "");
+		if (!state || strcmp(state, "VALIDATING")) {
+			ret = state && !strcmp(state, "COMPLETED") ? 0 : commit_failed(lb, json);
+			json_decref(json);
+			break;
+		}
 		json_decref(json);
+		if (lbm_now() + delay > deadline) {
+			ret = lbm_driver_fail(lb, LBM_ETIMEDOUT,
+					      "committing the transaction: still VALIDATING after %g s: see GET "
+					      "/mgmt/tm/transaction/%s on the BIG-IP",
+					      lb->timeout_s, id);
+			break;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = (long)(delay * 1e9)}, NULL);
+		delay = delay * 2 < 0.8 ? delay * 2 : 0.8;
+		wipe_free(r.body);
+		r.body = NULL;
+		r.method = "GET";
+		what = "checking the committed transaction";
+		ret = exchange(lb, &r, 1, true);
 	}
 	req_free(&r);
 	return ret;
+}
+
+/* F5 has no weight 0, and lbmember says so before anything is touched. */
+static int f5_check(struct lbm *lb, const struct lbm_item *item)
+{
+	if (item->weight == 0)
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "%s %s: F5 has no weight 0 (its ratio is 1 to 65535): drain the member instead",
+				       item->pool, item->member->name);
+	return 0;
 }
 
 static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
@@ -994,12 +1311,10 @@ static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 	json_t *json;
 	int ret = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (items[i].weight == 0)
-			return lbm_driver_fail(lb, LBM_EINVAL,
-					       "%s %s: F5 has no weight 0 (its ratio is 1 to 65535): drain the member "
-					       "instead",
-					       items[i].pool, items[i].member->name);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = f5_check(lb, &items[i]);
+	if (ret)
+		return ret;
 	reqs = req_new(lb, n);
 	if (!reqs)
 		return LBM_ENOMEM;
@@ -1019,9 +1334,11 @@ static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 	/* Alone, a member is changed once BIG-IP said 2xx, whatever the body. */
 	if (!ret && n == 1)
 		items[0].done = reqs[0].result == CURLE_OK && reqs[0].status / 100 == 2;
+	/* In a transaction BIG-IP queues each command and answers with it,
+	 * not with the transaction nor the member. */
 	for (size_t i = 0; i < n && !ret; i++) {
 		item_what(what, sizeof(what), &items[i]);
-		ret = answer(lb, &reqs[i], what, n > 1 ? "tm:transactionstate" : NULL, &json);
+		ret = answer(lb, &reqs[i], what, n > 1 ? "tm:transaction:commandsstate" : NULL, &json);
 		json_decref(json);
 	}
 	if (!ret && n > 1)
@@ -1039,7 +1356,7 @@ static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 /* "web" -> "/Common/web"; "Tenant/app" -> "/Tenant/app". */
 static int f5_pool_name(struct lbm *lb, const char *typed, char *out, size_t outsz)
 {
-	static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:";
+	static const char allowed[] = F5_ALNUM "._-/:";
 	const char *slash = strchr(typed + 1, '/');
 	int len;
 
@@ -1068,4 +1385,5 @@ const struct lbm_driver lbm_driver_f5 = {
     .list = f5_list,
     .apply = f5_apply,
     .pool_name = f5_pool_name,
+    .check = f5_check,
 };
