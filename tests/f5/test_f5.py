@@ -209,6 +209,135 @@ def test_wait():
         cli(f5, f5.target, "enable", "web", "192.0.2.12:80", "--wait", "5")
 
 
+NODED = {
+    "/Common/web": {"members": [{"name": "web-a:80", "address": "198.51.100.81"},
+                                {"name": "web-b:80", "address": "198.51.100.82"},
+                                {"name": "192.0.2.10:80"}]},
+    "/Common/api": {"members": [{"name": "web-a:8080", "address": "198.51.100.81"},
+                                {"name": "web-c:8080", "address": "198.51.100.83"}]},
+}
+
+
+def test_nodes():
+    """Members named after their node, found by name and by address; a node
+    disabled or forced offline holds its members out, says so, and counts
+    for the guard (issue 14.2, 14.5)."""
+    with F5Emulator(pools=NODED) as f5:
+        _, out, _ = cli(f5, f5.target, "status", "web", "198.51.100.81:80")
+        check(out["member"]["name"] == "/Common/web-a:80" and out["member"]["held"] is None, "by address", out)
+        _, out, _ = cli(f5, f5.target, "drain", "web", "web-a:80")
+        check(witness(f5, "/Common/web", "/Common/web-a:80")[0] == "user-disabled", "drained by name")
+        cli(f5, f5.target, "enable", "web", "/Common/web-a:80")
+
+        f5.set_node("/Common/web-a", admin="disabled")
+        _, out, _ = cli(f5, f5.target, "list")
+        held = [m for p in out["pools"] for m in p["members"] if m["held"]]
+        check([(m["name"], m["state"], m["held"]) for m in held] ==
+              [("/Common/web-a:80", "draining", "its node /Common/web-a is disabled"),
+               ("/Common/web-a:8080", "draining", "its node /Common/web-a is disabled")], "node hold", held)
+        # api keeps web-c only: draining it would leave nothing in rotation.
+        _, out, _ = cli(f5, f5.target, "drain", "api", "web-c:8080", expect=1)
+        check(error_code(out) == "EGUARD" and "pool '/Common/api' would keep 0" in out["error"]["message"],
+              "the guard counts the node's hold", out)
+        _, out, _ = cli(f5, f5.target, "enable", "api", "web-a:8080", expect=1)
+        check(error_code(out) == "EHELD" and out["error"]["message"].endswith(
+            "asked for enabled, but it stays draining: its node /Common/web-a is disabled"), "held", out)
+        f5.set_node("/Common/web-a", admin="forced_offline")
+        _, out, _ = cli(f5, f5.target, "status", "api", "web-a:8080")
+        check(out["member"]["state"] == "disabled" and
+              out["member"]["held"] == "its node /Common/web-a is forced offline", "forced offline node", out)
+        f5.set_node("/Common/web-a", admin="enabled")
+        _, out, _ = cli(f5, f5.target, "status", "api", "web-a:8080")
+        check(out["member"]["state"] == "enabled" and out["member"]["held"] is None, "node enabled again", out)
+        paths = [p for _, p in f5.requests()]
+        check(not any("%3A" in p or "%3a" in p for p in paths), "a request path escapes ':'", paths)
+
+
+FQDN_POOLS = {
+    "/Common/fqdn-web": {"members": [{"name": "web-fqdn:80", "fqdn": "web.example.com",
+                                      "addresses": ["198.51.100.91", "198.51.100.92"]}]},
+}
+
+
+def test_fqdn():
+    """An FQDN pool: the FQDN member (a template, no address of its own) and
+    the ephemeral members BIG-IP makes from it. Only the FQDN member is
+    changed, as F5's own tools do; whether its ephemeral members follow is
+    checked, not assumed (issue 14.6)."""
+    pool, template = "/Common/fqdn-web", "/Common/web-fqdn:80"
+    with F5Emulator(pools=FQDN_POOLS) as f5:
+        _, out, _ = cli(f5, f5.target, "list", "fqdn-web")
+        members = {m["name"]: m for m in out["pools"][0]["members"]}
+        t, e = members[template], members["/Common/_auto_198.51.100.91:80"]
+        check(t["template"] and not t["ephemeral"] and t["address"] == "" and t["health"] == "unknown" and
+              "FQDN web.example.com" in t["status"], "template", t)
+        check(e["ephemeral"] and e["follows"] == pool + "/" + template and e["address"] == "198.51.100.91" and
+              e["health"] == "up", "ephemeral", e)
+        _, out, _ = cli(f5, f5.target, "drain", "fqdn-web", "198.51.100.91:80", "--dry-run", expect=1)
+        check(error_code(out) == "EINVAL" and out["error"]["message"] ==
+              "refusing to change '/Common/_auto_198.51.100.91:80' in pool '/Common/fqdn-web': the balancer makes "
+              "and replaces it from /Common/fqdn-web//Common/web-fqdn:80 (an ephemeral member): change that one "
+              "instead", "ephemeral refused", out)
+        # The guard counts the ephemeral members, which leave with their template.
+        _, out, _ = cli(f5, f5.target, "drain", "fqdn-web", "web-fqdn:80", expect=1)
+        check(error_code(out) == "EGUARD", "template drain guarded", out)
+        f5.configure(fqdn_propagate=True)
+        _, out, _ = cli(f5, f5.target, "drain", "fqdn-web", "web-fqdn:80", "--min-enabled", "0")
+        check(witness(f5, pool, "/Common/_auto_198.51.100.92:80")[0] == "user-disabled", "did not propagate")
+        cli(f5, f5.target, "enable", "fqdn-web", "web-fqdn:80")
+        # A BIG-IP that would not pass the drain on: said, exit 1, never success.
+        f5.configure(fqdn_propagate=False)
+        _, out, _ = cli(f5, f5.target, "drain", "fqdn-web", "web-fqdn:80", "--min-enabled", "0", expect=1)
+        check(error_code(out) == "EPROTO" and out["error"]["message"] ==
+              "/Common/fqdn-web//Common/web-fqdn:80 is draining, but '/Common/_auto_198.51.100.91:80', which follows "
+              "it, still takes new connections", "ephemeral members left behind", out)
+        check(out["outcomes"][0]["result"] == "applied", "the template was drained", out)
+
+
+def test_shapes():
+    """What devices do beyond the happy path: a 13.1.0.6 pool-level answer to
+    members/stats, a commit still VALIDATING, a commit that fails with its
+    reason, and monitor values mapped as tests/f5/README.md documents."""
+    with F5Emulator() as f5:
+        f5.set_member(*WEB10, conns=5, drain_rate=0)
+        f5.configure(member_stats_pool_level=True)
+        f5.reset_requests()
+        _, out, _ = cli(f5, f5.target, "status", "web", "192.0.2.10:80")
+        check(out["member"]["active"] == 5, "counts through one-by-one statistics", out)
+        check(any(p.endswith("/members/~Common~192.0.2.10:80/stats") for _, p in f5.requests()),
+              "no per-member statistics request", f5.requests())
+        f5.configure(member_stats_pool_level=False, commit_async=True)
+        both = ["192.0.2.10:80", "192.0.2.11:80"]
+        _, out, _ = cli(f5, f5.target, "drain", "web", *both)
+        check([o["result"] for o in out["outcomes"]] == ["applied", "applied"], "async commit", out)
+        check(any(m == "GET" and "/mgmt/tm/transaction/" in p for m, p in f5.requests()), "commit never polled",
+              f5.requests())
+        f5.configure(commit_async=False)
+        cli(f5, f5.target, "enable", "web", *both)
+        # A commit that fails says F5's reason, and changes nothing; without a
+        # reason, no dangling ": ".
+        commit = r"^/mgmt/tm/transaction/\d+$"
+        f5.add_fault(path=commit, method="PATCH", status=400, body={
+            "code": 400, "message": "transaction failed:01070734:3: Configuration error: injected", "errorStack": [],
+            "apiError": 2})
+        _, out, _ = cli(f5, f5.target, "drain", "web", *both, expect=1)
+        check(out["error"]["message"] == "F5: committing the transaction: transaction failed:01070734:3: "
+              "Configuration error: injected (HTTP 400)", "400 commit", out)
+        check([o["result"] for o in out["outcomes"]] == ["not_applied", "not_applied"], "not applied", out)
+        check(witness(f5, *WEB10)[0] == "monitor-enabled", "a failed transaction changed something")
+        for why, said in (("01020036:3: The requested Pool Member was not found.",
+                           ": 01020036:3: The requested Pool Member was not found."), ("", "")):
+            f5.add_fault(path=commit, method="PATCH", status=200, body={
+                "kind": "tm:transactionstate", "transId": 1526674837169915, "state": "FAILED", "failureReason": why})
+            _, out, _ = cli(f5, f5.target, "drain", "web", *both, expect=1)
+            check(out["error"]["message"] == "F5: committing the transaction: it ended FAILED" + said, "FAILED", out)
+        for word, health in (("fqdn-up-no-addr", "down"), ("address-down", "down"), ("checking", "unknown"),
+                             ("unchecked", "unknown"), ("up", "up")):
+            f5.set_member(*WEB10, monitor=word)
+            _, out, _ = cli(f5, f5.target, "status", "web", "192.0.2.10:80")
+            check(out["member"]["health"] == health, "monitor %s: health %s" % (word, out["member"]["health"]), out)
+
+
 def shell(f5, script, env=None):
     p = subprocess.run([SHELL], input="\n".join(script) + "\n", env=env or f5.env(), capture_output=True,
                        text=True, timeout=60)
@@ -495,8 +624,11 @@ def test_emulator():
                                token=tok)
         check(status == 200 and body["address"] == "198.51.100.31%2", "route domain as %25", body)
         status, body = f5.rest("GET", "/mgmt/tm/ltm/pool/~Common~nope", token=tok)
-        check(status == 404 and body == {"code": 404, "message": "01020036:3: The requested Pool (/Common/nope) "
-                                         "was not found.", "errorStack": [], "apiError": 3}, "404 body", body)
+        want = {"code": 404, "message": "01020036:3: The requested Pool (/Common/nope) was not found.",
+                "errorStack": []}
+        if tuple(int(x) for x in f5.version.split(".")[:2]) >= (12, 1):  # 11.6/12.0 leave apiError out
+            want["apiError"] = 3
+        check(status == 404 and body == want, "404 body", body)
         status, body = f5.rest("GET", "/mgmt/tm/ltm/pool/~Common~web/members/stats", token=tok)
         key = "https://localhost/mgmt/tm/ltm/pool/~Common~web/members/~Common~192.0.2.10:80/stats"
         check(status == 200 and body["kind"] == "tm:ltm:pool:members:memberscollectionstats" and
