@@ -40,6 +40,12 @@ notes:
     is 1; a drain with I(wait) may then time out. The module warns, and does not change the
     sysctl.
   - The HAProxy runtime API socket must be at level admin.
+  - F5 BIG-IP 11.6 to 17.1 (the JSON shapes of those versions, recorded from devices; no
+    device was used to test this module). A member is found by its name (C(NODE:PORT), e.g.
+    C(web-a:80)) or its address. A member whose node is disabled or forced offline is reported
+    with C(held) naming the node. In an FQDN pool, change the FQDN member (C(template) true);
+    the module refuses to change the C(ephemeral) members BIG-IP makes from it, and after a
+    drain or disable fails when one of them still takes new connections.
   - The F5 password comes from I(password) or the environment variable C(LBM_F5_PASSWORD);
     the user from I(user) or C(LBM_F5_USER). Prefer I(password), from a vault, which is
     C(no_log) and never shown. A task's C(environment) keyword puts the variable on the
@@ -286,9 +292,18 @@ members:
             example maintenance inherited from a tracked server); null when nothing holds it.
           type: str
         follows:
-          description: C(BACKEND/SERVER) of the server whose state this one inherits (HAProxy
-            C(track)); null when it follows none.
+          description: C(POOL/MEMBER) of the member whose state this one inherits (HAProxy
+            C(track); F5 the FQDN member an ephemeral member was made from); null when it
+            follows none.
           type: str
+        template:
+          description: Whether it stands for members the balancer makes from it (an F5 FQDN
+            member, with no address of its own).
+          type: bool
+        ephemeral:
+          description: Whether the balancer made it from a template (F5 C(_auto_ADDR:PORT)
+            members); the module does not change it.
+          type: bool
     after:
       description: The member after the change, read back from the balancer (predicted in
         check mode). Same keys as C(members[].before).
