@@ -532,6 +532,15 @@ static int parse_stat(struct lbm *lb, char *block, struct stats *st)
 	return 0;
 }
 
+/* Whether `show stat` has any row of the proxy. */
+static bool has_proxy(const struct stats *st, const char *be)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (!strcmp(st->rows[i].px, be))
+			return true;
+	return false;
+}
+
 /* Both replies list servers in the same order, so the lookup is usually
  * the next row; it falls back to a search. */
 static const struct stat_row *find_stat(struct stats *st, const char *be, const char *srv)
@@ -672,6 +681,11 @@ static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm
 				return lbm_driver_fail(lb, LBM_EPROTO, "short 'show servers state' line from %s",
 						       hp->where);
 		row = find_stat(st, f[pos[S_BE]], f[pos[S_SRV]]);
+		/* HAProxy's own proxies (the master-worker mode's MASTER, whose
+		 * servers are its workers, in 2.0 to 2.4) are in `show servers
+		 * state` and nowhere in `show stat`: not pools. */
+		if (!row && !has_proxy(st, f[pos[S_BE]]))
+			continue;
 		if (!row)
 			return lbm_driver_fail(lb, LBM_EPROTO, "%s/%s is in 'show servers state' but not in 'show stat'",
 					       f[pos[S_BE]], f[pos[S_SRV]]);

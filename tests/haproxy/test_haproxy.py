@@ -867,7 +867,12 @@ def master_cli(t):
     with Env(t, {"b": [("s", "127.0.0.2", 1)]}, master=True) as e:
         run_fail("EPROTO", "HAProxy: %s is HAProxy's master CLI: give the 'stats socket' of the worker instead"
                  % e.h.master_socket, "haproxy://" + e.h.master_socket, "list")
-        run_ok(e.target, "list")
+        # 2.0 to 2.4 list their internal MASTER proxy in `show servers state`
+        # (not in `show stat`): it is no pool (issue 15.1).
+        out = run_ok(e.target, "list")
+        check([p["name"] for p in out["pools"]] == ["b"], "pools %s" % out)
+        out = run_ok(e.target, "drain", "-", "s", "--min-enabled", 0)
+        check([o["pool"] for o in out["outcomes"]] == ["b"], out)
 
 
 @test("impostors")
