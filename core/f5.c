@@ -64,9 +64,25 @@ struct req {
  * every program that uses the core, 17 ms and 6.5 MiB at each start of a
  * call to HAProxy or LVS that never uses it (docs/performance.md). */
 #define CURL_FUNCTIONS(X)                                                                                              \
-	X(global_init) X(easy_init) X(easy_setopt) X(easy_getinfo) X(easy_cleanup) X(easy_strerror)                   \
-	X(easy_unescape) X(free) X(slist_append) X(slist_free_all) X(multi_init) X(multi_setopt) X(multi_add_handle)  \
-	X(multi_remove_handle) X(multi_perform) X(multi_poll) X(multi_info_read) X(multi_strerror) X(multi_cleanup)
+	X(global_init)                                                                                                 \
+	X(easy_init)                                                                                                   \
+	X(easy_setopt)                                                                                                 \
+	X(easy_getinfo)                                                                                                \
+	X(easy_cleanup)                                                                                                \
+	X(easy_strerror)                                                                                               \
+	X(easy_unescape)                                                                                               \
+	X(free)                                                                                                        \
+	X(slist_append)                                                                                                \
+	X(slist_free_all)                                                                                              \
+	X(multi_init)                                                                                                  \
+	X(multi_setopt)                                                                                                \
+	X(multi_add_handle)                                                                                            \
+	X(multi_remove_handle)                                                                                         \
+	X(multi_perform)                                                                                               \
+	X(multi_poll)                                                                                                  \
+	X(multi_info_read)                                                                                             \
+	X(multi_strerror)                                                                                              \
+	X(multi_cleanup)
 
 #define CURL_POINTER(f) __typeof__(curl_##f) *f;
 static struct {
@@ -329,7 +345,7 @@ static int exchange(struct lbm *lb, struct req *reqs, size_t n, bool relogin)
 			again = reqs[i].todo = reqs[i].retried = true;
 	if (!again)
 		return 0;
-	nanosleep(&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
 	return run(lb, reqs, n);
 }
 
@@ -434,7 +450,8 @@ static int tm_name(struct lbm *lb, const char *full, char *out, size_t outsz)
 
 	if (!*full || strspn(full, allowed) != strlen(full))
 		return lbm_driver_fail(lb, LBM_EINVAL,
-				       "'%.64s' is not an F5 object name (letters, digits, '.', '_', '-', ':', '%%', '/')",
+				       "'%.64s' is not an F5 object name "
+				       "(letters, digits, '.', '_', '-', ':', '%%', '/')",
 				       full);
 	for (const char *p = full; *p; p++) {
 		const char *piece = *p == '/' ? "~" : *p == '%' ? "%25" : NULL;
@@ -484,7 +501,7 @@ static void reqs_free(struct req *reqs, size_t n)
 static int login(struct lbm *lb)
 {
 	struct f5 *f5 = lb->priv;
-	struct req r = {.method = "POST", .path = "/mgmt/shared/authn/login"};
+	struct req r = { .method = "POST", .path = "/mgmt/shared/authn/login" };
 	const char *token;
 	json_t *body, *json;
 	int ret;
@@ -525,7 +542,7 @@ static int login(struct lbm *lb)
 static void logout(struct lbm *lb)
 {
 	struct f5 *f5 = lb->priv;
-	struct req r = {.method = "DELETE", .todo = true};
+	struct req r = { .method = "DELETE", .todo = true };
 
 	if (!f5->token[0])
 		return;
@@ -690,20 +707,20 @@ static const struct {
 	const char *word;
 	enum lbm_health health;
 } monitor_words[] = {
-	{"up", LBM_HEALTH_UP},
-	{"down", LBM_HEALTH_DOWN},
-	{"address-down", LBM_HEALTH_DOWN},
-	{"down-by-irule", LBM_HEALTH_DOWN},
-	{"down-manual-resume", LBM_HEALTH_DOWN},
-	{"fqdn-down", LBM_HEALTH_DOWN},
-	{"fqdn-up-no-addr", LBM_HEALTH_DOWN},
-	{"unchecked", LBM_HEALTH_UNKNOWN},
-	{"checking", LBM_HEALTH_UNKNOWN},
-	{"fqdn-checking", LBM_HEALTH_UNKNOWN},
-	{"fqdn-up", LBM_HEALTH_UNKNOWN},
-	{"forced-down", LBM_HEALTH_UNKNOWN},
-	{"maint", LBM_HEALTH_UNKNOWN},
-	{"user-down", LBM_HEALTH_UNKNOWN},
+	{ "up", LBM_HEALTH_UP },
+	{ "down", LBM_HEALTH_DOWN },
+	{ "address-down", LBM_HEALTH_DOWN },
+	{ "down-by-irule", LBM_HEALTH_DOWN },
+	{ "down-manual-resume", LBM_HEALTH_DOWN },
+	{ "fqdn-down", LBM_HEALTH_DOWN },
+	{ "fqdn-up-no-addr", LBM_HEALTH_DOWN },
+	{ "unchecked", LBM_HEALTH_UNKNOWN },
+	{ "checking", LBM_HEALTH_UNKNOWN },
+	{ "fqdn-checking", LBM_HEALTH_UNKNOWN },
+	{ "fqdn-up", LBM_HEALTH_UNKNOWN },
+	{ "forced-down", LBM_HEALTH_UNKNOWN },
+	{ "maint", LBM_HEALTH_UNKNOWN },
+	{ "user-down", LBM_HEALTH_UNKNOWN },
 };
 
 static enum lbm_health health_of(const char *word)
@@ -743,7 +760,7 @@ static bool is_ephemeral(json_t *item)
 	return ephemeral && !strcmp(ephemeral, "true");
 }
 
-static int add_member(struct lbm *lb, struct lbm_pool *pool, json_t *item)
+static int add_member(struct lbm *lb, struct lbm_listing *l, struct lbm_pool *pool, json_t *item)
 {
 	const char *kind = str(item, "kind"), *name = str(item, "fullPath"), *address = str(item, "address");
 	const char *session = str(item, "session"), *state = str(item, "state"), *fqdn = fqdn_of(item);
@@ -755,7 +772,7 @@ static int add_member(struct lbm *lb, struct lbm_pool *pool, json_t *item)
 				       "pool '%s': an item of kind '%s' is not a pool member (expected kind "
 				       "tm:ltm:pool:members:membersstate with fullPath, address, session, state)",
 				       pool->name, kind ? kind : "(none)");
-	m = lbm_pool_add_member(pool, name);
+	m = lbm_pool_add_member(l, pool, name);
 	if (!m)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	m->port = member_port(name);
@@ -763,17 +780,17 @@ static int add_member(struct lbm *lb, struct lbm_pool *pool, json_t *item)
 	m->health = health_of(state);
 	if (json_is_integer(ratio))
 		m->weight = (int)json_integer_value(ratio);
-	snprintf(m->status, sizeof(m->status), "%s/%s", session, state);
 	if (is_ephemeral(item)) {
 		m->flags |= LBM_MEMBER_EPHEMERAL;
-		if (fqdn)
-			snprintf(m->status + strlen(m->status), sizeof(m->status) - strlen(m->status),
-				 ", made by BIG-IP from FQDN %s", fqdn);
+		m->status = fqdn ? lbm_strf(l, "%s/%s, made by BIG-IP from FQDN %s", session, state, fqdn)
+				 : lbm_strf(l, "%s/%s", session, state);
 	} else if (fqdn) {
 		/* Its address is any6 until DNS answers: it has none of its own. */
 		m->flags |= LBM_MEMBER_TEMPLATE;
-		snprintf(m->status + strlen(m->status), sizeof(m->status) - strlen(m->status), ", FQDN %s", fqdn);
+		m->status = lbm_strf(l, "%s/%s, FQDN %s", session, state, fqdn);
 		return 0;
+	} else {
+		m->status = lbm_strf(l, "%s/%s", session, state);
 	}
 	lbm_copy(m->address, sizeof(m->address), address);
 	return 0;
@@ -781,34 +798,29 @@ static int add_member(struct lbm *lb, struct lbm_pool *pool, json_t *item)
 
 /* An ephemeral member follows the FQDN member of its pool it was made
  * from: same name in DNS, same port. */
-static void find_templates(struct lbm_pool *pool, size_t first, json_t *items)
+static void find_templates(struct lbm_listing *l, struct lbm_pool *pool, size_t first, json_t *items)
 {
 	size_t i, j;
 	json_t *item, *other;
 
-	json_array_foreach(items, i, item)
-	{
+	json_array_foreach(items, i, item) {
 		struct lbm_member *m = &pool->members[first + i];
 
 		if (!(m->flags & LBM_MEMBER_EPHEMERAL) || !fqdn_of(item))
 			continue;
-		json_array_foreach(items, j, other)
-		{
+		json_array_foreach(items, j, other) {
 			const struct lbm_member *t = &pool->members[first + j];
 
 			if ((t->flags & LBM_MEMBER_TEMPLATE) && t->port == m->port && fqdn_of(other) &&
 			    !strcmp(fqdn_of(other), fqdn_of(item))) {
-				/* Too long to name is left unnamed rather than truncated. */
-				if ((size_t)snprintf(m->follows, sizeof(m->follows), "%s/%s", pool->name, t->name) >=
-				    sizeof(m->follows))
-					m->follows[0] = '\0';
+				m->follows = lbm_strf(l, "%s/%s", pool->name, t->name);
 				break;
 			}
 		}
 	}
 }
 
-static int add_members(struct lbm *lb, struct lbm_pool *pool, json_t *items)
+static int add_members(struct lbm *lb, struct lbm_listing *l, struct lbm_pool *pool, json_t *items)
 {
 	size_t i, first = pool->n_members;
 	json_t *item;
@@ -816,13 +828,12 @@ static int add_members(struct lbm *lb, struct lbm_pool *pool, json_t *items)
 
 	if (!json_is_array(items))
 		return lbm_driver_fail(lb, LBM_EPROTO, "pool '%s': members are not a list", pool->name);
-	json_array_foreach(items, i, item)
-	{
-		ret = add_member(lb, pool, item);
+	json_array_foreach(items, i, item) {
+		ret = add_member(lb, l, pool, item);
 		if (ret < 0)
 			return ret;
 	}
-	find_templates(pool, first, items);
+	find_templates(l, pool, first, items);
 	return 0;
 }
 
@@ -854,26 +865,26 @@ static struct lbm_member *member_by_stats_key(struct lbm_pool *pool, const char 
 /* What a listing learns of a member beyond struct lbm_member, while it is
  * being made. */
 struct seen {
-	bool stats;     /* BIG-IP gave statistics for it */
-	char *by_node;  /* status.enabledState disabled-by-parent: the node holding it */
+	bool stats;    /* BIG-IP gave statistics for it */
+	char *by_node; /* status.enabledState disabled-by-parent: the node holding it */
 };
 
-struct listing {
-	struct lbm_pool *pools;
-	size_t n;
+/* A listing being made, and what is learnt on the way. */
+struct walk {
+	struct lbm_listing *out;
 	bool *need_members; /* per pool: the pool listing left them out */
 	struct seen **seen; /* per pool, per member */
 };
 
-static void listing_free(struct listing *l)
+static void walk_free(struct walk *w)
 {
-	for (size_t p = 0; l->seen && p < l->n; p++) {
-		for (size_t i = 0; l->seen[p] && i < l->pools[p].n_members; i++)
-			free(l->seen[p][i].by_node);
-		free(l->seen[p]);
+	for (size_t p = 0; w->seen && p < w->out->n; p++) {
+		for (size_t i = 0; w->seen[p] && i < w->out->pools[p].n_members; i++)
+			free(w->seen[p][i].by_node);
+		free(w->seen[p]);
 	}
-	free(l->seen);
-	free(l->need_members);
+	free(w->seen);
+	free(w->need_members);
 }
 
 static const char *stat_text(json_t *e, const char *key)
@@ -895,7 +906,7 @@ static int add_stats(struct lbm *lb, struct lbm_member *m, struct seen *seen, js
 	if (m->health == LBM_HEALTH_UNKNOWN && monitor)
 		m->health = health_of(monitor);
 	if (monitor && !strcmp(monitor, "down-manual-resume"))
-		lbm_copy(m->held, sizeof(m->held), "its monitor marked it down until someone resumes it on the BIG-IP");
+		m->held = "its monitor marked it down until someone resumes it on the BIG-IP";
 	if (enabled && !strcmp(enabled, "disabled-by-parent") && !seen->by_node) {
 		const char *node = stat_text(e, "nodeName");
 		char derived[LBM_NAME_MAX], *port;
@@ -903,7 +914,8 @@ static int add_stats(struct lbm *lb, struct lbm_member *m, struct seen *seen, js
 		/* Without nodeName: the member's own name less its port. */
 		if (!node || !*node) {
 			lbm_copy(derived, sizeof(derived), m->name);
-			port = strchr(derived, ':') != strrchr(derived, ':') ? strrchr(derived, '.') : strrchr(derived, ':');
+			port = strchr(derived, ':') != strrchr(derived, ':') ? strrchr(derived, '.')
+									     : strrchr(derived, ':');
 			if (port)
 				*port = '\0';
 			node = derived;
@@ -939,8 +951,7 @@ static int add_pool_stats(struct lbm *lb, struct lbm_pool *pool, struct seen *se
 	json_t *entry;
 	int ret = 0;
 
-	json_object_foreach(json_object_get(stats, "entries"), key, entry)
-	{
+	json_object_foreach(json_object_get(stats, "entries"), key, entry) {
 		json_t *e = json_object_get(json_object_get(entry, "nestedStats"), "entries");
 		struct lbm_member *m = member_by_stats_key(pool, key);
 
@@ -950,7 +961,7 @@ static int add_pool_stats(struct lbm *lb, struct lbm_pool *pool, struct seen *se
 	return ret;
 }
 
-static int add_pool(struct lbm *lb, json_t *item, struct lbm_pool **pools, size_t *n, bool *need_members)
+static int add_pool(struct lbm *lb, struct lbm_listing *l, json_t *item, bool *need_members)
 {
 	const char *kind = str(item, "kind"), *name = str(item, "fullPath"), *mode = str(item, "loadBalancingMode");
 	json_t *members = json_object_get(json_object_get(item, "membersReference"), "items");
@@ -961,154 +972,172 @@ static int add_pool(struct lbm *lb, json_t *item, struct lbm_pool **pools, size_
 				       "an item of kind '%s' is not a pool (expected tm:ltm:pool:poolstate with a "
 				       "fullPath)",
 				       kind ? kind : "(none)");
-	pool = lbm_pool_add(pools, n, name);
+	pool = lbm_pool_add(l, name);
 	if (!pool)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	if (mode)
-		lbm_copy(pool->detail, sizeof(pool->detail), mode);
+		pool->detail = lbm_str(l, mode);
 	/* Old versions ignore expandSubcollections: ask for the members then. */
 	*need_members = !members;
-	return members ? add_members(lb, pool, members) : 0;
+	return members ? add_members(lb, l, pool, members) : 0;
 }
 
-static int read_pools(struct lbm *lb, const char *pool, struct listing *l)
+/* The pools named, one request each side by side, or all in one. */
+static int read_pools(struct lbm *lb, const char *const *names, size_t n, struct walk *w)
 {
-	struct req r = {.method = "GET"};
-	json_t *json, *items, *item;
-	size_t i;
-	int ret = 0;
+	size_t nreqs = names ? n : 1, npools = 0;
+	struct req *reqs = req_new(lb, nreqs);
+	json_t **answers = calloc(nreqs + 1, sizeof(*answers)), *items, *item;
+	int ret = reqs && answers ? 0 : lbm_fail(lb, LBM_ENOMEM, "out of memory");
 
-	if (pool)
-		ret = pool_path(lb, r.path, sizeof(r.path), pool, NULL, "?expandSubcollections=true");
-	else
-		snprintf(r.path, sizeof(r.path), "/mgmt/tm/ltm/pool?expandSubcollections=true");
-	ret = ret ? ret : exchange(lb, &r, 1, true);
-	if (!ret && pool && r.result == CURLE_OK && r.status == 404) {
-		char msg[LBM_ERRMSG_MAX / 2];
-
-		f5_text(&r, msg, sizeof(msg));
-		ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "no pool '%s' on %s: %s", pool, ((struct f5 *)lb->priv)->where,
-				      msg);
+	for (size_t i = 0; names && i < n && !ret; i++) {
+		reqs[i].method = "GET";
+		ret = pool_path(lb, reqs[i].path, sizeof(reqs[i].path), names[i], NULL, "?expandSubcollections=true");
+	}
+	if (!names && !ret) {
+		reqs[0].method = "GET";
+		snprintf(reqs[0].path, sizeof(reqs[0].path), "/mgmt/tm/ltm/pool?expandSubcollections=true");
 	}
 	if (!ret)
-		ret = answer(lb, &r, "reading pools",
-			     pool ? "tm:ltm:pool:poolstate" : "tm:ltm:pool:poolcollectionstate", &json);
-	req_free(&r);
-	if (ret)
-		return ret;
-	items = pool ? json_pack("[O]", json) : json_incref(json_object_get(json, "items"));
-	json_decref(json);
-	if (!items)
-		items = json_array(); /* BIG-IP leaves "items" out when there is no pool */
-	l->need_members = calloc(json_array_size(items) + 1, sizeof(*l->need_members));
-	l->seen = calloc(json_array_size(items) + 1, sizeof(*l->seen));
-	if (!items || !l->need_members || !l->seen) {
-		json_decref(items);
-		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
-	}
-	ret = json_is_array(items) ? 0 : lbm_driver_fail(lb, LBM_EPROTO, "reading pools: 'items' is not a list");
-	json_array_foreach(items, i, item)
-	{
-		if (ret)
+		ret = exchange(lb, reqs, nreqs, true);
+	for (size_t i = 0; i < nreqs && !ret; i++) {
+		if (names && reqs[i].result == CURLE_OK && reqs[i].status == 404) {
+			char msg[LBM_ERRMSG_MAX / 2];
+
+			f5_text(&reqs[i], msg, sizeof(msg));
+			ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "no pool '%s' on %s: %s", names[i],
+					      ((struct f5 *)lb->priv)->where, msg);
 			break;
-		ret = add_pool(lb, item, &l->pools, &l->n, &l->need_members[i]);
+		}
+		ret = answer(lb, &reqs[i], "reading pools",
+			     names ? "tm:ltm:pool:poolstate" : "tm:ltm:pool:poolcollectionstate", &answers[i]);
+		/* BIG-IP leaves "items" out when there is no pool. */
+		if (!ret && !names && json_object_get(answers[i], "items") &&
+		    !json_is_array(json_object_get(answers[i], "items")))
+			ret = lbm_driver_fail(lb, LBM_EPROTO, "reading pools: 'items' is not a list");
+		if (!ret)
+			npools += names ? 1 : json_array_size(json_object_get(answers[i], "items"));
 	}
-	json_decref(items);
+	if (!ret) {
+		w->need_members = calloc(npools + 1, sizeof(*w->need_members));
+		w->seen = calloc(npools + 1, sizeof(*w->seen));
+		if (!w->need_members || !w->seen)
+			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < nreqs && !ret; i++) {
+		size_t k;
+
+		if (names) {
+			ret = add_pool(lb, w->out, answers[i], &w->need_members[w->out->n]);
+			continue;
+		}
+		items = json_object_get(answers[i], "items");
+		json_array_foreach(items, k, item) {
+			if (ret)
+				break;
+			ret = add_pool(lb, w->out, item, &w->need_members[w->out->n]);
+		}
+	}
+	for (size_t i = 0; answers && i < nreqs; i++)
+		json_decref(answers[i]);
+	free(answers);
+	reqs_free(reqs, nreqs);
 	return ret;
 }
 
 /* Per pool, its statistics and, where the listing left them out, its
  * members: all in one exchange. */
-static int read_members(struct lbm *lb, struct listing *l)
+static int read_members(struct lbm *lb, struct walk *w)
 {
-	struct req *reqs = req_new(lb, 2 * l->n);
+	struct req *reqs = req_new(lb, 2 * w->out->n);
 	json_t *json;
 	char what[LBM_NAME_MAX + 32];
 	int ret = reqs ? 0 : LBM_ENOMEM;
 
-	for (size_t i = 0; i < l->n && !ret; i++) {
-		reqs[2 * i].method = l->need_members[i] ? "GET" : NULL;
+	for (size_t i = 0; i < w->out->n && !ret; i++) {
+		reqs[2 * i].method = w->need_members[i] ? "GET" : NULL;
 		reqs[2 * i + 1].method = "GET";
-		ret = pool_path(lb, reqs[2 * i].path, sizeof(reqs[2 * i].path), l->pools[i].name, NULL, "/members");
+		ret = pool_path(lb, reqs[2 * i].path, sizeof(reqs[2 * i].path), w->out->pools[i].name, NULL,
+				"/members");
 		if (!ret)
-			ret = pool_path(lb, reqs[2 * i + 1].path, sizeof(reqs[2 * i + 1].path), l->pools[i].name, NULL,
-					"/members/stats");
+			ret = pool_path(lb, reqs[2 * i + 1].path, sizeof(reqs[2 * i + 1].path), w->out->pools[i].name,
+					NULL, "/members/stats");
 	}
 	if (!ret)
-		ret = exchange(lb, reqs, 2 * l->n, true);
-	for (size_t i = 0; i < l->n && !ret; i++) {
-		if (l->need_members[i]) {
-			snprintf(what, sizeof(what), "reading members of '%s'", l->pools[i].name);
+		ret = exchange(lb, reqs, 2 * w->out->n, true);
+	for (size_t i = 0; i < w->out->n && !ret; i++) {
+		if (w->need_members[i]) {
+			snprintf(what, sizeof(what), "reading members of '%s'", w->out->pools[i].name);
 			ret = answer(lb, &reqs[2 * i], what, "tm:ltm:pool:members:memberscollectionstate", &json);
 			if (ret)
 				break;
 			/* BIG-IP leaves "items" out when the pool has no member. */
 			ret = json_object_get(json, "items")
-				      ? add_members(lb, &l->pools[i], json_object_get(json, "items"))
+				      ? add_members(lb, w->out, &w->out->pools[i], json_object_get(json, "items"))
 				      : 0;
 			json_decref(json);
 			if (ret)
 				break;
 		}
-		l->seen[i] = calloc(l->pools[i].n_members + 1, sizeof(**l->seen));
-		if (!l->seen[i]) {
+		w->seen[i] = calloc(w->out->pools[i].n_members + 1, sizeof(**w->seen));
+		if (!w->seen[i]) {
 			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 			break;
 		}
-		snprintf(what, sizeof(what), "reading statistics of '%s'", l->pools[i].name);
+		snprintf(what, sizeof(what), "reading statistics of '%s'", w->out->pools[i].name);
 		ret = answer(lb, &reqs[2 * i + 1], what, "tm:ltm:pool:members:memberscollectionstats", &json);
 		if (!ret)
-			ret = add_pool_stats(lb, &l->pools[i], l->seen[i], json);
+			ret = add_pool_stats(lb, &w->out->pools[i], w->seen[i], json);
 		json_decref(json);
 	}
-	reqs_free(reqs, 2 * l->n);
+	reqs_free(reqs, 2 * w->out->n);
 	return ret;
 }
 
 /* Statistics for each member its pool's answer left out, one by one. */
-static int read_missing_stats(struct lbm *lb, struct listing *l)
+static int read_missing_stats(struct lbm *lb, struct walk *w)
 {
 	struct req *reqs;
 	size_t n = 0, k = 0;
 	json_t *json;
 	int ret = 0;
 
-	for (size_t p = 0; p < l->n; p++)
-		for (size_t i = 0; i < l->pools[p].n_members; i++)
-			n += !l->seen[p][i].stats;
+	for (size_t p = 0; p < w->out->n; p++)
+		for (size_t i = 0; i < w->out->pools[p].n_members; i++)
+			n += !w->seen[p][i].stats;
 	if (!n)
 		return 0;
 	if (!(reqs = req_new(lb, n)))
 		return LBM_ENOMEM;
-	for (size_t p = 0; p < l->n && !ret; p++)
-		for (size_t i = 0; i < l->pools[p].n_members && !ret; i++)
-			if (!l->seen[p][i].stats) {
+	for (size_t p = 0; p < w->out->n && !ret; p++)
+		for (size_t i = 0; i < w->out->pools[p].n_members && !ret; i++)
+			if (!w->seen[p][i].stats) {
 				reqs[k].method = "GET";
-				ret = pool_path(lb, reqs[k].path, sizeof(reqs[k].path), l->pools[p].name,
-						l->pools[p].members[i].name, "/stats");
+				ret = pool_path(lb, reqs[k].path, sizeof(reqs[k].path), w->out->pools[p].name,
+						w->out->pools[p].members[i].name, "/stats");
 				k++;
 			}
 	if (!ret)
 		ret = exchange(lb, reqs, n, true);
 	k = 0;
-	for (size_t p = 0; p < l->n && !ret; p++) {
-		for (size_t i = 0; i < l->pools[p].n_members && !ret; i++) {
-			struct lbm_member *m = &l->pools[p].members[i];
+	for (size_t p = 0; p < w->out->n && !ret; p++) {
+		for (size_t i = 0; i < w->out->pools[p].n_members && !ret; i++) {
+			struct lbm_member *m = &w->out->pools[p].members[i];
 			char what[2 * LBM_NAME_MAX + 32];
 			json_t *e;
 
-			if (l->seen[p][i].stats)
+			if (w->seen[p][i].stats)
 				continue;
-			snprintf(what, sizeof(what), "reading statistics of %s in '%s'", m->name, l->pools[p].name);
+			snprintf(what, sizeof(what), "reading statistics of %s in '%s'", m->name,
+				 w->out->pools[p].name);
 			ret = answer(lb, &reqs[k++], what, "tm:ltm:pool:members:membersstats", &json);
 			if (ret)
 				break;
 			e = own_entries(json_object_get(json, "entries"));
 			if (e)
-				ret = add_stats(lb, m, &l->seen[p][i], e);
+				ret = add_stats(lb, m, &w->seen[p][i], e);
 			else
-				lbm_copy(m->status + strlen(m->status), sizeof(m->status) - strlen(m->status),
-					 ", no statistics");
+				m->status = lbm_strf(w->out, "%s, no statistics", m->status);
 			json_decref(json);
 		}
 	}
@@ -1118,35 +1147,35 @@ static int read_missing_stats(struct lbm *lb, struct listing *l)
 
 /* A node disabled or forced offline holds every member of it out, whatever
  * the member's own session and state say. */
-static int read_nodes(struct lbm *lb, struct listing *l)
+static int read_nodes(struct lbm *lb, struct walk *w)
 {
 	struct req *reqs;
 	size_t n = 0, k = 0;
 	int ret = 0;
 
-	for (size_t p = 0; p < l->n; p++)
-		for (size_t i = 0; i < l->pools[p].n_members; i++)
-			n += l->seen[p][i].by_node != NULL;
+	for (size_t p = 0; p < w->out->n; p++)
+		for (size_t i = 0; i < w->out->pools[p].n_members; i++)
+			n += w->seen[p][i].by_node != NULL;
 	if (!n)
 		return 0;
 	if (!(reqs = req_new(lb, n)))
 		return LBM_ENOMEM;
-	for (size_t p = 0; p < l->n && !ret; p++)
-		for (size_t i = 0; i < l->pools[p].n_members && !ret; i++)
-			if (l->seen[p][i].by_node) {
+	for (size_t p = 0; p < w->out->n && !ret; p++)
+		for (size_t i = 0; i < w->out->pools[p].n_members && !ret; i++)
+			if (w->seen[p][i].by_node) {
 				char node[LBM_NAME_MAX * 3];
 
 				reqs[k].method = "GET";
-				ret = tm_name(lb, l->seen[p][i].by_node, node, sizeof(node));
+				ret = tm_name(lb, w->seen[p][i].by_node, node, sizeof(node));
 				snprintf(reqs[k++].path, sizeof(reqs[0].path), "/mgmt/tm/ltm/node/%s", node);
 			}
 	if (!ret)
 		ret = exchange(lb, reqs, n, true);
 	k = 0;
-	for (size_t p = 0; p < l->n && !ret; p++) {
-		for (size_t i = 0; i < l->pools[p].n_members && !ret; i++) {
-			struct lbm_member *m = &l->pools[p].members[i];
-			const char *node = l->seen[p][i].by_node, *state;
+	for (size_t p = 0; p < w->out->n && !ret; p++) {
+		for (size_t i = 0; i < w->out->pools[p].n_members && !ret; i++) {
+			struct lbm_member *m = &w->out->pools[p].members[i];
+			const char *node = w->seen[p][i].by_node, *state;
 			char what[LBM_NAME_MAX + 32];
 			bool offline;
 			json_t *json;
@@ -1163,7 +1192,7 @@ static int read_nodes(struct lbm *lb, struct listing *l)
 				m->state = LBM_STATE_DISABLED;
 			else if (m->state == LBM_STATE_ENABLED)
 				m->state = LBM_STATE_DRAINING;
-			snprintf(m->held, sizeof(m->held), "its node %s is %s", node, offline ? "forced offline" : "disabled");
+			m->held = lbm_strf(w->out, "its node %s is %s", node, offline ? "forced offline" : "disabled");
 			json_decref(json);
 		}
 	}
@@ -1171,20 +1200,18 @@ static int read_nodes(struct lbm *lb, struct listing *l)
 	return ret;
 }
 
-static int f5_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+static int f5_list(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
-	struct listing l = {0};
-	int ret = read_pools(lb, pool, &l);
+	struct walk w = { .out = out };
+	int ret = read_pools(lb, names, n, &w);
 
-	if (!ret && l.n)
-		ret = read_members(lb, &l);
-	if (!ret && l.n)
-		ret = read_missing_stats(lb, &l);
-	if (!ret && l.n)
-		ret = read_nodes(lb, &l);
-	*pools = l.pools;
-	*n = l.n;
-	listing_free(&l);
+	if (!ret && out->n)
+		ret = read_members(lb, &w);
+	if (!ret && out->n)
+		ret = read_missing_stats(lb, &w);
+	if (!ret && out->n)
+		ret = read_nodes(lb, &w);
+	walk_free(&w);
 	return ret;
 }
 
@@ -1195,8 +1222,8 @@ static int f5_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, si
 static char *member_body(const struct lbm_item *item)
 {
 	json_t *body =
-	    json_pack("{s:s, s:s}", "session", item->state == LBM_STATE_ENABLED ? "user-enabled" : "user-disabled",
-		      "state", item->state == LBM_STATE_DISABLED ? "user-down" : "user-up");
+		json_pack("{s:s, s:s}", "session", item->state == LBM_STATE_ENABLED ? "user-enabled" : "user-disabled",
+			  "state", item->state == LBM_STATE_DISABLED ? "user-down" : "user-up");
 	char *s;
 
 	if (body && item->weight >= 0 && json_object_set_new(body, "ratio", json_integer(item->weight)) < 0) {
@@ -1215,7 +1242,7 @@ static void item_what(char *what, size_t whatsz, const struct lbm_item *item)
 
 static int transaction_start(struct lbm *lb, char *id, size_t idsz)
 {
-	struct req r = {.method = "POST", .path = "/mgmt/tm/transaction", .body = strdup("{}")};
+	struct req r = { .method = "POST", .path = "/mgmt/tm/transaction", .body = strdup("{}") };
 	json_t *json, *tid;
 	int ret = r.body ? exchange(lb, &r, 1, true) : lbm_fail(lb, LBM_ENOMEM, "out of memory");
 
@@ -1235,7 +1262,7 @@ static int transaction_start(struct lbm *lb, char *id, size_t idsz)
 
 static void transaction_drop(struct lbm *lb, const char *id)
 {
-	struct req r = {.method = "DELETE", .todo = true};
+	struct req r = { .method = "DELETE", .todo = true };
 
 	snprintf(r.path, sizeof(r.path), "/mgmt/tm/transaction/%s", id);
 	run(lb, &r, 1); /* best effort: BIG-IP drops it after its timeout anyway */
@@ -1256,7 +1283,7 @@ static int commit_failed(struct lbm *lb, json_t *trans)
  * again, with backoff, until the handle's timeout. */
 static int transaction_commit(struct lbm *lb, const char *id)
 {
-	struct req r = {.method = "PATCH", .body = strdup("{\"state\":\"VALIDATING\"}")};
+	struct req r = { .method = "PATCH", .body = strdup("{\"state\":\"VALIDATING\"}") };
 	double deadline = lbm_now() + lb->timeout_s, delay = 0.05;
 	const char *what = "committing the transaction", *state;
 	json_t *json;
@@ -1282,7 +1309,7 @@ static int transaction_commit(struct lbm *lb, const char *id)
 					      lb->timeout_s, id);
 			break;
 		}
-		nanosleep(&(struct timespec){.tv_nsec = (long)(delay * 1e9)}, NULL);
+		nanosleep(&(struct timespec){ .tv_nsec = (long)(delay * 1e9) }, NULL);
 		delay = delay * 2 < 0.8 ? delay * 2 : 0.8;
 		wipe_free(r.body);
 		r.body = NULL;
@@ -1325,9 +1352,9 @@ static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 		reqs[i].method = "PATCH";
 		reqs[i].trans = n > 1 ? id : NULL;
 		reqs[i].body = member_body(&items[i]);
-		ret = reqs[i].body
-			  ? pool_path(lb, reqs[i].path, sizeof(reqs[i].path), items[i].pool, items[i].member->name, "")
-			  : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		ret = reqs[i].body ? pool_path(lb, reqs[i].path, sizeof(reqs[i].path), items[i].pool,
+					       items[i].member->name, "")
+				   : lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	}
 	if (!ret)
 		ret = exchange(lb, reqs, n, true);
@@ -1377,13 +1404,72 @@ static int f5_pool_name(struct lbm *lb, const char *typed, char *out, size_t out
 	return 0;
 }
 
+/* A member named without its "/Partition/": "2001:db8::1.80" for
+ * "/Common/2001:db8::1.80". */
+static bool f5_names_member(const struct lbm_member *m, const char *typed)
+{
+	const char *base = strrchr(m->name, '/');
+
+	return base && !strcmp(base + 1, typed);
+}
+
+static const struct lbm_option_def f5_options[] = {
+	{ { .name = "user",
+	    .type = LBM_OPTION_STRING,
+	    .value = "USER",
+	    .help = "User to log in as.",
+	    .fallback = "$LBM_F5_USER" },
+	  LBM_OPTION_AT(user) },
+	{ { .name = "password",
+	    .type = LBM_OPTION_SECRET,
+	    .value = "PASSWORD",
+	    .help = "Password (never on a command line, which every local user can read).",
+	    .fallback = "password_file, then $LBM_F5_PASSWORD" },
+	  LBM_OPTION_AT(password) },
+	{ { .name = "password_file",
+	    .type = LBM_OPTION_PATH,
+	    .value = "FILE",
+	    .help = "File whose first line is the password.",
+	    .fallback = "$LBM_F5_PASSWORD" },
+	  LBM_OPTION_AT(password_file) },
+	{ { .name = "login_provider",
+	    .type = LBM_OPTION_STRING,
+	    .value = "NAME",
+	    .help = "loginProviderName of the token login.",
+	    .fallback = "tmos" },
+	  LBM_OPTION_AT(login_provider) },
+	{ { .name = "basic_auth",
+	    .type = LBM_OPTION_FLAG,
+	    .help = "HTTP basic auth instead of a token (old devices)." },
+	  LBM_OPTION_AT(basic_auth) },
+	{ { .name = "ca_file",
+	    .alias = "ca_path",
+	    .type = LBM_OPTION_PATH,
+	    .value = "FILE",
+	    .help = "CA bundle to verify the balancer's TLS certificate.",
+	    .fallback = "the system's CAs" },
+	  LBM_OPTION_AT(ca_file) },
+	{ { .name = "insecure", .type = LBM_OPTION_FLAG, .help = "Do not verify the balancer's TLS certificate." },
+	  LBM_OPTION_AT(insecure) },
+	{ { 0 }, 0 },
+};
+
 const struct lbm_driver lbm_driver_f5 = {
-    .scheme = "f5",
-    .name = "F5",
+    .info =
+	{
+	    .scheme = "f5",
+	    .name = "F5",
+	    .usage = "f5://HOST[:PORT]",
+	    .summary = "a BIG-IP's iControl REST API over HTTPS (11.6 to 17.1)",
+	    .naming = "pool: /Partition/pool (the partition defaults to Common); member: /Partition/NODE:PORT, "
+		      "NODE:PORT or ADDR:PORT (IPv6 2001:db8::1.80, route domains 192.0.2.1%2:80)",
+	},
+    .options = f5_options,
     .open = f5_open,
     .close = f5_close,
     .list = f5_list,
     .apply = f5_apply,
     .pool_name = f5_pool_name,
+    .names_member = f5_names_member,
     .check = f5_check,
 };

@@ -40,7 +40,10 @@ enum {
 };
 
 /* srv_op_state (1 is starting, 2 running) */
-enum { OP_STOPPED = 0, OP_STOPPING = 3 };
+enum {
+	OP_STOPPED = 0,
+	OP_STOPPING = 3
+};
 /* srv_check_state and srv_agent_state: CHK_ST_CONFIGURED */
 #define CHK_CONFIGURED 0x02
 
@@ -121,7 +124,8 @@ static bool valid_name(const char *s)
 static int name_error(struct lbm *lb, const char *typed)
 {
 	return lbm_driver_fail(lb, LBM_EINVAL,
-			       "'%.64s' is not a backend name: HAProxy names are letters, digits, '-', '_', '.' and ':'",
+			       "'%.64s' is not a backend name: "
+			       "HAProxy names are letters, digits, '-', '_', '.' and ':'",
 			       typed);
 }
 
@@ -291,8 +295,7 @@ static int hap_connect(struct lbm *lb, const struct haproxy *hp, double deadline
 		close(fd);
 		if (revents < 0)
 			return lbm_driver_fail(lb, LBM_EIO, "poll: %s", strerror(-revents));
-		return lbm_driver_fail(lb, LBM_ETIMEDOUT, "no connection to %s within %g s", hp->where,
-				       lb->timeout_s);
+		return lbm_driver_fail(lb, LBM_ETIMEDOUT, "no connection to %s within %g s", hp->where, lb->timeout_s);
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
@@ -345,7 +348,8 @@ static int exchange(struct lbm *lb, const struct buf *req, struct buf *reply)
 
 		if (revents == 0) {
 			ret = lbm_driver_fail(lb, LBM_ETIMEDOUT,
-					      "%s did not answer within %g s (a hung HAProxy, or not a runtime API socket?)",
+					      "%s did not answer within %g s "
+					      "(a hung HAProxy, or not a runtime API socket?)",
 					      hp->where, lb->timeout_s);
 			break;
 		}
@@ -460,12 +464,31 @@ static size_t split(char *line, char sep, char **fields, size_t max)
 
 /* Column positions, found by name in each reply's header line, so that
  * HAProxy versions with more or reordered columns still parse. */
-enum { S_BE, S_SRV, S_ADDR, S_OP, S_ADMIN, S_UWEIGHT, S_IWEIGHT, S_CHECK, S_AGENT, S_PORT, S_NCOLS };
+enum {
+	S_BE,
+	S_SRV,
+	S_ADDR,
+	S_OP,
+	S_ADMIN,
+	S_UWEIGHT,
+	S_IWEIGHT,
+	S_CHECK,
+	S_AGENT,
+	S_PORT,
+	S_NCOLS
+};
 static const char *const state_cols[S_NCOLS] = {
-	"be_name",     "srv_name",   "srv_addr",        "srv_op_state",    "srv_admin_state",
+	"be_name",     "srv_name",    "srv_addr",	 "srv_op_state",    "srv_admin_state",
 	"srv_uweight", "srv_iweight", "srv_check_state", "srv_agent_state", "srv_port",
 };
-enum { T_PX, T_SV, T_SCUR, T_STATUS, T_TRACKED, T_NCOLS };
+enum {
+	T_PX,
+	T_SV,
+	T_SCUR,
+	T_STATUS,
+	T_TRACKED,
+	T_NCOLS
+};
 static const char *const stat_cols[T_NCOLS] = { "pxname", "svname", "scur", "status", "tracked" };
 
 #define MAX_COLS 256
@@ -578,51 +601,58 @@ static void append(char *dst, size_t dstsz, const char *s)
 #define AGENT_NOTE " agent-check"
 
 /* HAProxy's status text, then the administrative flags behind it. */
-static void set_status(struct lbm_member *m, const char *status, long admin, bool agent)
+static const char *status_of(struct lbm_listing *l, const char *status, long admin, bool agent)
 {
 	static const struct {
 		long bit;
 		const char *name;
 	} flags[] = {
-		{ ADMF_FMAINT, "FMAINT" }, { ADMF_IMAINT, "IMAINT" }, { ADMF_CMAINT, "CMAINT" }, { ADMF_FDRAIN, "FDRAIN" },
-		{ ADMF_IDRAIN, "IDRAIN" }, { ADMF_RMAINT, "RMAINT" }, { ADMF_HMAINT, "HMAINT" },
+		{ ADMF_FMAINT, "FMAINT" }, { ADMF_IMAINT, "IMAINT" }, { ADMF_CMAINT, "CMAINT" },
+		{ ADMF_FDRAIN, "FDRAIN" }, { ADMF_IDRAIN, "IDRAIN" }, { ADMF_RMAINT, "RMAINT" },
+		{ ADMF_HMAINT, "HMAINT" },
 	};
 	const char *sep = " [";
+	char text[LBM_NAME_MAX];
 
-	lbm_copy(m->status, sizeof(m->status), status);
+	lbm_copy(text, sizeof(text), status);
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 		if (admin & flags[i].bit) {
-			append(m->status, sizeof(m->status), sep);
-			append(m->status, sizeof(m->status), flags[i].name);
+			append(text, sizeof(text), sep);
+			append(text, sizeof(text), flags[i].name);
 			sep = ",";
 		}
 	}
 	if (*sep == ',')
-		append(m->status, sizeof(m->status), "]");
+		append(text, sizeof(text), "]");
 	if (agent)
-		append(m->status, sizeof(m->status), AGENT_NOTE);
+		append(text, sizeof(text), AGENT_NOTE);
+	return lbm_str(l, text);
 }
 
 /* Why a server stays out after `set server ... state ready`: what only its
- * configuration, a tracked server, DNS or its checks can change. */
-static void set_held(struct lbm_member *m, long admin, long op, long iweight, const struct stat_row *st)
+ * configuration, a tracked server, DNS or its checks can change; NULL when
+ * nothing does. */
+static const char *held_of(struct lbm_listing *l, const struct lbm_member *m, long admin, long op, long iweight,
+			   const struct stat_row *st)
 {
 	const char *tracked = *st->tracked ? st->tracked : "?";
 
 	if (admin & ADMF_IMAINT)
-		snprintf(m->held, sizeof(m->held), "maintenance inherited from tracked server %s", tracked);
-	else if (admin & ADMF_RMAINT)
-		lbm_copy(m->held, sizeof(m->held), "maintenance while its name does not resolve (DNS)");
-	else if (admin & ADMF_IDRAIN)
-		snprintf(m->held, sizeof(m->held), "drain inherited from tracked server %s", tracked);
-	else if (m->weight == 0)
-		snprintf(m->held, sizeof(m->held), "weight 0%s: enable it with a weight",
-			 iweight == 0 ? " in the configuration" : "");
-	else if (!(admin & (ADMF_MAINT | ADMF_DRAIN)) && op == OP_STOPPING)
-		snprintf(m->held, sizeof(m->held), "its checks report %s", st->status);
+		return lbm_strf(l, "maintenance inherited from tracked server %s", tracked);
+	if (admin & ADMF_RMAINT)
+		return "maintenance while its name does not resolve (DNS)";
+	if (admin & ADMF_IDRAIN)
+		return lbm_strf(l, "drain inherited from tracked server %s", tracked);
+	if (m->weight == 0)
+		return iweight == 0 ? "weight 0 in the configuration: enable it with a weight"
+				    : "weight 0: enable it with a weight";
+	if (!(admin & (ADMF_MAINT | ADMF_DRAIN)) && op == OP_STOPPING)
+		return lbm_strf(l, "its checks report %s", st->status);
+	return NULL;
 }
 
-static void fill_member(struct lbm_member *m, char **f, const int *pos, const struct stat_row *st)
+static void fill_member(struct lbm_listing *l, struct lbm_member *m, char **f, const int *pos,
+			const struct stat_row *st)
 {
 	long admin = parse_long(f[pos[S_ADMIN]], 0), op = parse_long(f[pos[S_OP]], OP_STOPPED);
 	long check = parse_long(f[pos[S_CHECK]], 0), agent = parse_long(f[pos[S_AGENT]], 0);
@@ -648,12 +678,14 @@ static void fill_member(struct lbm_member *m, char **f, const int *pos, const st
 		m->health = LBM_HEALTH_UNKNOWN;
 	else
 		m->health = op == OP_STOPPED ? LBM_HEALTH_DOWN : LBM_HEALTH_UP;
-	set_status(m, st->status, admin, agent & CHK_CONFIGURED);
-	set_held(m, admin, op, parse_long(f[pos[S_IWEIGHT]], -1), st);
-	lbm_copy(m->follows, sizeof(m->follows), st->tracked);
+	if (agent & CHK_CONFIGURED)
+		m->flags |= LBM_MEMBER_AGENT;
+	m->status = status_of(l, st->status, admin, agent & CHK_CONFIGURED);
+	m->held = held_of(l, m, admin, op, parse_long(f[pos[S_IWEIGHT]], -1), st);
+	m->follows = *st->tracked ? lbm_str(l, st->tracked) : NULL;
 }
 
-static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm_pool **pools, size_t *n)
+static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm_listing *l)
 {
 	const struct haproxy *hp = lb->priv;
 	struct lbm_pool *pool = NULL;
@@ -687,17 +719,18 @@ static int parse_state(struct lbm *lb, char *block, struct stats *st, struct lbm
 		if (!row && !has_proxy(st, f[pos[S_BE]]))
 			continue;
 		if (!row)
-			return lbm_driver_fail(lb, LBM_EPROTO, "%s/%s is in 'show servers state' but not in 'show stat'",
-					       f[pos[S_BE]], f[pos[S_SRV]]);
+			return lbm_driver_fail(lb, LBM_EPROTO,
+					       "%s/%s is in 'show servers state' but not in 'show stat'", f[pos[S_BE]],
+					       f[pos[S_SRV]]);
 		if (!pool || strcmp(pool->name, f[pos[S_BE]])) {
-			pool = lbm_pool_add(pools, n, f[pos[S_BE]]);
+			pool = lbm_pool_add(l, f[pos[S_BE]]);
 			if (!pool)
 				return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 		}
-		m = lbm_pool_add_member(pool, f[pos[S_SRV]]);
+		m = lbm_pool_add_member(l, pool, f[pos[S_SRV]]);
 		if (!m)
 			return lbm_fail(lb, LBM_ENOMEM, "out of memory");
-		fill_member(m, f, pos, row);
+		fill_member(l, m, f, pos, row);
 	}
 	return 0;
 }
@@ -727,47 +760,64 @@ static bool refused(const char *block)
 	return *block != '#' && (!nl || !nl[1]);
 }
 
-static int haproxy_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+/* One backend's two replies, or every backend's. */
+static int check_replies(struct lbm *lb, const char *pool, char *state, char *stat)
+{
+	if (!state || !stat)
+		return lbm_driver_fail(lb, LBM_EPROTO,
+				       "%s closed before answering 'show servers state' and 'show stat'",
+				       ((struct haproxy *)lb->priv)->where);
+	if (pool && !strcmp(state, "Can't find backend.\n"))
+		return lbm_driver_fail(lb, LBM_ENOTFOUND, "no backend '%s'", pool);
+	if (refused(state))
+		return reply_error(lb, "'show servers state'", state);
+	if (refused(stat))
+		return reply_error(lb, "'show stat'", stat);
+	return 0;
+}
+
+/* Every backend, or the n named ones, with two commands each in one
+ * connection: `show servers state` for the state, `show stat` (type 4:
+ * servers only) for what it shows. */
+static int haproxy_list(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
 	struct buf cmds = { 0 }, reply = { 0 };
 	struct stats st = { 0 };
-	char *cursor, *state, *stat;
-	int ret;
+	char *cursor, **blocks = NULL;
+	size_t nblocks = names ? 2 * n : 2;
+	int ret = 0;
 
-	/* The core checked it already; this guards the command line itself. */
-	if (pool && !valid_name(pool))
-		return name_error(lb, pool);
-	/* Type 4: server rows only. */
-	ret = pool ? buf_printf(lb, &cmds, "show servers state %s\nshow stat %s 4 -1\n", pool, pool)
-		   : buf_printf(lb, &cmds, "show servers state\nshow stat -1 4 -1\n");
+	for (size_t i = 0; names && i < n && ret == 0; i++) {
+		/* The core checked them already; this guards the command line itself. */
+		if (!valid_name(names[i]))
+			ret = name_error(lb, names[i]);
+		else
+			ret = buf_printf(lb, &cmds, "show servers state %s\nshow stat %s 4 -1\n", names[i], names[i]);
+	}
+	if (!names)
+		ret = buf_printf(lb, &cmds, "show servers state\nshow stat -1 4 -1\n");
+	if (ret == 0 && !(blocks = calloc(nblocks, sizeof(*blocks))))
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	if (ret < 0 || (ret = run(lb, &cmds, &reply, &cursor)) < 0)
 		goto out;
-	state = next_block(&cursor);
-	stat = next_block(&cursor);
-	if (!state || !stat) {
-		ret = lbm_driver_fail(lb, LBM_EPROTO, "%s closed before answering 'show servers state' and 'show stat'",
-				      ((struct haproxy *)lb->priv)->where);
-		goto out;
+	for (size_t i = 0; i < nblocks; i++)
+		blocks[i] = next_block(&cursor);
+	/* Every stat reply first: the state rows are matched against them all. */
+	for (size_t i = 0; i < nblocks / 2 && ret == 0; i++) {
+		ret = check_replies(lb, names ? names[i] : NULL, blocks[2 * i], blocks[2 * i + 1]);
+		if (ret == 0)
+			ret = parse_stat(lb, blocks[2 * i + 1], &st);
 	}
-	if (pool && !strcmp(state, "Can't find backend.\n")) {
-		ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "no backend '%s'", pool);
-		goto out;
+	for (size_t i = 0; i < nblocks / 2 && ret == 0; i++) {
+		size_t before = out->n;
+
+		ret = parse_state(lb, blocks[2 * i], &st, out);
+		/* A backend without servers is still a pool: list it, empty. */
+		if (ret == 0 && names && out->n == before && !lbm_pool_add(out, names[i]))
+			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	}
-	if (refused(state)) {
-		ret = reply_error(lb, "'show servers state'", state);
-		goto out;
-	}
-	if (refused(stat)) {
-		ret = reply_error(lb, "'show stat'", stat);
-		goto out;
-	}
-	ret = parse_stat(lb, stat, &st);
-	if (ret == 0)
-		ret = parse_state(lb, state, &st, pools, n);
-	/* A backend without servers is still a pool: list it, empty. */
-	if (ret == 0 && pool && !*n && !lbm_pool_add(pools, n, pool))
-		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 out:
+	free(blocks);
 	free(st.rows);
 	free(cmds.data);
 	free(reply.data);
@@ -868,15 +918,9 @@ static void warn_agents(struct lbm *lb, const struct lbm_item *items, size_t n)
 	const struct lbm_item *first = NULL;
 	size_t count = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(items[i].member->status), note = strlen(AGENT_NOTE);
-
-		if (items[i].state != LBM_STATE_ENABLED || len < note ||
-		    strcmp(items[i].member->status + len - note, AGENT_NOTE))
-			continue;
-		if (!count++)
+	for (size_t i = 0; i < n; i++)
+		if (items[i].state == LBM_STATE_ENABLED && (items[i].member->flags & LBM_MEMBER_AGENT) && !count++)
 			first = &items[i];
-	}
 	if (first)
 		lbm_warn(lb, "%s/%s%s has an agent check: its agent can drain or disable it again", first->pool,
 			 first->member->name, count > 1 ? " (and others)" : "");
@@ -905,8 +949,13 @@ static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 }
 
 const struct lbm_driver lbm_driver_haproxy = {
-	.scheme = "haproxy",
-	.name = "HAProxy",
+	.info = {
+		.scheme = "haproxy",
+		.name = "HAProxy",
+		.usage = "haproxy:///PATH/admin.sock, haproxy://IP:PORT",
+		.summary = "one HAProxy process, through its runtime API socket at level admin",
+		.naming = "pool: a backend; member: a server name, or its ADDR[:PORT]",
+	},
 	.open = haproxy_open,
 	.close = haproxy_close,
 	.list = haproxy_list,

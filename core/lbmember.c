@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* The handle, target dispatch, name matching, the min_enabled guard, dry run
- * and the wait loop: everything that is the same on every balancer. */
+/* The handle, name matching, the min_enabled guard, dry run and the wait
+ * loop: everything that is the same on every balancer. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "driver.h"
+#include "core.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,26 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-extern const struct lbm_driver lbm_driver_haproxy;
-extern const struct lbm_driver lbm_driver_lvs;
-extern const struct lbm_driver lbm_driver_f5;
-extern const struct lbm_driver lbm_driver_fake;
-
-static const struct lbm_driver *const drivers[] = {
-#ifdef LBM_WITH_LVS
-	&lbm_driver_lvs,
-#endif
-#ifdef LBM_WITH_HAPROXY
-	&lbm_driver_haproxy,
-#endif
-#ifdef LBM_WITH_F5
-	&lbm_driver_f5,
-#endif
-#ifdef LBM_WITH_FAKE
-	&lbm_driver_fake,
-#endif
-	NULL,
-};
+/* ---- messages ------------------------------------------------------------ */
 
 static int vfail(struct lbm *lb, int code, const char *prefix, const char *fmt, va_list ap)
 {
@@ -59,7 +40,7 @@ int lbm_driver_fail(struct lbm *lb, int code, const char *fmt, ...)
 	char prefix[64];
 	va_list ap;
 
-	snprintf(prefix, sizeof(prefix), "%s: ", lb->driver->name);
+	snprintf(prefix, sizeof(prefix), "%s: ", lb->driver->info.name);
 	va_start(ap, fmt);
 	vfail(lb, code, prefix, fmt, ap);
 	va_end(ap);
@@ -68,12 +49,34 @@ int lbm_driver_fail(struct lbm *lb, int code, const char *fmt, ...)
 
 void lbm_warn(struct lbm *lb, const char *fmt, ...)
 {
+	char text[LBM_ERRMSG_MAX], **grown;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(lb->warning, sizeof(lb->warning), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	for (size_t i = 0; i < lb->n_warnings; i++)
+		if (!strcmp(lb->warnings[i], text))
+			return;
+	/* Advice lost to a lack of memory is not worth failing a change for. */
+	grown = realloc(lb->warnings, (lb->n_warnings + 1) * sizeof(*grown));
+	if (!grown)
+		return;
+	lb->warnings = grown;
+	if ((lb->warnings[lb->n_warnings] = strdup(text)))
+		lb->n_warnings++;
 }
+
+static void clear_warnings(struct lbm *lb)
+{
+	for (size_t i = 0; i < lb->n_warnings; i++)
+		free(lb->warnings[i]);
+	free(lb->warnings);
+	lb->warnings = NULL;
+	lb->n_warnings = 0;
+}
+
+/* ---- small tools ---------------------------------------------------------- */
 
 bool lbm_copy(char *dst, size_t dstsz, const char *src)
 {
@@ -105,21 +108,20 @@ static void *grow(void *array, size_t n, size_t size)
 	return realloc(array, (n ? 2 * n : 1) * size);
 }
 
-struct lbm_pool *lbm_pool_add(struct lbm_pool **pools, size_t *n, const char *name)
+struct lbm_pool *lbm_pool_add(struct lbm_listing *l, const char *name)
 {
-	struct lbm_pool *grown = grow(*pools, *n, sizeof(**pools));
+	struct lbm_pool *grown = grow(l->pools, l->n, sizeof(*l->pools));
 	struct lbm_pool *pool;
 
 	if (!grown)
 		return NULL;
-	*pools = grown;
-	pool = &grown[(*n)++];
-	memset(pool, 0, sizeof(*pool));
-	lbm_copy(pool->name, sizeof(pool->name), name);
+	l->pools = grown;
+	pool = &grown[l->n++];
+	*pool = (struct lbm_pool){ .name = lbm_str(l, name), .detail = "" };
 	return pool;
 }
 
-struct lbm_member *lbm_pool_add_member(struct lbm_pool *pool, const char *name)
+struct lbm_member *lbm_pool_add_member(struct lbm_listing *l, struct lbm_pool *pool, const char *name)
 {
 	struct lbm_member *grown = grow(pool->members, pool->n_members, sizeof(*grown));
 	struct lbm_member *m;
@@ -128,19 +130,26 @@ struct lbm_member *lbm_pool_add_member(struct lbm_pool *pool, const char *name)
 		return NULL;
 	pool->members = grown;
 	m = &grown[pool->n_members++];
-	memset(m, 0, sizeof(*m));
-	lbm_copy(m->name, sizeof(m->name), name);
-	m->weight = -1;
-	m->active = -1;
-	m->inactive = -1;
+	*m = (struct lbm_member){
+		.name = lbm_str(l, name),
+		.status = "",
+		.weight = -1,
+		.restore_weight = -1,
+		.active = -1,
+		.inactive = -1,
+	};
 	return m;
 }
 
-void lbm_pools_free(struct lbm_pool *pools, size_t n)
+void lbm_listing_free(struct lbm_listing *l)
 {
-	for (size_t i = 0; i < n; i++)
-		free(pools[i].members);
-	free(pools);
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->pools[i].members);
+	free(l->pools);
+	lbm_strings_free(l->strings);
+	*l = (struct lbm_listing){ 0 };
 }
 
 bool lbm_split_hostport(const char *s, char *addr, size_t addrsz, unsigned *port)
@@ -181,6 +190,8 @@ bool lbm_split_hostport(const char *s, char *addr, size_t addrsz, unsigned *port
 	return true;
 }
 
+/* ---- names of things -------------------------------------------------------- */
+
 const char *lbm_strerror(int code)
 {
 	switch (code) {
@@ -195,6 +206,7 @@ const char *lbm_strerror(int code)
 	case LBM_ENOTSUP: return "ENOTSUP";
 	case LBM_EHELD: return "EHELD";
 	case LBM_ENOMEM: return "ENOMEM";
+	case LBM_EAMBIGUOUS: return "EAMBIGUOUS";
 	}
 	return "EUNKNOWN";
 }
@@ -259,11 +271,12 @@ const char *lbm_errmsg(const struct lbm *lb)
 	return lb ? lb->errmsg : "out of memory";
 }
 
+/* ---- the handle ------------------------------------------------------------------ */
+
 int lbm_open(struct lbm **out, const char *target, const struct lbm_options *opt)
 {
-	static const struct lbm_options defaults;
+	static const struct lbm_options defaults = LBM_OPTIONS_INIT;
 	const char *sep;
-	char known[128] = "";
 	struct lbm *lb;
 
 	*out = lb = calloc(1, sizeof(*lb));
@@ -271,29 +284,23 @@ int lbm_open(struct lbm **out, const char *target, const struct lbm_options *opt
 		return LBM_ENOMEM;
 	if (!opt)
 		opt = &defaults;
+	if (opt->version != LBM_OPTIONS_VERSION)
+		return lbm_fail(lb, LBM_EINVAL, "options of version %u: expected %u (start from LBM_OPTIONS_INIT)",
+				opt->version, LBM_OPTIONS_VERSION);
 	if (!(opt->timeout_s >= 0) || isinf(opt->timeout_s))
 		return lbm_fail(lb, LBM_EINVAL, "timeout must be a positive number of seconds");
 	lb->timeout_s = opt->timeout_s > 0 ? opt->timeout_s : 5.0;
 
-	for (size_t i = 0; drivers[i]; i++) {
-		size_t len = strlen(known);
-
-		snprintf(known + len, sizeof(known) - len, "%s%s://", len ? ", " : "", drivers[i]->scheme);
-	}
 	sep = target ? strstr(target, "://") : NULL;
 	if (!sep)
-		return lbm_fail(lb, LBM_EINVAL, "target %s%s%s is not a balancer URI: expected %s",
-				target ? "'" : "", target ? target : "(none)", target ? "'" : "", known);
-	for (size_t i = 0; drivers[i]; i++) {
-		if (strlen(drivers[i]->scheme) == (size_t)(sep - target) &&
-		    !strncmp(target, drivers[i]->scheme, (size_t)(sep - target))) {
-			lb->driver = drivers[i];
-			return lb->driver->open(lb, sep + 3, opt);
-		}
-	}
+		return lbm_fail(lb, LBM_EINVAL, "target %s%s%s is not a balancer URI: expected %s", target ? "'" : "",
+				target ? target : "(none)", target ? "'" : "", lbm_known_schemes());
+	lb->driver = lbm_driver_for(target, (size_t)(sep - target));
+	if (lb->driver)
+		return lb->driver->open(lb, sep + 3, opt);
 	/* Only the scheme is echoed: the rest of a URI may hold credentials. */
 	return lbm_fail(lb, LBM_EINVAL, "unknown balancer type '%.*s': expected %s",
-			(int)(sep - target > 32 ? 32 : sep - target), target, known);
+			(int)(sep - target > 32 ? 32 : sep - target), target, lbm_known_schemes());
 }
 
 void lbm_close(struct lbm *lb)
@@ -302,7 +309,15 @@ void lbm_close(struct lbm *lb)
 		return;
 	if (lb->driver && lb->driver->close)
 		lb->driver->close(lb);
+	clear_warnings(lb);
 	free(lb);
+}
+
+/* ---- listing ---------------------------------------------------------------------- */
+
+static bool wildcard_pool(const char *pool)
+{
+	return !pool || !strcmp(pool, "-");
 }
 
 static int canonical_pool(struct lbm *lb, const char *typed, char *out, size_t outsz)
@@ -316,32 +331,60 @@ static int canonical_pool(struct lbm *lb, const char *typed, char *out, size_t o
 	return 0;
 }
 
-static int list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+/* The driver's listing of the pools typed (NULL: every pool), canonical and
+ * each once; out is zeroed on failure. */
+static int list(struct lbm *lb, const char *const *typed, size_t n, struct lbm_listing *out)
 {
-	char canon[LBM_NAME_MAX];
-	int ret;
+	char(*canon)[LBM_NAME_MAX] = NULL;
+	const char **names = NULL;
+	size_t k = 0;
+	int ret = 0;
 
-	*pools = NULL;
-	*n = 0;
-	if (pool) {
-		ret = canonical_pool(lb, pool, canon, sizeof(canon));
+	*out = (struct lbm_listing){ 0 };
+	if (typed) {
+		canon = calloc(n + 1, sizeof(*canon));
+		names = calloc(n + 1, sizeof(*names));
+		if (!canon || !names) {
+			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n && ret == 0; i++) {
+			size_t j;
+
+			ret = canonical_pool(lb, typed[i], canon[k], sizeof(canon[k]));
+			for (j = 0; ret == 0 && j < k && strcmp(canon[j], canon[k]); j++)
+				;
+			if (ret == 0 && j == k) {
+				names[k] = canon[k];
+				k++;
+			}
+		}
 		if (ret < 0)
-			return ret;
-		pool = canon;
+			goto out;
 	}
-	ret = lb->driver->list(lb, pool, pools, n);
-	if (ret < 0) {
-		lbm_pools_free(*pools, *n);
-		*pools = NULL;
-		*n = 0;
-	}
+	ret = lb->driver->list(lb, typed ? names : NULL, k, out);
+	if (ret == 0 && lbm_strings_failed(out->strings))
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+out:
+	if (ret < 0)
+		lbm_listing_free(out);
+	free(canon);
+	free(names);
 	return ret;
 }
 
-int lbm_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+int lbm_pools(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
 	lb->errmsg[0] = '\0';
-	return list(lb, pool, pools, n);
+	return list(lb, names, n, out);
+}
+
+static const struct lbm_pool *find_pool(const struct lbm_pool *pools, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(pools[i].name, name))
+			return &pools[i];
+	return NULL;
 }
 
 static bool same_address(const char *a, const char *b)
@@ -378,27 +421,25 @@ static const struct lbm_member *member_named(const struct lbm_pool *pool, const 
 	return NULL;
 }
 
-/* A member is named by its name, or by "ADDR[:PORT]": the port may be left
- * out when only one member of the pool has that address. */
+/* A member is named by its name, by another spelling its driver knows (F5:
+ * without the partition), or by "ADDR[:PORT]": the port may be left out
+ * when only one member of the pool has that address. */
 static int find_member(struct lbm *lb, const struct lbm_pool *pool, const char *typed, struct cursor *c,
 		       const struct lbm_member **out)
 {
-	char addr[LBM_NAME_MAX];
+	char addr[LBM_ADDRESS_MAX];
 	unsigned port;
 	size_t matches = 0;
 
 	*out = member_named(pool, typed, c);
 	if (*out)
 		return 0;
-	/* A name may come without its partition: F5's "2001:db8::1.80" for
-	 * "/Common/2001:db8::1.80". */
-	for (size_t i = 0; i < pool->n_members; i++) {
-		const char *base = strrchr(pool->members[i].name, '/');
-
-		if (base && !strcmp(base + 1, typed)) {
+	for (size_t i = 0; lb->driver->names_member && i < pool->n_members; i++) {
+		if (lb->driver->names_member(&pool->members[i], typed)) {
 			if (matches++)
-				return lbm_fail(lb, LBM_EINVAL, "member '%s' is ambiguous in pool '%s' (%s, %s): give the name",
-						typed, pool->name, (*out)->name, pool->members[i].name);
+				return lbm_fail(lb, LBM_EAMBIGUOUS,
+						"member '%s' is ambiguous in pool '%s' (%s, %s): give the name", typed,
+						pool->name, (*out)->name, pool->members[i].name);
 			*out = &pool->members[i];
 		}
 	}
@@ -411,8 +452,9 @@ static int find_member(struct lbm *lb, const struct lbm_pool *pool, const char *
 
 		if (same_address(m->address, addr) && (!port || port == m->port)) {
 			if (matches++)
-				return lbm_fail(lb, LBM_EINVAL,
-						"member '%s' is ambiguous in pool '%s' (%s, %s): give the port or the name",
+				return lbm_fail(lb, LBM_EAMBIGUOUS,
+						"member '%s' is ambiguous in pool '%s' (%s, %s): "
+						"give the port or the name",
 						typed, pool->name, (*out)->name, m->name);
 			*out = m;
 		}
@@ -420,57 +462,81 @@ static int find_member(struct lbm *lb, const struct lbm_pool *pool, const char *
 	return matches ? 0 : LBM_ENOTFOUND;
 }
 
-static const struct lbm_pool *find_pool(const struct lbm_pool *pools, size_t n, const char *name)
+/* Copies of listed strings into a result's or another listing's own,
+ * keeping the one already there when it reads the same: a wait that
+ * re-reads a pool every second stores nothing new for what did not change. */
+static const char *keep(struct lbm_strings **s, const char *old, const char *text)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(pools[i].name, name))
-			return &pools[i];
-	return NULL;
+	const char *copy;
+
+	if (!text)
+		return NULL;
+	if (old && !strcmp(old, text))
+		return old;
+	copy = lbm_strings_add(s, text, strlen(text));
+	return copy ? copy : "";
 }
 
-static bool wildcard_pool(const char *pool)
+static void keep_member(struct lbm_strings **s, struct lbm_member *dst, const struct lbm_member *src)
 {
-	return !pool || !strcmp(pool, "-");
+	struct lbm_member old = *dst;
+
+	*dst = *src;
+	dst->name = keep(s, old.name, src->name);
+	dst->status = keep(s, old.status, src->status);
+	dst->held = keep(s, old.held, src->held);
+	dst->follows = keep(s, old.follows, src->follows);
 }
 
-int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct lbm_member *out)
+int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct lbm_listing *out)
 {
-	struct lbm_pool *pools;
+	struct lbm_listing all;
 	const struct lbm_member *m, *found = NULL;
-	const char *found_pool = NULL;
+	const struct lbm_pool *found_pool = NULL;
+	struct lbm_pool *one;
 	struct cursor c = { 0 };
-	size_t n;
 	int ret;
 
+	*out = (struct lbm_listing){ 0 };
 	lb->errmsg[0] = '\0';
 	if (!member || !*member)
 		return lbm_fail(lb, LBM_EINVAL, "no member given");
-	ret = list(lb, wildcard_pool(pool) ? NULL : pool, &pools, &n);
+	ret = list(lb, wildcard_pool(pool) ? NULL : &pool, 1, &all);
 	if (ret < 0)
 		return ret;
-	for (size_t i = 0; i < n; i++) {
-		ret = find_member(lb, &pools[i], member, &c, &m);
+	for (size_t i = 0; i < all.n; i++) {
+		ret = find_member(lb, &all.pools[i], member, &c, &m);
 		if (ret == LBM_ENOTFOUND)
 			continue;
 		if (ret < 0)
 			goto out;
 		if (found) {
-			ret = lbm_fail(lb, LBM_EINVAL, "member '%s' is in several pools (%s, %s): name the pool",
-				       member, found_pool, pools[i].name);
+			ret = lbm_fail(lb, LBM_EAMBIGUOUS, "member '%s' is in several pools (%s, %s): name the pool",
+				       member, found_pool->name, all.pools[i].name);
 			goto out;
 		}
 		found = m;
-		found_pool = pools[i].name;
+		found_pool = &all.pools[i];
 	}
 	if (!found) {
-		ret = wildcard_pool(pool) ? lbm_fail(lb, LBM_ENOTFOUND, "no pool has a member '%s'", member)
-					  : lbm_fail(lb, LBM_ENOTFOUND, "pool '%s' has no member '%s'", pools[0].name, member);
+		ret = wildcard_pool(pool)
+			      ? lbm_fail(lb, LBM_ENOTFOUND, "no pool has a member '%s'", member)
+			      : lbm_fail(lb, LBM_ENOTFOUND, "pool '%s' has no member '%s'", all.pools[0].name, member);
 		goto out;
 	}
-	*out = *found;
-	ret = 0;
+	one = lbm_pool_add(out, found_pool->name);
+	if (!one || !(one->members = calloc(1, sizeof(*one->members)))) {
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		goto out;
+	}
+	one->detail = lbm_str(out, found_pool->detail);
+	one->n_members = 1;
+	keep_member(&out->strings, one->members, found);
+	ret = lbm_strings_failed(out->strings) ? lbm_fail(lb, LBM_ENOMEM, "out of memory") : 0;
 out:
-	lbm_pools_free(pools, n);
+	if (ret < 0)
+		lbm_listing_free(out);
+	lbm_listing_free(&all);
 	return ret;
 }
 
@@ -479,9 +545,12 @@ void lbm_result_free(struct lbm_result *res)
 	if (!res)
 		return;
 	free(res->outcomes);
-	res->outcomes = NULL;
-	res->n = 0;
+	free(res->warnings);
+	lbm_strings_free(res->strings);
+	*res = (struct lbm_result){ 0 };
 }
+
+/* ---- the plan ------------------------------------------------------------------------ */
 
 struct plan {
 	struct lbm_item *items;
@@ -492,8 +561,8 @@ struct plan {
 	size_t **item_of; /* per pool, per member: 1 + the index of its item, or 0 */
 };
 
-static int plan_add(struct lbm *lb, struct plan *plan, const struct lbm_pool *pool,
-		    const struct lbm_member *m, const struct lbm_change *how)
+static int plan_add(struct lbm *lb, struct plan *plan, const struct lbm_pool *pool, const struct lbm_member *m,
+		    const struct lbm_change *how)
 {
 	size_t **item_of = &plan->item_of[pool - plan->pools];
 	struct lbm_item *grown;
@@ -572,18 +641,22 @@ int lbm_member_in_rotation(const struct lbm_member *m)
 	return !(m->flags & LBM_MEMBER_TEMPLATE) && in_rotation(m->state, m->weight, m->health);
 }
 
-
 static int planned_weight(const struct lbm_item *item)
 {
 	return item->weight >= 0 ? item->weight : item->member->weight;
 }
 
 /* The pool as the guard sees it after the plan, member by member. */
-enum { JUDGE_OPEN, JUDGE_BUSY, JUDGE_IN, JUDGE_OUT };
+enum {
+	JUDGE_OPEN,
+	JUDGE_BUSY,
+	JUDGE_IN,
+	JUDGE_OUT
+};
 
 struct judge {
 	const struct plan *plan;
-	size_t *first;          /* per pool: where its members start in verdict[] */
+	size_t *first;		/* per pool: where its members start in verdict[] */
 	unsigned char *verdict; /* per member: JUDGE_* */
 	struct cursor cursor;
 };
@@ -595,7 +668,15 @@ static const struct lbm_item *item_for(const struct plan *plan, size_t p, size_t
 	return item_of && item_of[i] ? &plan->items[item_of[i] - 1] : NULL;
 }
 
-/* The listed member whose state m inherits: "POOL/MEMBER" in m->follows. */
+/* Whether follows, "POOL/MEMBER", names pool/member. */
+static bool names(const char *follows, const char *pool, const char *member)
+{
+	size_t len = strlen(pool);
+
+	return !strncmp(follows, pool, len) && follows[len] == '/' && !strcmp(follows + len + 1, member);
+}
+
+/* The listed member whose state m inherits. */
 static bool find_leader(struct judge *j, const struct lbm_member *m, size_t *p, size_t *i)
 {
 	for (size_t k = 0; k < j->plan->npools; k++) {
@@ -634,7 +715,7 @@ static bool stays_in(struct judge *j, size_t p, size_t i)
 		in = !(m->flags & LBM_MEMBER_TEMPLATE) && in_rotation(item->state, planned_weight(item), m->health);
 	else
 		in = lbm_member_in_rotation(m);
-	if (in && m->follows[0] && find_leader(j, m, &lp, &li))
+	if (in && m->follows && find_leader(j, m, &lp, &li))
 		in = stays_in(j, lp, li);
 	*verdict = in ? JUDGE_IN : JUDGE_OUT;
 	return in;
@@ -650,7 +731,7 @@ static const struct lbm_item *cause(struct judge *j, size_t p, size_t i, unsigne
 
 	if (item && needs_change(item) && !in_rotation(item->state, planned_weight(item), m->health))
 		return item;
-	if (depth < 64 && m->follows[0] && find_leader(j, m, &lp, &li))
+	if (depth < 64 && m->follows && find_leader(j, m, &lp, &li))
 		return cause(j, lp, li, depth + 1);
 	return NULL;
 }
@@ -667,10 +748,13 @@ static int check_plan(struct lbm *lb, const struct plan *plan)
 			continue;
 		if (item->member->flags & LBM_MEMBER_EPHEMERAL)
 			return lbm_fail(lb, LBM_EINVAL,
-					"refusing to change '%s' in pool '%s': the balancer makes and replaces it from %s "
-					"(an ephemeral member): change that one instead",
+					"refusing to change '%s' in pool '%s': the balancer makes and "
+					"replaces it from %s (an ephemeral member): change that one instead",
 					item->member->name, item->pool,
-					item->member->follows[0] ? item->member->follows : "a template");
+					item->member->follows ? item->member->follows : "a template");
+		if (item->weight > LBM_WEIGHT_MAX)
+			return lbm_fail(lb, LBM_EINVAL, "weight %d is out of range: expected 0 to %d", item->weight,
+					LBM_WEIGHT_MAX);
 		if (lb->driver->check && (ret = lb->driver->check(lb, item)) < 0)
 			return ret;
 	}
@@ -733,6 +817,8 @@ out:
 	return ret;
 }
 
+/* ---- what happened -------------------------------------------------------------- */
+
 static void predict(const struct lbm *lb, const struct lbm_item *item, struct lbm_member *after)
 {
 	*after = *item->member;
@@ -763,25 +849,17 @@ static bool taken_out(const struct lbm_outcome *o)
 	       o->after.state != LBM_STATE_UNKNOWN;
 }
 
-/* Whether follows names pool/member. */
-static bool names(const char *follows, const char *pool, const char *member)
-{
-	size_t len = strlen(pool);
-
-	return !strncmp(follows, pool, len) && follows[len] == '/' && !strcmp(follows + len + 1, member);
-}
-
 /* Followers in the listing that stayed in rotation although the member they
  * follow was taken out: on HAProxy never; on F5 it tells whether BIG-IP
  * passed a change of an FQDN member on to its ephemeral members, which F5
  * does not document. */
-static void find_lag(const struct lbm_result *res, const struct lbm_pool *pools, size_t n, struct lag *lag)
+static void find_lag(const struct lbm_result *res, const struct lbm_listing *l, struct lag *lag)
 {
-	for (size_t p = 0; p < n && !lag->leader; p++) {
-		for (size_t i = 0; i < pools[p].n_members && !lag->leader; i++) {
-			const struct lbm_member *m = &pools[p].members[i];
+	for (size_t p = 0; p < l->n && !lag->leader; p++) {
+		for (size_t i = 0; i < l->pools[p].n_members && !lag->leader; i++) {
+			const struct lbm_member *m = &l->pools[p].members[i];
 
-			if (!m->follows[0] || !lbm_member_in_rotation(m))
+			if (!m->follows || !lbm_member_in_rotation(m))
 				continue;
 			for (size_t k = 0; k < res->n; k++) {
 				if (taken_out(&res->outcomes[k]) &&
@@ -800,26 +878,27 @@ static void find_lag(const struct lbm_result *res, const struct lbm_pool *pools,
  * when given, says which follower stayed behind. */
 static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_name, struct lag *lag)
 {
-	struct lbm_pool *pools = NULL;
+	struct lbm_listing l = { 0 };
 	const struct lbm_pool *pool;
 	const struct lbm_member *m;
 	struct cursor c = { 0 };
-	size_t n = 0;
 	int ret;
 
-	ret = lb->driver->list(lb, pool_name, &pools, &n);
+	ret = lb->driver->list(lb, pool_name ? &pool_name : NULL, pool_name ? 1 : 0, &l);
+	if (ret == 0 && lbm_strings_failed(l.strings))
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	if (ret < 0) {
-		lbm_pools_free(pools, n);
+		lbm_listing_free(&l);
 		return ret;
 	}
 	res->changed = 0;
 	for (size_t i = 0; i < res->n; i++) {
 		struct lbm_outcome *o = &res->outcomes[i];
 
-		pool = c.pool && !strcmp(c.pool->name, o->pool) ? c.pool : find_pool(pools, n, o->pool);
+		pool = c.pool && !strcmp(c.pool->name, o->pool) ? c.pool : find_pool(l.pools, l.n, o->pool);
 		m = pool ? member_named(pool, o->before.name, &c) : NULL;
 		if (m) {
-			o->after = *m;
+			keep_member(&res->strings, &o->after, m);
 		} else {
 			o->after = o->before;
 			o->after.state = LBM_STATE_UNKNOWN;
@@ -828,9 +907,9 @@ static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_na
 		res->changed |= o->changed;
 	}
 	if (lag)
-		find_lag(res, pools, n, lag);
-	lbm_pools_free(pools, n);
-	return 0;
+		find_lag(res, &l, lag);
+	lbm_listing_free(&l);
+	return lbm_strings_failed(res->strings) ? lbm_fail(lb, LBM_ENOMEM, "out of memory") : 0;
 }
 
 /* Each outcome's result, from what the driver saw done. An item not seen
@@ -871,13 +950,12 @@ static int check_reached(struct lbm *lb, const struct lbm_result *res, const str
 
 		if (after->state == item->state)
 			continue;
-		if (after->held[0])
+		if (after->held)
 			return lbm_fail(lb, LBM_EHELD, "%s/%s: asked for %s, but it stays %s: %s", item->pool,
 					after->name, lbm_state_name(item->state), lbm_state_name(after->state),
 					after->held);
-		return lbm_fail(lb, LBM_EPROTO, "%s/%s: asked for %s, but the balancer now reports %s (%s)",
-				item->pool, after->name, lbm_state_name(item->state),
-				lbm_state_name(after->state), after->status);
+		return lbm_fail(lb, LBM_EPROTO, "%s/%s: asked for %s, but the balancer now reports %s (%s)", item->pool,
+				after->name, lbm_state_name(item->state), lbm_state_name(after->state), after->status);
 	}
 	return 0;
 }
@@ -909,29 +987,59 @@ static void sleep_s(double s)
 		;
 }
 
-/* Poll with backoff until every member has settled or the deadline passes. */
-static int wait_settled(struct lbm *lb, struct lbm_result *res, const char *pool_name, double wait_s)
+/* Mark what is still awaited: the first outcome not settled (why says
+ * what it waits for), or res->n, or a negative code. */
+static long mark_waiting(struct lbm *lb, struct lbm_result *res, size_t *waiting, char *why, size_t whysz)
 {
-	double deadline = lbm_now() + wait_s, delay = 0.1, left;
+	long first = (long)res->n;
+
+	*waiting = 0;
+	for (size_t i = 0; i < res->n; i++) {
+		char reason[64];
+		int ret = settled(lb, &res->outcomes[i], reason, sizeof(reason));
+
+		if (ret < 0)
+			return ret;
+		res->outcomes[i].waiting = !ret;
+		if (ret)
+			continue;
+		if (!(*waiting)++) {
+			first = (long)i;
+			lbm_copy(why, whysz, reason);
+		}
+	}
+	return first;
+}
+
+static void tell(const struct lbm_change *how, const struct lbm_result *res, size_t waiting, double waited, double left)
+{
+	const struct lbm_progress p = { .result = res, .waiting = waiting, .waited_s = waited, .left_s = left };
+
+	if (how->progress)
+		how->progress(&p, how->progress_arg);
+}
+
+/* Poll with backoff, at least once a second, until every member has settled
+ * or the deadline passes, telling the progress callback each time. */
+static int wait_settled(struct lbm *lb, struct lbm_result *res, const char *pool_name, const struct lbm_change *how)
+{
+	double start = lbm_now(), deadline = start + how->wait_s, delay = 0.1, left;
+	size_t waiting;
 	char why[64];
+	long first;
 	int ret;
 
 	for (;;) {
-		size_t i;
-
-		for (i = 0; i < res->n; i++) {
-			ret = settled(lb, &res->outcomes[i], why, sizeof(why));
-			if (ret < 0)
-				return ret;
-			if (!ret)
-				break;
-		}
-		if (i == res->n)
-			return 0;
+		first = mark_waiting(lb, res, &waiting, why, sizeof(why));
+		if (first < 0)
+			return (int)first;
 		left = deadline - lbm_now();
+		tell(how, res, waiting, lbm_now() - start, left > 0 ? left : 0);
+		if (!waiting)
+			return 0;
 		if (left <= 0)
 			return lbm_fail(lb, LBM_ETIMEDOUT, "%s/%s: still not settled after waiting %g s: %s",
-					res->outcomes[i].pool, res->outcomes[i].after.name, wait_s, why);
+					res->outcomes[first].pool, res->outcomes[first].after.name, how->wait_s, why);
 		sleep_s(delay < left ? delay : left);
 		delay = delay * 2 < 1.0 ? delay * 2 : 1.0;
 		ret = read_back(lb, res, pool_name, NULL);
@@ -968,34 +1076,63 @@ static bool takes_out(const struct lbm_change *how)
 	return how->state != LBM_STATE_ENABLED || ((how->flags & LBM_CHANGE_HAS_WEIGHT) && !how->weight);
 }
 
-/* The driver's own words for a pool that a listing of every pool lacks. */
-static int missing_pool(struct lbm *lb, const char *typed)
-{
-	struct lbm_pool *pools;
-	size_t n;
-	int ret = list(lb, typed, &pools, &n);
-
-	lbm_pools_free(pools, n);
-	return ret < 0 ? ret : lbm_fail(lb, LBM_ENOTFOUND, "no pool '%s'", typed);
-}
-
 /* List what the plan needs: the one pool named, unless the guard must see
- * members of other pools that follow the ones taken out. */
+ * members of other pools that follow the ones taken out. Then a pool
+ * missing from the listing of every pool gets the driver's own words. */
 static int list_for_plan(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
-			 unsigned min_enabled, struct lbm_pool **pools, size_t *npools)
+			 unsigned min_enabled, struct lbm_listing *out)
 {
 	const char *pool = one_pool(refs, n);
 	char canon[LBM_NAME_MAX];
+	struct lbm_listing named;
 	int ret;
 
 	if (!pool || !lb->follows_across_pools || !min_enabled || !takes_out(how))
-		return list(lb, pool, pools, npools);
+		return list(lb, pool ? &pool : NULL, 1, out);
 	ret = canonical_pool(lb, pool, canon, sizeof(canon));
 	if (ret == 0)
-		ret = list(lb, NULL, pools, npools);
-	if (ret == 0 && !find_pool(*pools, *npools, canon))
-		ret = missing_pool(lb, pool);
+		ret = list(lb, NULL, 0, out);
+	if (ret == 0 && !find_pool(out->pools, out->n, canon)) {
+		ret = list(lb, &pool, 1, &named);
+		lbm_listing_free(&named);
+		if (ret == 0)
+			ret = lbm_fail(lb, LBM_ENOTFOUND, "no pool '%s'", canon);
+		lbm_listing_free(out);
+	}
 	return ret;
+}
+
+static int check_change(struct lbm *lb, const struct lbm_change *how, size_t n)
+{
+	if (how->version != LBM_CHANGE_VERSION)
+		return lbm_fail(lb, LBM_EINVAL, "change of version %u: expected %u (start from LBM_CHANGE_INIT)",
+				how->version, LBM_CHANGE_VERSION);
+	if (how->state != LBM_STATE_ENABLED && how->state != LBM_STATE_DRAINING && how->state != LBM_STATE_DISABLED)
+		return lbm_fail(lb, LBM_EINVAL, "state must be enabled, draining or disabled");
+	if ((how->flags & LBM_CHANGE_HAS_WEIGHT) && how->state != LBM_STATE_ENABLED)
+		return lbm_fail(lb, LBM_EINVAL, "a weight goes only with enabled: a %s member takes no new connections",
+				lbm_state_name(how->state));
+	if ((how->flags & LBM_CHANGE_HAS_WEIGHT) && how->weight > LBM_WEIGHT_MAX)
+		return lbm_fail(lb, LBM_EINVAL, "weight %u is out of range: expected 0 to %d", how->weight,
+				LBM_WEIGHT_MAX);
+	if (!(how->wait_s >= 0) || isinf(how->wait_s))
+		return lbm_fail(lb, LBM_EINVAL, "wait must be a positive number of seconds");
+	if (!n)
+		return lbm_fail(lb, LBM_EINVAL, "no member given");
+	return 0;
+}
+
+/* The handle's warnings, into the result, which owns them. */
+static void give_warnings(struct lbm *lb, struct lbm_result *res)
+{
+	if (!lb->n_warnings || !(res->warnings = calloc(lb->n_warnings, sizeof(*res->warnings))))
+		return;
+	for (size_t i = 0; i < lb->n_warnings; i++) {
+		const char *w = lbm_strings_add(&res->strings, lb->warnings[i], strlen(lb->warnings[i]));
+
+		if (w)
+			res->warnings[res->n_warnings++] = w;
+	}
 }
 
 int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
@@ -1003,36 +1140,27 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 {
 	struct plan plan = { 0 };
 	struct lag lag = { 0 };
+	struct lbm_listing listing = { 0 };
 	struct lbm_item *todo = NULL;
-	struct lbm_pool *pools = NULL;
-	size_t npools = 0, ntodo = 0;
+	size_t ntodo = 0;
 	const char *pool_name;
 	unsigned min_enabled;
 	int ret;
 
-	memset(res, 0, sizeof(*res));
+	*res = (struct lbm_result){ 0 };
 	lb->errmsg[0] = '\0';
-	lb->warning[0] = '\0';
-	if (how->state != LBM_STATE_ENABLED && how->state != LBM_STATE_DRAINING &&
-	    how->state != LBM_STATE_DISABLED)
-		return lbm_fail(lb, LBM_EINVAL, "state must be enabled, draining or disabled");
-	if ((how->flags & LBM_CHANGE_HAS_WEIGHT) && how->state != LBM_STATE_ENABLED)
-		return lbm_fail(lb, LBM_EINVAL, "a weight goes only with enabled: a %s member takes no new connections",
-				lbm_state_name(how->state));
-	if ((how->flags & LBM_CHANGE_HAS_WEIGHT) && how->weight > 65535)
-		return lbm_fail(lb, LBM_EINVAL, "weight %u is out of range: expected 0 to 65535", how->weight);
-	if (!(how->wait_s >= 0) || isinf(how->wait_s))
-		return lbm_fail(lb, LBM_EINVAL, "wait must be a positive number of seconds");
-	if (!n)
-		return lbm_fail(lb, LBM_EINVAL, "no member given");
+	clear_warnings(lb);
+	ret = check_change(lb, how, n);
+	if (ret < 0)
+		return ret;
 	min_enabled = (how->flags & LBM_CHANGE_HAS_MIN_ENABLED) ? how->min_enabled : 1;
 
-	ret = list_for_plan(lb, refs, n, how, min_enabled, &pools, &npools);
+	ret = list_for_plan(lb, refs, n, how, min_enabled, &listing);
 	if (ret < 0)
 		goto out;
-	plan.pools = pools;
-	plan.npools = npools;
-	plan.item_of = calloc(npools + 1, sizeof(*plan.item_of)); /* + 1: no pool is no failure */
+	plan.pools = listing.pools;
+	plan.npools = listing.n;
+	plan.item_of = calloc(listing.n + 1, sizeof(*plan.item_of)); /* + 1: no pool is no failure */
 	if (!plan.item_of) {
 		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 		goto out;
@@ -1060,14 +1188,22 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 		struct lbm_outcome *o = &res->outcomes[i];
 		bool change = needs_change(&plan.items[i]);
 
-		lbm_copy(o->pool, sizeof(o->pool), plan.items[i].pool);
-		o->before = *plan.items[i].member;
-		predict(lb, &plan.items[i], &o->after);
+		struct lbm_member predicted;
+
+		o->pool = keep(&res->strings, i ? res->outcomes[i - 1].pool : NULL, plan.items[i].pool);
+		keep_member(&res->strings, &o->before, plan.items[i].member);
+		predict(lb, &plan.items[i], &predicted);
+		o->after = o->before;
+		keep_member(&res->strings, &o->after, &predicted);
 		o->changed = member_changed(&o->before, &o->after);
 		o->result = change ? LBM_OUTCOME_WOULD_APPLY : LBM_OUTCOME_UNCHANGED;
 		res->changed |= o->changed;
 		if (change)
 			todo[ntodo++] = plan.items[i];
+	}
+	if (lbm_strings_failed(res->strings)) {
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+		goto out;
 	}
 	if (how->flags & LBM_CHANGE_DRY_RUN)
 		goto out;
@@ -1095,17 +1231,19 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 			       lag.leader->pool, lag.leader->after.name, lbm_state_name(lag.leader->after.state),
 			       lag.follower);
 	if (ret == 0 && how->wait_s > 0)
-		ret = wait_settled(lb, res, pool_name, how->wait_s);
+		ret = wait_settled(lb, res, pool_name, how);
+	else if (ret == 0)
+		tell(how, res, 0, 0, 0);
 out:
-	if (!res->n)
+	give_warnings(lb, res);
+	if (!res->n && !res->n_warnings)
 		lbm_result_free(res);
-	memcpy(res->warning, lb->warning, sizeof(res->warning));
 	free(todo);
 	free(plan.items);
-	for (size_t p = 0; plan.item_of && p < npools; p++)
+	for (size_t p = 0; plan.item_of && p < listing.n; p++)
 		free(plan.item_of[p]);
 	free(plan.item_of);
-	lbm_pools_free(pools, npools);
+	lbm_listing_free(&listing);
 	return ret;
 }
 

@@ -53,7 +53,7 @@ struct svc {
 	char sched[IP_VS_SCHEDNAME_MAXLEN];
 	char pe[IP_VS_PENAME_MAXLEN];
 	unsigned flags, timeout, netmask;
-	char name[LBM_NAME_MAX];
+	char name[INET6_ADDRSTRLEN + 24]; /* "proto255:[ADDR]:65535" */
 };
 
 /* A real server: everything IPVS_CMD_NEW_DEST needs to recreate it. */
@@ -65,7 +65,7 @@ struct dest {
 	bool has_tun;
 	unsigned tun_type, tun_port, tun_flags;
 	long active, inactive;
-	char name[LBM_NAME_MAX];
+	char name[INET6_ADDRSTRLEN + 8]; /* "[ADDR]:65535" */
 };
 
 struct dests {
@@ -115,11 +115,10 @@ static void svc_name(struct svc *s)
 	}
 	addr_text(s->af, s->addr, a, sizeof(a));
 	if (proto)
-		snprintf(s->name, sizeof(s->name), s->af == AF_INET6 ? "%s:[%s]:%u" : "%s:%s:%u", proto, a,
-			 s->port);
+		snprintf(s->name, sizeof(s->name), s->af == AF_INET6 ? "%s:[%s]:%u" : "%s:%s:%u", proto, a, s->port);
 	else
-		snprintf(s->name, sizeof(s->name), s->af == AF_INET6 ? "proto%u:[%s]:%u" : "proto%u:%s:%u",
-			 s->protocol, a, s->port);
+		snprintf(s->name, sizeof(s->name), s->af == AF_INET6 ? "proto%u:[%s]:%u" : "proto%u:%s:%u", s->protocol,
+			 a, s->port);
 }
 
 static int parse_addr(const char *text, int *af, unsigned char *addr)
@@ -257,7 +256,8 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	if (!x->parse)
 		return NL_OK;
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, attrs, IPVS_CMD_ATTR_MAX, NULL) < 0) {
-		x->parse_ret = lbm_driver_fail(x->lb, LBM_EPROTO, "the kernel sent an IPVS message lbmember cannot parse");
+		x->parse_ret =
+			lbm_driver_fail(x->lb, LBM_EPROTO, "the kernel sent an IPVS message lbmember cannot parse");
 		return NL_STOP;
 	}
 	x->parse_ret = x->parse(x->lb, attrs, x->arg);
@@ -267,8 +267,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 /* Send msg (consumed) and read the answer, handing every message to parse.
  * Returns 0, a negative LBM_E* with the message set, or a positive errno
  * the kernel answered with, for the caller to put into words. */
-static int exchange(struct lbm *lb, struct nl_msg *msg, int (*parse)(struct lbm *, struct nlattr **, void *),
-		    void *arg)
+static int exchange(struct lbm *lb, struct nl_msg *msg, int (*parse)(struct lbm *, struct nlattr **, void *), void *arg)
 {
 	struct exchange x = { .parse = parse, .lb = lb, .arg = arg };
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -314,12 +313,9 @@ static int kernel_fail(struct lbm *lb, int err, const char *what)
 		return lbm_driver_fail(lb, LBM_EPERM,
 				       "%s: permission denied by the kernel: IPVS needs CAP_NET_ADMIN (run as root)",
 				       what);
-	case ESRCH:
-		return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s: no such virtual service", what);
-	case ENOENT:
-		return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s: no such real server", what);
-	case EEXIST:
-		return lbm_driver_fail(lb, LBM_EPROTO, "%s: the real server already exists", what);
+	case ESRCH: return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s: no such virtual service", what);
+	case ENOENT: return lbm_driver_fail(lb, LBM_ENOTFOUND, "%s: no such real server", what);
+	case EEXIST: return lbm_driver_fail(lb, LBM_EPROTO, "%s: the real server already exists", what);
 	}
 	return lbm_driver_fail(lb, LBM_EIO, "%s: the kernel said: %s (errno %d)", what, strerror(err), err);
 }
@@ -328,8 +324,7 @@ static struct nl_msg *request(struct lbm *lb, uint8_t cmd, int flags)
 {
 	struct nl_msg *msg = nlmsg_alloc();
 
-	if (msg && genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, priv(lb)->family, 0, flags, cmd,
-			       IPVS_GENL_VERSION))
+	if (msg && genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, priv(lb)->family, 0, flags, cmd, IPVS_GENL_VERSION))
 		return msg;
 	nlmsg_free(msg);
 	return NULL;
@@ -401,8 +396,8 @@ static int parse_svc_attrs(struct lbm *lb, struct nlattr **attrs, void *arg)
 	struct ip_vs_flags flags = { 0 };
 
 	if (!attrs[IPVS_CMD_ATTR_SERVICE] ||
-	    nla_parse_nested(a, IPVS_SVC_ATTR_MAX, attrs[IPVS_CMD_ATTR_SERVICE], NULL) < 0 ||
-	    !a[IPVS_SVC_ATTR_AF] || !a[IPVS_SVC_ATTR_SCHED_NAME])
+	    nla_parse_nested(a, IPVS_SVC_ATTR_MAX, attrs[IPVS_CMD_ATTR_SERVICE], NULL) < 0 || !a[IPVS_SVC_ATTR_AF] ||
+	    !a[IPVS_SVC_ATTR_SCHED_NAME])
 		return lbm_driver_fail(lb, LBM_EPROTO, "the kernel sent a virtual service without its key");
 	memset(s, 0, sizeof(*s));
 	s->af = (int)get_u16(a[IPVS_SVC_ATTR_AF]);
@@ -445,8 +440,9 @@ static int add_dest(struct lbm *lb, struct nlattr **attrs, void *arg)
 	struct dests *all = arg;
 	struct dest *d, *grown;
 
-	if (!attrs[IPVS_CMD_ATTR_DEST] || nla_parse_nested(a, IPVS_DEST_ATTR_MAX, attrs[IPVS_CMD_ATTR_DEST], NULL) < 0 ||
-	    !a[IPVS_DEST_ATTR_ADDR] || !a[IPVS_DEST_ATTR_PORT])
+	if (!attrs[IPVS_CMD_ATTR_DEST] ||
+	    nla_parse_nested(a, IPVS_DEST_ATTR_MAX, attrs[IPVS_CMD_ATTR_DEST], NULL) < 0 || !a[IPVS_DEST_ATTR_ADDR] ||
+	    !a[IPVS_DEST_ATTR_PORT])
 		return lbm_driver_fail(lb, LBM_EPROTO, "the kernel sent a real server without its address");
 	grown = realloc(all->v, (all->n + 1) * sizeof(*grown));
 	if (!grown)
@@ -560,8 +556,9 @@ static json_t *record_of(const struct svc *s, const struct dest *d)
 			"forward", fwd_name(d->fwd), "weight", (int)d->weight, "upper_threshold", (int)d->u_thresh,
 			"lower_threshold", (int)d->l_thresh, "recorded_at", when);
 	if (rec && d->has_tun &&
-	    json_object_set_new(rec, "tunnel", json_pack("{s:i, s:i, s:i}", "type", (int)d->tun_type, "port",
-							 (int)d->tun_port, "flags", (int)d->tun_flags)) < 0) {
+	    json_object_set_new(rec, "tunnel",
+				json_pack("{s:i, s:i, s:i}", "type", (int)d->tun_type, "port", (int)d->tun_port,
+					  "flags", (int)d->tun_flags)) < 0) {
 		json_decref(rec);
 		return NULL;
 	}
@@ -576,13 +573,12 @@ static int dest_of(struct lbm *lb, const struct lbm_store *st, const char *key, 
 	char path[PATH_MAX + NAME_MAX];
 
 	memset(d, 0, sizeof(*d));
-	if (json_unpack(rec, "{s:s, s:i, s:s, s:i, s:i, s:i, s?o}", "address", &addr, "port", &port, "forward",
-			&fwd, "weight", &weight, "upper_threshold", &upper, "lower_threshold", &lower, "tunnel",
-			&tun) < 0 ||
-	    (tun && json_unpack(tun, "{s:i, s:i, s:i}", "type", &tun_type, "port", &tun_port, "flags", &tun_flags) < 0) ||
+	if (json_unpack(rec, "{s:s, s:i, s:s, s:i, s:i, s:i, s?o}", "address", &addr, "port", &port, "forward", &fwd,
+			"weight", &weight, "upper_threshold", &upper, "lower_threshold", &lower, "tunnel", &tun) < 0 ||
+	    (tun &&
+	     json_unpack(tun, "{s:i, s:i, s:i}", "type", &tun_type, "port", &tun_port, "flags", &tun_flags) < 0) ||
 	    parse_addr(addr, &d->af, d->addr) < 0 || port < 0 || port > 65535 || fwd_parse(fwd, &d->fwd) < 0 ||
-	    weight < 0 || upper < 0 || lower < 0 || tun_type < 0 || tun_port < 0 || tun_port > 65535 ||
-	    tun_flags < 0) {
+	    weight < 0 || upper < 0 || lower < 0 || tun_type < 0 || tun_port < 0 || tun_port > 65535 || tun_flags < 0) {
 		lbm_store_path(st, key, path, sizeof(path));
 		return lbm_driver_fail(lb, LBM_EIO,
 				       "state file %s is corrupt (a field is missing or out of range): lbmember will "
@@ -601,8 +597,9 @@ static int dest_of(struct lbm *lb, const struct lbm_store *st, const char *key, 
 	dest_name(d);
 	if (strcmp(strrchr(key, '/') ? strrchr(key, '/') + 1 : key, d->name)) {
 		lbm_store_path(st, key, path, sizeof(path));
-		return lbm_driver_fail(lb, LBM_EIO, "state file %s is corrupt: it records %s, not the member its name says",
-				       path, d->name);
+		return lbm_driver_fail(lb, LBM_EIO,
+				       "state file %s is corrupt: it records %s, not the member its name says", path,
+				       d->name);
 	}
 	return 0;
 }
@@ -703,9 +700,11 @@ static void describe_svc(const struct svc *s, char *out, size_t outsz)
 	}
 }
 
-static int add_members(struct lbm *lb, struct lbm_pool *pool, const struct svc *s, const struct dests *kernel,
-		       const struct dests *recs)
+static int add_members(struct lbm *lb, struct lbm_listing *l, struct lbm_pool *pool, const struct svc *s,
+		       const struct dests *kernel, const struct dests *recs)
 {
+	char status[LBM_NAME_MAX];
+
 	for (size_t i = 0; i < kernel->n + recs->n; i++) {
 		bool removed = i >= kernel->n;
 		const struct dest *d = removed ? &recs->v[i - kernel->n] : &kernel->v[i];
@@ -714,24 +713,31 @@ static int add_members(struct lbm *lb, struct lbm_pool *pool, const struct svc *
 
 		if (removed && find_dest(kernel, d->name))
 			continue;
-		m = lbm_pool_add_member(pool, d->name);
+		m = lbm_pool_add_member(l, pool, d->name);
 		if (!m)
 			return lbm_driver_fail(lb, LBM_ENOMEM, "out of memory");
 		addr_text(d->af, d->addr, m->address, sizeof(m->address));
 		m->port = d->port ? d->port : s->port;
+		status[0] = '\0';
 		if (removed) {
 			m->state = LBM_STATE_DISABLED;
-			snprintf(m->status, sizeof(m->status), "removed; recorded ");
-			describe_dest(d, true, m->status, sizeof(m->status));
+			m->restore_weight = (int)d->weight;
+			append(status, sizeof(status), "removed; recorded ");
+			describe_dest(d, true, status, sizeof(status));
+			m->status = lbm_str(l, status);
 			continue;
 		}
 		m->state = d->weight ? LBM_STATE_ENABLED : LBM_STATE_DRAINING;
 		m->weight = (int)d->weight;
 		m->active = d->active;
 		m->inactive = d->inactive;
-		describe_dest(d, false, m->status, sizeof(m->status));
-		if (!d->weight && rec)
-			append(m->status, sizeof(m->status), "; recorded weight %u", rec->weight);
+		describe_dest(d, false, status, sizeof(status));
+		/* A record is trusted only while the destination is out. */
+		if (!d->weight && rec) {
+			m->restore_weight = (int)rec->weight;
+			append(status, sizeof(status), "; recorded weight %u", rec->weight);
+		}
+		m->status = lbm_str(l, status);
 	}
 	return 0;
 }
@@ -747,17 +753,18 @@ static int dest_cmp(const void *a, const void *b)
 	return c ? c : (int)x->port - (int)y->port;
 }
 
-static int list_service(struct lbm *lb, const struct svc *s, struct lbm_pool **pools, size_t *n)
+static int list_service(struct lbm *lb, const struct svc *s, struct lbm_listing *l)
 {
 	struct dests kernel = { 0 }, recs = { 0 };
 	struct lbm_pool *pool;
-	char prefix[LBM_NAME_MAX + 2];
+	char prefix[LBM_NAME_MAX + 2], detail[LBM_NAME_MAX];
 	int ret;
 
-	pool = lbm_pool_add(pools, n, s->name);
+	pool = lbm_pool_add(l, s->name);
 	if (!pool)
 		return lbm_driver_fail(lb, LBM_ENOMEM, "out of memory");
-	describe_svc(s, pool->detail, sizeof(pool->detail));
+	describe_svc(s, detail, sizeof(detail));
+	pool->detail = lbm_str(l, detail);
 	ret = dump_dests(lb, s, &kernel);
 	if (ret == 0) {
 		record_key(s, "", prefix, sizeof(prefix));
@@ -768,30 +775,33 @@ static int list_service(struct lbm *lb, const struct svc *s, struct lbm_pool **p
 			qsort(kernel.v, kernel.n, sizeof(*kernel.v), dest_cmp);
 		if (recs.n)
 			qsort(recs.v, recs.n, sizeof(*recs.v), dest_cmp);
-		ret = add_members(lb, pool, s, &kernel, &recs);
+		ret = add_members(lb, l, pool, s, &kernel, &recs);
 	}
 	free(kernel.v);
 	free(recs.v);
 	return ret;
 }
 
-static int lvs_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+static int lvs_list(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
 	struct svcs all = { 0 };
 	struct svc one;
-	int ret;
+	int ret = 0;
 
-	if (pool) {
-		ret = parse_svc(lb, pool, &one);
+	for (size_t i = 0; names && i < n && ret == 0; i++) {
+		ret = parse_svc(lb, names[i], &one);
 		if (ret == 0)
 			ret = get_service(lb, &one);
 		if (ret == LBM_ENOTFOUND)
-			return lbm_driver_fail(lb, LBM_ENOTFOUND, "no virtual service %s", pool);
-		return ret < 0 ? ret : list_service(lb, &one, pools, n);
+			return lbm_driver_fail(lb, LBM_ENOTFOUND, "no virtual service %s", names[i]);
+		if (ret == 0)
+			ret = list_service(lb, &one, out);
 	}
+	if (names)
+		return ret;
 	ret = dump_services(lb, &all);
 	for (size_t i = 0; ret == 0 && i < all.n; i++)
-		ret = list_service(lb, &all.v[i], pools, n);
+		ret = list_service(lb, &all.v[i], out);
 	free(all.v);
 	return ret;
 }
@@ -807,21 +817,15 @@ static bool quiescent_templates_expire(struct lbm *lb)
 
 static void advise(struct lbm *lb, const struct svc *s, const struct lbm_item *item)
 {
-	char words[LBM_ERRMSG_MAX];
-
-	memcpy(words, lb->warning, sizeof(words));
-	if (item->state == LBM_STATE_DISABLED &&
-	    (item->member->state == LBM_STATE_ENABLED || item->member->active > 0) && !strstr(words, "drops"))
-		append(words, sizeof(words), "%sIPVS drops the packets of connections still open to a removed real server: "
-		       "draining first (with a wait) is the gentle path", words[0] ? "; " : "");
-	if (item->state == LBM_STATE_DRAINING && (s->flags & IP_VS_SVC_F_PERSISTENT) &&
-	    !quiescent_templates_expire(lb) && !strstr(words, "expire_quiescent"))
-		append(words, sizeof(words),
-		       "%s%s is persistent and net.ipv4.vs.expire_quiescent_template is 0: clients holding a "
-		       "persistence template keep reaching a drained real server until it expires (%u s)",
-		       words[0] ? "; " : "", s->name, s->timeout);
-	if (strcmp(words, lb->warning))
-		lbm_warn(lb, "%s", words);
+	if (item->state == LBM_STATE_DISABLED && (item->member->state == LBM_STATE_ENABLED || item->member->active > 0))
+		lbm_warn(lb, "IPVS drops the packets of connections still open to a removed real server: "
+			     "draining first (with a wait) is the gentle path");
+	if (item->state == LBM_STATE_DRAINING && (s->flags & IP_VS_SVC_F_PERSISTENT) && !quiescent_templates_expire(lb))
+		lbm_warn(lb,
+			 "%s is persistent and net.ipv4.vs.expire_quiescent_template is 0: clients "
+			 "holding a persistence template keep reaching a drained real server "
+			 "until it expires (%u s)",
+			 s->name, s->timeout);
 }
 
 /* Record cur's definition before taking it out, unless it is out already
@@ -906,9 +910,7 @@ static int apply_one(struct lbm *lb, const struct lbm_item *item)
 		if (ret == 0 && cur)
 			ret = change_dest(lb, &s, cur, IPVS_CMD_DEL_DEST, "removing");
 		break;
-	default:
-		ret = enable(lb, &s, item, cur, have_rec ? &rec : NULL);
-		break;
+	default: ret = enable(lb, &s, item, cur, have_rec ? &rec : NULL); break;
 	}
 out:
 	free(kernel.v);
@@ -929,16 +931,13 @@ static int lvs_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 
 static void lvs_predict(const struct lbm_item *item, struct lbm_member *after)
 {
-	const char *recorded = strstr(item->member->status, "recorded ");
-	const char *w = recorded ? strstr(recorded, "weight ") : NULL;
-
 	if (item->state == LBM_STATE_DRAINING) {
 		after->weight = 0;
 	} else if (item->state == LBM_STATE_DISABLED) {
 		after->weight = -1;
 		after->active = after->inactive = -1;
-	} else if (item->weight < 0 && w) {
-		after->weight = atoi(w + strlen("weight "));
+	} else if (item->weight < 0 && item->member->restore_weight >= 0) {
+		after->weight = item->member->restore_weight;
 	}
 }
 
@@ -983,8 +982,7 @@ static int connect_netns(struct lbm *lb, const char *name)
 	char path[PATH_MAX];
 	int home, there, ret;
 
-	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
-	    strlen(name) > NAME_MAX)
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") || strlen(name) > NAME_MAX)
 		return lbm_driver_fail(lb, LBM_EINVAL, "netns '%s' is not a namespace name (as in ip netns list)",
 				       name);
 	snprintf(path, sizeof(path), "/run/netns/%s", name);
@@ -1035,14 +1033,15 @@ static int lvs_open(struct lbm *lb, const char *location, const struct lbm_optio
 
 		/* Each namespace has its own IPVS table, so its own records. */
 		ret = connect_netns(lb, location + 7);
-		if (ret == 0 && (size_t)snprintf(dir, sizeof(dir), "%s/netns/%s", lvs->store.dir, location + 7) >= sizeof(dir))
+		if (ret == 0 &&
+		    (size_t)snprintf(dir, sizeof(dir), "%s/netns/%s", lvs->store.dir, location + 7) >= sizeof(dir))
 			return lbm_driver_fail(lb, LBM_EINVAL, "state directory name is too long");
 		if (ret == 0)
 			lbm_copy(lvs->store.dir, sizeof(lvs->store.dir), dir);
 		return ret;
 	}
-	return lbm_driver_fail(lb, LBM_EINVAL, "target 'lvs://%s' is not understood: expected lvs:// or lvs://?netns=NAME",
-			       location);
+	return lbm_driver_fail(lb, LBM_EINVAL,
+			       "target 'lvs://%s' is not understood: expected lvs:// or lvs://?netns=NAME", location);
 }
 
 static void lvs_close(struct lbm *lb)
@@ -1059,9 +1058,26 @@ static void lvs_close(struct lbm *lb)
 	lb->priv = NULL;
 }
 
+static const struct lbm_option_def lvs_options[] = {
+	{ { .name = "state_dir",
+	    .type = LBM_OPTION_PATH,
+	    .value = "DIR",
+	    .help = "Where lbmember records what LVS must restore (weights, removed real servers).",
+	    .fallback = "$LBM_STATE_DIR, then /var/lib/lbmember" },
+	  LBM_OPTION_AT(state_dir) },
+	{ { 0 }, 0 },
+};
+
 const struct lbm_driver lbm_driver_lvs = {
-	.scheme = "lvs",
-	.name = "LVS",
+	.info = {
+		.scheme = "lvs",
+		.name = "LVS",
+		.usage = "lvs://, lvs://?netns=NAME",
+		.summary = "the local kernel's IPVS table, through generic netlink (needs CAP_NET_ADMIN)",
+		.naming = "pool: tcp:VIP:PORT, udp:..., sctp:..., fwm:MARK, tcp:[2001:db8::1]:80; member: IP[:PORT] "
+			  "(the port defaults to the service's)",
+	},
+	.options = lvs_options,
 	.open = lvs_open,
 	.close = lvs_close,
 	.list = lvs_list,

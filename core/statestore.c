@@ -79,12 +79,20 @@ static bool decode(const char *name, size_t len, char *out, size_t outsz)
 	return true;
 }
 
-void lbm_store_path(const struct lbm_store *st, const char *key, char *out, size_t outsz)
+bool lbm_store_path(const struct lbm_store *st, const char *key, char *out, size_t outsz)
 {
 	char enc[NAME_MAX + 1];
 
 	encode(key, enc, sizeof(enc) - strlen(TMP_SUFFIX));
-	snprintf(out, outsz, "%s/%s%s", st->dir, enc, SUFFIX);
+	return (size_t)snprintf(out, outsz, "%s/%s%s", st->dir, enc, SUFFIX) < outsz;
+}
+
+/* A record's path, or a refusal: a truncated path would name another file. */
+static int record_path(struct lbm *lb, const struct lbm_store *st, const char *key, char *out, size_t outsz)
+{
+	if (!lbm_store_path(st, key, out, outsz))
+		return lbm_driver_fail(lb, LBM_EINVAL, "state file path under %.64s... is too long", st->dir);
+	return 0;
 }
 
 static int mkdirs(struct lbm *lb, const char *dir)
@@ -172,8 +180,7 @@ void lbm_store_unlock(struct lbm_store *st)
 	st->lock_fd = -1;
 }
 
-static int read_record(struct lbm *lb, int dir_fd, const char *name, const char *path, const char *key,
-		       json_t **rec)
+static int read_record(struct lbm *lb, int dir_fd, const char *name, const char *path, const char *key, json_t **rec)
 {
 	json_error_t jerr;
 	struct stat sb;
@@ -229,8 +236,8 @@ static int read_record(struct lbm *lb, int dir_fd, const char *name, const char 
 	}
 	stored = json_string_value(json_object_get(*rec, "key"));
 	if (!stored || strcmp(stored, key)) {
-		ret = lbm_driver_fail(lb, LBM_EIO, "state file %s is corrupt: it should hold the record of '%s'",
-				      path, key);
+		ret = lbm_driver_fail(lb, LBM_EIO, "state file %s is corrupt: it should hold the record of '%s'", path,
+				      key);
 		goto out;
 	}
 	ret = 0;
@@ -247,9 +254,9 @@ out:
 int lbm_store_get(struct lbm *lb, const struct lbm_store *st, const char *key, json_t **rec)
 {
 	char path[PATH_MAX + NAME_MAX];
+	int ret = record_path(lb, st, key, path, sizeof(path));
 
-	lbm_store_path(st, key, path, sizeof(path));
-	return read_record(lb, AT_FDCWD, path, path, key, rec);
+	return ret < 0 ? ret : read_record(lb, AT_FDCWD, path, path, key, rec);
 }
 
 static int fsync_dir(struct lbm *lb, const char *dir)
@@ -297,7 +304,8 @@ int lbm_store_put(struct lbm *lb, const struct lbm_store *st, const char *key, j
 	char *text = NULL;
 	int fd = -1, ret;
 
-	lbm_store_path(st, key, path, sizeof(path));
+	if ((ret = record_path(lb, st, key, path, sizeof(path))) < 0)
+		return ret;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (json_object_set_new(rec, "key", json_string(key)) < 0 ||
 	    !(text = json_dumps(rec, JSON_INDENT(1) | JSON_SORT_KEYS))) {
@@ -326,8 +334,10 @@ out:
 int lbm_store_del(struct lbm *lb, const struct lbm_store *st, const char *key)
 {
 	char path[PATH_MAX + NAME_MAX];
+	int ret = record_path(lb, st, key, path, sizeof(path));
 
-	lbm_store_path(st, key, path, sizeof(path));
+	if (ret < 0)
+		return ret;
 	if (unlink(path) < 0) {
 		if (errno == ENOENT)
 			return 0;

@@ -32,7 +32,7 @@ int lbm_store_del(struct lbm *lb, const struct lbm_store *st, const char *key);
  * from fn stops the scan and is returned. */
 int lbm_store_scan(struct lbm *lb, const struct lbm_store *st, const char *prefix,
 		   int (*fn)(struct lbm *lb, const char *key, json_t *rec, void *arg), void *arg);
-/* The file that holds key's record, for messages. */
-void lbm_store_path(const struct lbm_store *st, const char *key, char *out, size_t outsz);
+/* The file that holds key's record; false when it does not fit in out. */
+bool lbm_store_path(const struct lbm_store *st, const char *key, char *out, size_t outsz);
 
 #endif

@@ -7,9 +7,8 @@
 
 int main(int argc, char **argv)
 {
-	struct lbm_pool *pools = NULL;
+	struct lbm_listing l = { 0 };
 	struct lbm *lb;
-	size_t n = 0;
 	int ret;
 
 	if (argc != 2) {
@@ -18,14 +17,14 @@ int main(int argc, char **argv)
 	}
 	ret = lbm_open(&lb, argv[1], NULL);
 	if (ret == 0)
-		ret = lbm_pools(lb, NULL, &pools, &n);
+		ret = lbm_pools(lb, NULL, 0, &l);
 	if (ret < 0)
 		fprintf(stderr, "%s: %s (%s)\n", argv[0], lbm_errmsg(lb), lbm_strerror(ret));
-	for (size_t p = 0; p < n; p++)
-		for (size_t i = 0; i < pools[p].n_members; i++)
-			printf("%s %s %s\n", pools[p].name, pools[p].members[i].name,
-			       lbm_state_name(pools[p].members[i].state));
-	lbm_pools_free(pools, n);
+	for (size_t p = 0; p < l.n; p++)
+		for (size_t i = 0; i < l.pools[p].n_members; i++)
+			printf("%s %s %s\n", l.pools[p].name, l.pools[p].members[i].name,
+			       lbm_state_name(l.pools[p].members[i].state));
+	lbm_listing_free(&l);
 	lbm_close(lb);
 	return ret < 0;
 }

@@ -42,7 +42,9 @@ local lbm = require "lbmember"
 
 local M = {}
 
-local USAGE = [[
+-- The options of lbm.open come from the core's table (lbm.options), so that
+-- this script offers every one of them, with the core's help texts.
+local USAGE_HEAD = [[
 usage: rolling_restart.lua [OPTIONS] TARGET POOL -- COMMAND [ARG...]
 
 Drains each member of POOL on TARGET in turn, waits for its connections to
@@ -57,14 +59,50 @@ options:
   --min-enabled N    refuse to drain when fewer than N members would stay
                      enabled (default 1)
   --dry-run          check and print the plan; change nothing, run nothing
-  --timeout S        bound on each exchange with the balancer (default 5)
-  --user U           F5 user (password: $LBM_F5_PASSWORD or --password-file)
-  --password-file F  file whose first line is the F5 password
-  --ca-file F        CA bundle for the balancer's TLS certificate
-  --insecure         do not verify the balancer's TLS certificate
-  --state-dir D      LVS state store (default /var/lib/lbmember)
   -h, --help         this help
-exit status: 0 done, 1 a step failed, 2 usage error]]
+options of the balancer:]]
+local USAGE_TAIL = "exit status: 0 done, 1 a step failed, 2 usage error"
+
+local function flag_of(name)
+	return "--" .. name:gsub("_", "-")
+end
+
+-- "  --ca-file FILE     CA bundle ... (f5; default: ...)", wrapped at 78 columns.
+local function option_usage(o)
+	local head = flag_of(o.name) .. (o.value and " " .. o.value or "")
+	if o.alias then
+		head = head .. ", " .. flag_of(o.alias)
+	end
+	local notes = {}
+	notes[#notes + 1] = o.schemes
+	notes[#notes + 1] = o.fallback and "default: " .. o.fallback
+	local text = o.help:gsub("%.$", "") .. (#notes > 0 and " (" .. table.concat(notes, "; ") .. ")" or "")
+	local lines, line = {}, string.format("  %-18s", head)
+	if #line > 20 then
+		lines[1], line = line, string.rep(" ", 20)
+	end
+	for word in text:gmatch("%S+") do
+		if #line + 1 + #word > 78 and line:find("%S") and #line > 20 then
+			lines[#lines + 1], line = line, string.rep(" ", 20)
+		end
+		line = line .. " " .. word
+	end
+	lines[#lines + 1] = line
+	return table.concat(lines, "\n")
+end
+
+local function usage()
+	local out = { USAGE_HEAD }
+	for _, o in ipairs(lbm.options) do
+		if o.type == "secret" then
+			out[#out + 1] = string.format("  (%s: never on the command line; %s)", o.name, o.fallback or "no default")
+		else
+			out[#out + 1] = option_usage(o)
+		end
+	end
+	out[#out + 1] = USAGE_TAIL
+	return table.concat(out, "\n")
+end
 
 local function default_log(msg)
 	io.stdout:write(os.date("!%H:%M:%S "), msg, "\n")
@@ -80,6 +118,20 @@ local function restore(lb, o, names)
 			o.log(name .. ": enabled again (it was not restarted)")
 		else
 			o.log(name .. ": could not be enabled again: " .. err)
+		end
+	end
+end
+
+-- Says now and then what a wait is waiting for.
+local function wait_log(o, name)
+	local said = -math.huge
+	return function(p)
+		if p.waiting > 0 and p.waited - said >= 10 then
+			said = p.waited
+			local a = p.outcomes[1].after
+			local what = a.state == lbm.ENABLED and "health, " .. a.health .. " now"
+				or tostring(a.active) .. " connection(s) to finish"
+			o.log(string.format("%s: waiting for %s, %.0f s left", name, what, p.left))
 		end
 	end
 end
@@ -102,7 +154,7 @@ local function drain_batch(lb, o, batch)
 	-- Asking again for the same state only waits: all of the batch drain
 	-- in parallel, then each is waited for.
 	for _, name in ipairs(batch) do
-		local r, err, code = lb:drain(o.pool, name, { wait = o.wait })
+		local r, err, code = lb:drain(o.pool, name, { wait = o.wait, progress = wait_log(o, name) })
 		if not r then
 			restore(lb, o, batch)
 			return nil, name .. ": connections did not finish: " .. err, code
@@ -139,7 +191,7 @@ local function enable_batch(lb, o, batch)
 		return true
 	end
 	for _, name in ipairs(batch) do
-		local r, err, code = lb:enable(o.pool, name, { wait = o.wait })
+		local r, err, code = lb:enable(o.pool, name, { wait = o.wait, progress = wait_log(o, name) })
 		if not r then
 			return nil, name .. ": enable failed: " .. err, code
 		end
@@ -238,14 +290,17 @@ local function usage_error(msg)
 	os.exit(2)
 end
 
-local function number_arg(flag, value, integer)
+local function number_arg(flag, value, kind)
 	local n = tonumber(value)
-	if integer then
+	if kind == "integer" then
 		n = math.tointeger(n)
 	end
-	if not n or n < 0 then
-		usage_error(string.format("%s needs %s, got '%s'", flag,
-			integer and "an integer, 0 or more" or "a number of seconds, 0 or more", value))
+	if not n or n < 0 or (kind == "seconds" and not (n > 0)) then
+		usage_error(string.format("%s needs %s, got '%s'", flag, ({
+			integer = "an integer, 0 or more",
+			number = "a number of seconds, 0 or more",
+			seconds = "a number of seconds above 0",
+		})[kind], value))
 	end
 	return n
 end
@@ -254,14 +309,18 @@ local FLAGS = {
 	["--max-out"] = { "max_out", "integer" },
 	["--wait"] = { "wait", "number" },
 	["--min-enabled"] = { "min_enabled", "integer" },
-	["--timeout"] = { "timeout", "number", open = true },
-	["--user"] = { "user", "string", open = true },
-	["--password-file"] = { "password_file", "string", open = true },
-	["--ca-file"] = { "ca_file", "string", open = true },
-	["--state-dir"] = { "state_dir", "string", open = true },
-	["--insecure"] = { "insecure", "boolean", open = true },
 	["--dry-run"] = { "dry_run", "boolean" },
 }
+-- lbm.open's options, by name and by alias; a secret is never taken from a
+-- command line (every local user can read it).
+for _, opt in ipairs(lbm.options) do
+	local kind = ({ seconds = "seconds", flag = "boolean", secret = false })[opt.type]
+	if kind ~= false then
+		for _, name in ipairs { opt.name, opt.alias } do
+			FLAGS[flag_of(name)] = { opt.name, kind or "string", open = true }
+		end
+	end
+end
 
 local function parse(args)
 	local o, open, pos, i = {}, {}, {}, 1
@@ -270,7 +329,7 @@ local function parse(args)
 		if a == "--" then
 			break
 		elseif a == "-h" or a == "--help" then
-			print(USAGE)
+			print(usage())
 			os.exit(0)
 		elseif FLAGS[a] then
 			local key, kind = FLAGS[a][1], FLAGS[a][2]
@@ -282,7 +341,7 @@ local function parse(args)
 				if args[i] == nil then
 					usage_error(a .. " needs a value")
 				end
-				dest[key] = kind == "string" and args[i] or number_arg(a, args[i], kind == "integer")
+				dest[key] = kind == "string" and args[i] or number_arg(a, args[i], kind)
 			end
 		elseif a:sub(1, 1) == "-" then
 			usage_error("unknown option '" .. a .. "'")

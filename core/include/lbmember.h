@@ -4,7 +4,8 @@
  * @brief Take load-balancer members out of rotation gently, and put them back.
  *
  * One vocabulary for LVS/IPVS, HAProxy and F5 BIG-IP LTM. A handle talks to
- * one balancer, named by a target URI:
+ * one balancer, named by a target URI: lbm_driver_info() lists the kinds
+ * compiled in and how their targets are written, e.g.
  *
  *  - `lvs://` or `lvs://?netns=NAME`: the local kernel's IPVS table.
  *  - `haproxy:///run/haproxy/admin.sock` or `haproxy://127.0.0.1:9999`: one
@@ -15,6 +16,14 @@
  * a one-line message on the handle, read with lbm_errmsg(). Handles share no
  * state: two handles may be used from two threads at once, one handle from
  * one thread at a time.
+ *
+ * Listings and results own every string they point to: they stay valid
+ * until lbm_listing_free() or lbm_result_free(), whatever the handle does
+ * meanwhile.
+ *
+ * The structs a caller fills in (lbm_options, lbm_change) carry a version:
+ * start from LBM_OPTIONS_INIT and LBM_CHANGE_INIT, so that fields added
+ * later keep their defaults.
  */
 #ifndef LBMEMBER_H
 #define LBMEMBER_H
@@ -25,26 +34,32 @@
 extern "C" {
 #endif
 
-#define LBM_VERSION "0.1.0"
+#define LBM_VERSION "0.2.0"
 
-/** Longest pool or member name, address or detail string, with its NUL. */
-#define LBM_NAME_MAX 256
+/** Marks what liblbmember exports; nothing else is. */
+#define LBM_EXPORT __attribute__((visibility("default")))
+
 /** Longest error message, with its NUL. */
 #define LBM_ERRMSG_MAX 512
+/** An IPv6 address with an F5 route domain ("2001:db8::1%65534"), and its NUL. */
+#define LBM_ADDRESS_MAX 48
+/** The largest weight any balancer takes (drivers may take less: HAProxy 256). */
+#define LBM_WEIGHT_MAX 65535
 
 /** Error codes: always negative, so `if (ret < 0)` catches them all. */
 enum lbm_error {
 	LBM_OK = 0,
-	LBM_EINVAL = -1,    /**< bad argument: target, pool, member, option */
-	LBM_ENOTFOUND = -2, /**< no such pool or member */
-	LBM_EPERM = -3,     /**< the balancer refused: credentials, privilege, API level */
-	LBM_ETIMEDOUT = -4, /**< the balancer or a wait did not finish in time */
-	LBM_EGUARD = -5,    /**< refused by min_enabled before anything was touched */
-	LBM_EPROTO = -6,    /**< the balancer answered something unexpected */
-	LBM_EIO = -7,       /**< the balancer cannot be reached, or a local file failed */
-	LBM_ENOTSUP = -8,   /**< not available here (no IPVS in this kernel, no libcurl for F5) */
-	LBM_EHELD = -9,     /**< changed, but the member is held out for a reason lbmember must not clear */
-	LBM_ENOMEM = -10,   /**< out of memory */
+	LBM_EINVAL = -1,      /**< bad argument: target, pool, member, option */
+	LBM_ENOTFOUND = -2,   /**< no such pool or member */
+	LBM_EPERM = -3,	      /**< the balancer refused: credentials, privilege, API level */
+	LBM_ETIMEDOUT = -4,   /**< the balancer or a wait did not finish in time */
+	LBM_EGUARD = -5,      /**< refused by min_enabled before anything was touched */
+	LBM_EPROTO = -6,      /**< the balancer answered something unexpected */
+	LBM_EIO = -7,	      /**< the balancer cannot be reached, or a local file failed */
+	LBM_ENOTSUP = -8,     /**< not available here (no IPVS in this kernel, no libcurl for F5) */
+	LBM_EHELD = -9,	      /**< changed, but the member is held out for a reason lbmember must not clear */
+	LBM_ENOMEM = -10,     /**< out of memory */
+	LBM_EAMBIGUOUS = -11, /**< a member name or address that fits several: give the pool, the port or the name */
 };
 
 /** Administrative state of a member. */
@@ -62,18 +77,114 @@ enum lbm_health {
 	LBM_HEALTH_DOWN,
 };
 
-/** Options for lbm_open(). Zero-initialise; every field is optional. */
+/* ---- opening a balancer ------------------------------------------------ */
+
+#define LBM_OPTIONS_VERSION 1
+
+/**
+ * Options for lbm_open(). Start from LBM_OPTIONS_INIT; every field is
+ * optional. Strings are not copied: they must last until lbm_open()
+ * returns. Which balancer uses which option, with its help text, is in
+ * lbm_option_info(): faces take their options from there.
+ */
 struct lbm_options {
-	double timeout_s;          /**< bound on each exchange with the balancer; 0 means 5 s */
-	const char *user;          /**< F5 user; NULL: $LBM_F5_USER */
-	const char *password;      /**< F5 password; NULL: password_file, then $LBM_F5_PASSWORD */
-	const char *password_file; /**< file whose first line is the F5 password */
+	unsigned version;	    /**< LBM_OPTIONS_VERSION */
+	double timeout_s;	    /**< bound on each exchange with the balancer; 0 means 5 s */
+	const char *user;	    /**< F5 user; NULL: $LBM_F5_USER */
+	const char *password;	    /**< F5 password; NULL: password_file, then $LBM_F5_PASSWORD */
+	const char *password_file;  /**< file whose first line is the F5 password */
 	const char *login_provider; /**< F5 loginProviderName; NULL means "tmos" */
-	int basic_auth;            /**< F5: HTTP basic auth instead of a token (old devices) */
-	const char *ca_file;       /**< CA bundle to verify the balancer's TLS certificate */
-	int insecure;              /**< do not verify TLS (only when asked for) */
-	const char *state_dir;     /**< LVS state store; NULL: $LBM_STATE_DIR, then /var/lib/lbmember */
+	int basic_auth;		    /**< F5: HTTP basic auth instead of a token (old devices) */
+	const char *ca_file;	    /**< CA bundle to verify the balancer's TLS certificate */
+	int insecure;		    /**< do not verify TLS (only when asked for) */
+	const char *state_dir;	    /**< LVS state store; NULL: $LBM_STATE_DIR, then /var/lib/lbmember */
 };
+
+#define LBM_OPTIONS_INIT                                                                                               \
+	{                                                                                                              \
+		.version = LBM_OPTIONS_VERSION                                                                         \
+	}
+
+/** How an option's value is given. */
+enum lbm_option_type {
+	LBM_OPTION_SECONDS, /**< a number of seconds above 0 */
+	LBM_OPTION_STRING,
+	LBM_OPTION_PATH,   /**< a file or a directory */
+	LBM_OPTION_SECRET, /**< a string never shown, and never taken from a command line */
+	LBM_OPTION_FLAG,   /**< on or off */
+};
+
+/** One option of struct lbm_options, for faces to offer it their way. */
+struct lbm_option_info {
+	const char *name;  /**< "password_file"; a command line says --password-file */
+	const char *alias; /**< another name faces accept ("ca_path"), or NULL */
+	enum lbm_option_type type;
+	const char *value;    /**< what it takes, for usage lines ("FILE"); NULL for a flag */
+	const char *help;     /**< one sentence */
+	const char *fallback; /**< what applies when it is not given, in words, or NULL */
+	const char *schemes;  /**< the targets that use it, space separated ("f5"), NULL for all */
+};
+
+/** The i-th option (the common ones, then each driver's), or NULL past the last. */
+LBM_EXPORT const struct lbm_option_info *lbm_option_info(size_t i);
+
+/** The option named name (or by its alias), or NULL. */
+LBM_EXPORT const struct lbm_option_info *lbm_option_find(const char *name);
+
+/**
+ * Set the option from its text as a user typed it (a string is kept as
+ * given, not copied; seconds must be a number above 0; a flag is one of
+ * true false yes no on off 1 0). Returns 0, or LBM_EINVAL with a one-line
+ * message naming the option and what was expected in err (of errsz bytes).
+ * The text of a secret never appears in the message.
+ */
+LBM_EXPORT int lbm_option_parse(struct lbm_options *opt, const struct lbm_option_info *o, const char *text, char *err,
+				size_t errsz);
+
+/** A kind of balancer compiled in, for help texts. */
+struct lbm_driver_info {
+	const char *scheme;  /**< "haproxy" */
+	const char *name;    /**< "HAProxy": starts the messages of its errors */
+	const char *usage;   /**< how a target is written: "haproxy:///PATH/admin.sock, haproxy://IP:PORT" */
+	const char *summary; /**< what it reaches, one line */
+	const char *naming;  /**< how pools and members are named, one line */
+};
+
+/** The i-th driver compiled in, or NULL past the last. */
+LBM_EXPORT const struct lbm_driver_info *lbm_driver_info(size_t i);
+
+struct lbm;
+
+/**
+ * Open a handle on a balancer. What can be checked without talking to it
+ * (the URI, the options, an HAProxy socket path) is checked here; F5 logs
+ * in here.
+ *
+ * On success *out is the handle. On failure *out is still a handle that
+ * holds the error message (read it with lbm_errmsg()), except when memory
+ * ran out, where *out is NULL. Either way, pass *out to lbm_close().
+ */
+LBM_EXPORT int lbm_open(struct lbm **out, const char *target, const struct lbm_options *opt);
+
+/** Close a handle and release what it holds. NULL is allowed. */
+LBM_EXPORT void lbm_close(struct lbm *lb);
+
+/** The last error's message; never NULL (lb NULL gives "out of memory"). */
+LBM_EXPORT const char *lbm_errmsg(const struct lbm *lb);
+
+/** The name of an error code without its prefix: "ENOTFOUND", "ETIMEDOUT"... */
+LBM_EXPORT const char *lbm_strerror(int code);
+
+/** "enabled", "draining", "disabled" or "unknown". */
+LBM_EXPORT const char *lbm_state_name(enum lbm_state state);
+
+/** Parse a state name, accepting the verbs too ("enable", "drain", "disable"). */
+LBM_EXPORT int lbm_state_parse(const char *name, enum lbm_state *out);
+
+/** "up", "down" or "unknown". */
+LBM_EXPORT const char *lbm_health_name(enum lbm_health health);
+
+/* ---- reading --------------------------------------------------------------- */
 
 /** Flags of struct lbm_member: what kind of member the balancer says it is. */
 enum lbm_member_flags {
@@ -85,58 +196,110 @@ enum lbm_member_flags {
 	 *  `_auto_ADDR:PORT` members of an FQDN member; follows names the
 	 *  template). lbmember refuses to change it: change the template. */
 	LBM_MEMBER_EPHEMERAL = 1u << 1,
+	/** Has an agent (HAProxy agent-check) that can drain, disable or
+	 *  enable it on its own. */
+	LBM_MEMBER_AGENT = 1u << 2,
 };
 
 /** One member of a pool, as the balancer reports it. */
 struct lbm_member {
-	char name[LBM_NAME_MAX];    /**< HAProxy server name, LVS "IP:PORT", F5 "/Partition/ADDR:PORT" */
-	char address[LBM_NAME_MAX]; /**< IP address (F5 may add a route domain "%N") */
+	const char *name; /**< HAProxy server name, LVS "IP:PORT", F5 "/Partition/NODE:PORT" */
+	/** The balancer's own words for the state, e.g. "MAINT (via b/s)", "Route",
+	 *  "user-disabled/user-down": what an operator would look up. */
+	const char *status;
+	/** Why the member is out of rotation in a way that enabling it through
+	 *  lbmember will not change, e.g. "maintenance inherited from tracked
+	 *  server b/s"; NULL when nothing holds it. */
+	const char *held;
+	/** "POOL/MEMBER" of the member whose state this one inherits (HAProxy
+	 *  `track`; F5: the template of an ephemeral member): when that one is
+	 *  drained or disabled, so is this one. NULL when it follows none. */
+	const char *follows;
+	char address[LBM_ADDRESS_MAX]; /**< IP address (F5 may add a route domain "%N"); "" when none */
 	unsigned port;
 	enum lbm_state state;
 	enum lbm_health health;
-	int weight;   /**< -1 when the balancer has none */
-	long active;  /**< current connections; -1 when not reported */
-	long inactive; /**< LVS InActConn; -1 when not reported */
-	/** The balancer's own words for the state, e.g. "MAINT (via b/s)", "Route",
-	 *  "user-disabled/user-down": what an operator would look up. */
-	char status[LBM_NAME_MAX];
-	/** Non-empty when the member is out of rotation for a reason that
-	 *  enabling it through lbmember will not clear, e.g. "maintenance
-	 *  inherited from tracked server b/s". */
-	char held[LBM_NAME_MAX];
-	/** "POOL/MEMBER" of the member whose state this one inherits (HAProxy
-	 *  `track`; F5: the template of an ephemeral member): when that one is
-	 *  drained or disabled, so is this one. Empty when it follows none. */
-	char follows[LBM_NAME_MAX];
-	unsigned flags; /**< enum lbm_member_flags */
+	int weight;	    /**< -1 when the balancer has none */
+	int restore_weight; /**< the weight enabling restores (LVS records it); -1 when none is recorded */
+	unsigned flags;	    /**< enum lbm_member_flags */
+	long active;	    /**< current connections; -1 when not reported (never taken for 0) */
+	long inactive;	    /**< LVS InActConn; -1 when not reported */
 };
 
 /** A pool: HAProxy backend, LVS virtual service, F5 pool. */
 struct lbm_pool {
-	char name[LBM_NAME_MAX];
-	char detail[LBM_NAME_MAX]; /**< e.g. LVS "rr persistent 60" */
+	const char *name;
+	const char *detail; /**< e.g. LVS "rr persistent 60"; "" when none */
 	size_t n_members;
 	struct lbm_member *members;
 };
+
+struct lbm_strings;
+
+/** Pools and their members, with every string they point to. */
+struct lbm_listing {
+	size_t n;
+	struct lbm_pool *pools;
+	struct lbm_strings *strings; /**< private: owns the strings */
+};
+
+/**
+ * List pools and their members: the n pools named (in the balancer's
+ * canonical spelling, in their order, each once), or every pool when names
+ * is NULL. One exchange where the balancer allows it. An unknown pool is
+ * LBM_ENOTFOUND. Free the listing with lbm_listing_free().
+ */
+LBM_EXPORT int lbm_pools(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out);
+
+/** Release a listing; safe twice and on a zeroed one. */
+LBM_EXPORT void lbm_listing_free(struct lbm_listing *listing);
+
+/**
+ * Read one member: *out is a listing of one pool, the one that holds it,
+ * with that member only. pool NULL (or "-") finds it in the one pool that
+ * holds it (LBM_EAMBIGUOUS when several do). Free with lbm_listing_free().
+ */
+LBM_EXPORT int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct lbm_listing *out);
+
+/** Whether m takes new connections: enabled, not down, weight not 0, and
+ *  not a template (which takes none itself). What the guard counts. */
+LBM_EXPORT int lbm_member_in_rotation(const struct lbm_member *m);
+
+/* ---- changing ---------------------------------------------------------------- */
 
 /** Flags of struct lbm_change, saying which optional fields are set. */
 enum lbm_change_flags {
 	LBM_CHANGE_HAS_WEIGHT = 1u << 0,      /**< set weight (only with LBM_STATE_ENABLED) */
 	LBM_CHANGE_HAS_MIN_ENABLED = 1u << 1, /**< use min_enabled instead of the default 1 */
-	LBM_CHANGE_DRY_RUN = 1u << 2,         /**< compute the result, write nothing */
+	LBM_CHANGE_DRY_RUN = 1u << 2,	      /**< compute the result, write nothing */
 };
 
-/** How to change members. Zero-initialise, then set state and flags. */
+struct lbm_progress;
+
+/** Called by lbm_set_state() while it works: see struct lbm_progress. */
+typedef void lbm_progress_fn(const struct lbm_progress *progress, void *arg);
+
+#define LBM_CHANGE_VERSION 1
+
+/** How to change members. Start from LBM_CHANGE_INIT, then set state and flags. */
 struct lbm_change {
+	unsigned version; /**< LBM_CHANGE_VERSION */
 	enum lbm_state state;
-	unsigned flags;       /**< enum lbm_change_flags */
-	unsigned weight;      /**< with LBM_CHANGE_HAS_WEIGHT */
+	unsigned flags;	      /**< enum lbm_change_flags */
+	unsigned weight;      /**< with LBM_CHANGE_HAS_WEIGHT: 0 to LBM_WEIGHT_MAX */
 	unsigned min_enabled; /**< with LBM_CHANGE_HAS_MIN_ENABLED; default 1 */
-	/** After the change, wait up to this long for the member to settle:
+	/** After the change, wait up to this long for the members to settle:
 	 *  active connections 0 after draining or disabling, health up (or
 	 *  unchecked) after enabling. 0: do not wait. */
 	double wait_s;
+	lbm_progress_fn *progress; /**< optional; with progress_arg */
+	void *progress_arg;
 };
+
+#define LBM_CHANGE_INIT                                                                                                \
+	{                                                                                                              \
+		.version = LBM_CHANGE_VERSION                                                                          \
+	}
 
 /** A member to change: pool NULL (or "-") means every pool that holds it. */
 struct lbm_ref {
@@ -162,99 +325,73 @@ enum lbm_outcome_result {
 
 /** What happened to one member in one pool. */
 struct lbm_outcome {
-	char pool[LBM_NAME_MAX];
+	const char *pool;
 	struct lbm_member before;
 	struct lbm_member after; /**< read back from the balancer (predicted on a dry run) */
-	int changed;             /**< state or weight differ (never connections or health) */
+	int changed;		 /**< state or weight differ (never connections or health) */
 	enum lbm_outcome_result result;
+	int waiting; /**< during a wait: not settled yet (connections left, health down) */
 };
 
-/** Result of lbm_set_state(). Free with lbm_result_free(). */
+/** Result of lbm_set_state(). Zeroed on entry; free it with lbm_result_free(). */
 struct lbm_result {
 	int changed; /**< any outcome changed */
 	size_t n;
 	struct lbm_outcome *outcomes;
-	char warning[LBM_ERRMSG_MAX]; /**< advice that is not an error; empty if none */
+	size_t n_warnings;
+	const char **warnings;	     /**< advice that is not an error, each said once */
+	struct lbm_strings *strings; /**< private: owns the strings */
 };
 
-struct lbm;
-
 /**
- * Open a handle on a balancer.
- *
- * On success *out is the handle. On failure *out is still a handle that
- * holds the error message (read it with lbm_errmsg()), except when memory
- * ran out, where *out is NULL. Either way, pass *out to lbm_close().
+ * What a progress callback is told: first once the change is made and read
+ * back (waiting 0 when there is nothing to wait for), then after every look
+ * at the balancer during a wait, at least once a second, each outcome's
+ * `after` and `waiting` up to date. The pointers are valid during the call.
  */
-int lbm_open(struct lbm **out, const char *target, const struct lbm_options *opt);
-
-/** Close a handle and release what it holds. NULL is allowed. */
-void lbm_close(struct lbm *lb);
-
-/** The last error's message; never NULL (lb NULL gives "out of memory"). */
-const char *lbm_errmsg(const struct lbm *lb);
-
-/** The name of an error code without its prefix: "ENOTFOUND", "ETIMEDOUT"... */
-const char *lbm_strerror(int code);
-
-/** "enabled", "draining", "disabled" or "unknown". */
-const char *lbm_state_name(enum lbm_state state);
-
-/** Parse a state name, accepting the verbs too ("enable", "drain", "disable"). */
-int lbm_state_parse(const char *name, enum lbm_state *out);
-
-/** "up", "down" or "unknown". */
-const char *lbm_health_name(enum lbm_health health);
-
-/** Whether m takes new connections: enabled, not down, weight not 0, and
- *  not a template (which takes none itself). What the guard counts. */
-int lbm_member_in_rotation(const struct lbm_member *m);
-
-/** "unchanged", "applied", "not_applied" or "would_apply". */
-const char *lbm_outcome_result_name(enum lbm_outcome_result result);
-
-/**
- * List pools and their members. pool NULL lists all of them; otherwise only
- * that pool, or LBM_ENOTFOUND. Free the array with lbm_pools_free().
- */
-int lbm_pools(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n);
-
-void lbm_pools_free(struct lbm_pool *pools, size_t n);
-
-/** Read one member. pool NULL finds it in the one pool that holds it. */
-int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct lbm_member *out);
+struct lbm_progress {
+	const struct lbm_result *result;
+	size_t waiting;	 /**< outcomes not settled yet */
+	double waited_s; /**< since the wait began */
+	double left_s;	 /**< until it gives up */
+};
 
 /**
  * Set the state of n members in one go.
  *
  * Everything is checked before anything is touched: unknown pools or
- * members, a weight with a state other than enabled, and the min_enabled
- * guard. The guard (LBM_EGUARD) refuses a change that takes a member of a
- * pool out of rotation when fewer than min_enabled members of that pool
- * would then stay in rotation: enabled, not down, weight not 0. It judges
- * each pool as it will be after the change, members that follow a changed
- * one (lbm_member.follows) included, in whatever pool they are. A change
- * that takes nothing out of rotation (enabling) is never refused.
+ * members, a weight with a state other than enabled, what the balancer
+ * cannot do (a weight out of its range, a member it makes itself), and the
+ * min_enabled guard. The guard (LBM_EGUARD) refuses a change that takes a
+ * member of a pool out of rotation when fewer than min_enabled members of
+ * that pool would then stay in rotation (lbm_member_in_rotation()). It
+ * judges each pool as it will be after the change, members that follow a
+ * changed one (lbm_member.follows) included, in whatever pool they are. A
+ * change that takes nothing out of rotation (enabling) is never refused.
  *
  * Members already as asked are left alone (LBM_OUTCOME_UNCHANGED). The
  * changes are then sent as one batch where the balancer allows it, read
- * back, and waited for when how->wait_s is set. Waiting for connections
- * to finish fails at once with LBM_ENOTSUP (the change made and reported)
- * when the balancer gives no connection count for a member: lbmember never
- * takes "not reported" for 0.
+ * back, and waited for when how->wait_s is set. Waiting for connections to
+ * finish fails at once with LBM_ENOTSUP (the change made and reported) when
+ * the balancer gives no connection count for a member: lbmember never takes
+ * "not reported" for 0.
  *
  * res is filled whenever the call got as far as reading the members, even
  * when it then fails; each outcome's result tells what was done before the
  * failure. Free it with lbm_result_free().
  */
-int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n,
-		  const struct lbm_change *how, struct lbm_result *res);
+LBM_EXPORT int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
+			     struct lbm_result *res);
 
 /** lbm_set_state() for one member. */
-int lbm_member_set_state(struct lbm *lb, const char *pool, const char *member,
-			 const struct lbm_change *how, struct lbm_result *res);
+LBM_EXPORT int lbm_member_set_state(struct lbm *lb, const char *pool, const char *member, const struct lbm_change *how,
+				    struct lbm_result *res);
 
-void lbm_result_free(struct lbm_result *res);
+/** Release a result; safe twice and on a zeroed one. */
+LBM_EXPORT void lbm_result_free(struct lbm_result *res);
+
+/** "unchanged", "applied", "not_applied" or "would_apply". */
+LBM_EXPORT const char *lbm_outcome_result_name(enum lbm_outcome_result result);
 
 #ifdef __cplusplus
 }

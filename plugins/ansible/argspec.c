@@ -170,7 +170,7 @@ static void py_repr_container(struct sbuf *sb, const json_t *v)
 
 	if (json_is_array(v)) {
 		sb_puts(sb, "[");
-		json_array_foreach (v, i, item) {
+		json_array_foreach(v, i, item) {
 			sb_puts(sb, sep);
 			py_repr(sb, item);
 			sep = ", ";
@@ -179,7 +179,7 @@ static void py_repr_container(struct sbuf *sb, const json_t *v)
 		return;
 	}
 	sb_puts(sb, "{");
-	json_object_foreach ((json_t *)v, key, item) {
+	json_object_foreach((json_t *)v, key, item) {
 		sb_puts(sb, sep);
 		py_str_repr(sb, key);
 		sb_puts(sb, ": ");
@@ -283,7 +283,7 @@ static char *py_number_text(const char *s, bool is_float, bool *special, bool *o
 		*out++ = *s++;
 	if (is_float && (word_is(s, (size_t)(end - s), "inf") || word_is(s, (size_t)(end - s), "infinity") ||
 			 word_is(s, (size_t)(end - s), "nan"))) {
-		*out = '\0';  /* the sign alone: the caller reads it with strtod() */
+		*out = '\0'; /* the sign alone: the caller reads it with strtod() */
 		*special = true;
 		return text;
 	}
@@ -611,7 +611,7 @@ static const struct {
 	convert_fn convert;
 	const char *name;
 } types[] = {
-	[AS_STR] = { to_str, "str" },       [AS_PATH] = { to_path, "path" }, [AS_INT] = { to_int, "int" },
+	[AS_STR] = { to_str, "str" },	    [AS_PATH] = { to_path, "path" }, [AS_INT] = { to_int, "int" },
 	[AS_FLOAT] = { to_float, "float" }, [AS_BOOL] = { to_bool, "bool" },
 };
 
@@ -630,8 +630,7 @@ static bool collect_no_log(json_t *no_log, const json_t *value)
 	bool ok = true;
 
 	switch (json_typeof(value)) {
-	case JSON_STRING:
-		return !json_string_length(value) || add_no_log(no_log, json_string_value(value));
+	case JSON_STRING: return !json_string_length(value) || add_no_log(no_log, json_string_value(value));
 	case JSON_INTEGER:
 	case JSON_REAL:
 		text = py_str_dup(value);
@@ -639,11 +638,11 @@ static bool collect_no_log(json_t *no_log, const json_t *value)
 		free(text);
 		return ok;
 	case JSON_ARRAY:
-		json_array_foreach (value, i, item)
+		json_array_foreach(value, i, item)
 			ok = ok && collect_no_log(no_log, item);
 		return ok;
 	case JSON_OBJECT:
-		json_object_foreach ((json_t *)value, key, item)
+		json_object_foreach((json_t *)value, key, item)
 			ok = ok && collect_no_log(no_log, item);
 		return ok;
 	default: return true;
@@ -664,10 +663,11 @@ static bool py_truthy(const json_t *v)
 	}
 }
 
+/* _get_legal_inputs(): an option's name or its alias. */
 static const struct as_option *find_option(const struct as_option *opts, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(opts[i].name, name))
+		if (!strcmp(opts[i].name, name) || (opts[i].alias && !strcmp(opts[i].alias, name)))
 			return &opts[i];
 	return NULL;
 }
@@ -786,31 +786,38 @@ static void check_choices(struct check *c, const struct as_option *opts, size_t 
 	}
 }
 
-/* _get_unsupported_parameters(), and the message AnsibleModule makes of it */
+/* _get_unsupported_parameters(), and the message AnsibleModule makes of it:
+ * the names sorted, then the aliases sorted in parentheses. */
 static void check_unsupported(struct check *c, const struct as_option *opts, size_t n, const char *module_name,
 			      const json_t *params)
 {
 	const char **unknown = calloc(json_object_size(params) + 1, sizeof(*unknown));
 	const char **supported = calloc(n + 1, sizeof(*supported));
-	char *unknown_list = NULL, *supported_list = NULL;
-	size_t n_unknown = 0;
+	const char **aliases = calloc(n + 1, sizeof(*aliases));
+	char *unknown_list = NULL, *supported_list = NULL, *alias_list = NULL;
+	size_t n_unknown = 0, n_aliases = 0;
 	const char *key;
 	json_t *value;
 
-	if (!unknown || !supported)
+	if (!unknown || !supported || !aliases)
 		goto oom;
-	json_object_foreach ((json_t *)params, key, value)
+	json_object_foreach((json_t *)params, key, value)
 		if (!find_option(opts, n, key))
 			unknown[n_unknown++] = key;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		supported[i] = opts[i].name;
+		if (opts[i].alias)
+			aliases[n_aliases++] = opts[i].alias;
+	}
 	if (n_unknown) {
 		unknown_list = join_sorted(unknown, n_unknown);
 		supported_list = join_sorted(supported, n);
-		if (!unknown_list || !supported_list)
+		alias_list = join_sorted(aliases, n_aliases);
+		if (!unknown_list || !supported_list || !alias_list)
 			goto oom;
-		add_error(c, "Unsupported parameters for (%s) module: %s. Supported parameters include: %s.",
-			  module_name, unknown_list, supported_list);
+		add_error(c, "Unsupported parameters for (%s) module: %s. Supported parameters include: %s%s%s%s.",
+			  module_name, unknown_list, supported_list, n_aliases ? " (" : "", alias_list,
+			  n_aliases ? ")" : "");
 	}
 	goto out;
 oom:
@@ -818,15 +825,36 @@ oom:
 out:
 	free(unknown_list);
 	free(supported_list);
+	free(alias_list);
 	free(unknown);
 	free(supported);
+	free(aliases);
 }
 
-/* ArgumentSpecValidator.validate(), in its order: no_log values, defaults,
- * required, types, choices, remaining defaults; the unsupported parameters
- * are found first but reported last. */
-json_t *as_validate(const struct as_option *opts, size_t n, const char *module_name, json_t *params_in,
-		    json_t *no_log, char **msg)
+/* _handle_aliases(): an alias given sets its option (the alias wins when
+ * both are given, with a warning) and stays in params as given. */
+static bool handle_aliases(const struct as_option *opts, size_t n, json_t *params, json_t *warnings)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *value = opts[i].alias ? json_object_get(params, opts[i].alias) : NULL;
+
+		if (!value)
+			continue;
+		if (json_object_get(params, opts[i].name) &&
+		    json_array_append_new(warnings, json_sprintf("Both option %s and its alias %s are set.",
+								 opts[i].name, opts[i].alias)) < 0)
+			return false;
+		if (json_object_set(params, opts[i].name, value) < 0)
+			return false;
+	}
+	return true;
+}
+
+/* ArgumentSpecValidator.validate(), in its order: aliases, no_log values,
+ * defaults, required, types, choices, remaining defaults; the unsupported
+ * parameters are found first but reported last. */
+json_t *as_validate(const struct as_option *opts, size_t n, const char *module_name, json_t *params_in, json_t *no_log,
+		    json_t *warnings, char **msg)
 {
 	json_t *params = json_copy(params_in);
 	struct check c = { 0 }, unsupported = { 0 };
@@ -834,6 +862,8 @@ json_t *as_validate(const struct as_option *opts, size_t n, const char *module_n
 	*msg = NULL;
 	if (!params)
 		return NULL;
+	if (!handle_aliases(opts, n, params, warnings))
+		c.oom = true;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *value = json_object_get(params, opts[i].name);
 
@@ -871,11 +901,11 @@ static json_t *mask_string(const char *s, const json_t *no_log)
 	size_t i;
 	char *masked;
 
-	json_array_foreach (no_log, i, secret)
+	json_array_foreach(no_log, i, secret)
 		if (!strcmp(s, json_string_value(secret)))
 			return json_string(NO_LOG_PLACEHOLDER);
 	sb_puts(&sb, s);
-	json_array_foreach (no_log, i, secret) {
+	json_array_foreach(no_log, i, secret) {
 		const char *omit = json_string_value(secret);
 		struct sbuf next = { 0 };
 		const char *p = sb.s, *hit;
@@ -905,7 +935,7 @@ static json_t *mask_scalar(json_t *value, const json_t *no_log)
 
 	if (!text)
 		return NULL;
-	json_array_foreach (no_log, i, secret) {
+	json_array_foreach(no_log, i, secret) {
 		if (strstr(text, json_string_value(secret))) {
 			free(text);
 			return json_string(NO_LOG_PLACEHOLDER);
@@ -925,7 +955,7 @@ json_t *as_remove_values(const json_t *value, const json_t *no_log)
 	case JSON_STRING: return mask_string(json_string_value(value), no_log);
 	case JSON_ARRAY:
 		out = json_array();
-		json_array_foreach (value, i, item) {
+		json_array_foreach(value, i, item) {
 			masked = as_remove_values(item, no_log);
 			/* append_new() drops masked when out is NULL */
 			if (!masked || json_array_append_new(out, masked) < 0)
@@ -934,7 +964,7 @@ json_t *as_remove_values(const json_t *value, const json_t *no_log)
 		return out;
 	case JSON_OBJECT:
 		out = json_object();
-		json_object_foreach ((json_t *)value, key, item) {
+		json_object_foreach((json_t *)value, key, item) {
 			masked = as_remove_values(item, no_log);
 			if (!masked || json_object_set_new(out, key, masked) < 0)
 				goto oom;

@@ -2,7 +2,7 @@
 /* lb_member: the Ansible binary module. Ansible runs it with the path of a
  * JSON file holding the task's options and reads one JSON object from its
  * stdout; nothing validates the options for a binary module, so argspec.c
- * does what AnsibleModule would. */
+ * does what AnsibleModule would, with the options of spec.c. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -15,52 +15,18 @@
 #include "argspec.h"
 #include "lbm_json.h"
 #include "lbmember.h"
-
-static const char *const states[] = { "enabled", "draining", "disabled", NULL };
-
-/* Keep in step with DOCUMENTATION in lb_member.py. */
-static const struct as_option spec[] = {
-	{ .name = "target", .type = AS_STR, .required = true },
-	{ .name = "pool", .type = AS_STR },
-	{ .name = "member", .type = AS_STR, .required = true },
-	{ .name = "state", .type = AS_STR, .required = true, .choices = states },
-	{ .name = "weight", .type = AS_INT },
-	{ .name = "wait", .type = AS_BOOL, .default_json = "false" },
-	{ .name = "wait_timeout", .type = AS_FLOAT, .default_json = "300" },
-	{ .name = "min_enabled", .type = AS_INT, .default_json = "1" },
-	{ .name = "user", .type = AS_STR },
-	{ .name = "password", .type = AS_STR, .no_log = true },
-	{ .name = "validate_certs", .type = AS_BOOL, .default_json = "true" },
-	{ .name = "ca_path", .type = AS_PATH },
-	{ .name = "timeout", .type = AS_FLOAT, .default_json = "5" },
-	{ .name = "state_dir", .type = AS_PATH },
-};
+#include "spec.h"
 
 struct module {
 	const char *name; /* as the task named it: "lb_member" or "lbmember.lb.lb_member" */
 	bool check_mode, diff;
-	json_t *args;   /* the arguments file's object */
-	json_t *params; /* validated: module.params of a Python module */
-	json_t *no_log; /* values never to print */
+	struct spec spec;
+	json_t *args;	  /* the arguments file's object */
+	json_t *params;	  /* validated: module.params of a Python module */
+	json_t *no_log;	  /* values never to print */
+	json_t *warnings; /* AnsibleModule's, then the core's: one string each */
 	json_t *result;
 };
-
-/* A JSON string of s; bytes that are not UTF-8 (a balancer's reply quoted in
- * an error, say) become '?' rather than losing the whole message. */
-static json_t *text(const char *s)
-{
-	json_t *str = json_string(s);
-	char *copy;
-
-	if (str || !(copy = strdup(s)))
-		return str;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	str = json_string(copy);
-	free(copy);
-	return str;
-}
 
 static int fail(struct module *m, const char *fmt, ...)
 {
@@ -77,7 +43,7 @@ static int fail(struct module *m, const char *fmt, ...)
 		vsnprintf(msg, (size_t)len + 1, fmt, ap);
 		va_end(ap);
 	}
-	json_object_set_new(m->result, "msg", msg ? text(msg) : json_string("out of memory"));
+	json_object_set_new(m->result, "msg", msg ? lbm_json_text(msg) : json_string("out of memory"));
 	free(msg);
 	return -1;
 }
@@ -112,8 +78,8 @@ static int load_args(struct module *m, int argc, char **argv)
 	m->args = json_loadf(f, 0, &err);
 	fclose(f);
 	if (!m->args)
-		return fail(m, "the arguments file %s is not valid JSON: %s at line %d, column %d", argv[1],
-			    err.text, err.line, err.column);
+		return fail(m, "the arguments file %s is not valid JSON: %s at line %d, column %d", argv[1], err.text,
+			    err.line, err.column);
 	if (!json_is_object(m->args))
 		return fail(m, "the arguments file %s must hold a JSON object of options, not %s", argv[1],
 			    json_kind(m->args));
@@ -135,7 +101,7 @@ static int internal_args(struct module *m, json_t *plain)
 	json_t *value;
 	bool *flag;
 
-	json_object_foreach (m->args, key, value) {
+	json_object_foreach(m->args, key, value) {
 		if (strncmp(key, "_ansible_", 9)) {
 			if (json_object_set(plain, key, value) < 0)
 				return fail(m, "out of memory");
@@ -144,7 +110,7 @@ static int internal_args(struct module *m, json_t *plain)
 		if (!strcmp(key, "_ansible_module_name") && json_is_string(value))
 			m->name = json_string_value(value);
 		flag = !strcmp(key, "_ansible_check_mode") ? &m->check_mode
-		       : !strcmp(key, "_ansible_diff")     ? &m->diff
+		       : !strcmp(key, "_ansible_diff")	   ? &m->diff
 							   : NULL;
 		if (flag && as_boolean(value, flag) < 0)
 			return fail(m, "%s must be a boolean", key);
@@ -183,14 +149,17 @@ static bool opt_set(const struct module *m, const char *name)
 static int validate(struct module *m)
 {
 	json_t *plain = json_object();
+	const char *why;
 	char *msg = NULL;
 	int ret;
 
+	if (spec_build(&m->spec, &why) < 0)
+		return fail(m, "lb_member: %s", why);
 	if (!plain)
 		return fail(m, "out of memory");
 	ret = internal_args(m, plain);
 	if (ret == 0) {
-		m->params = as_validate(spec, sizeof(spec) / sizeof(spec[0]), m->name, plain, m->no_log, &msg);
+		m->params = as_validate(m->spec.opts, m->spec.n, m->name, plain, m->no_log, m->warnings, &msg);
 		ret = !m->params ? fail(m, "out of memory") : msg ? fail(m, "%s", msg) : 0;
 	}
 	free(msg);
@@ -202,6 +171,9 @@ static int validate(struct module *m)
 		return fail(m, "member must name a member, got: None");
 	if (opt_set(m, "weight") && opt_int(m, "weight") < 0)
 		return fail(m, "weight must be 0 or more, got: %lld", opt_int(m, "weight"));
+	/* Checked here too, before the cast to unsigned could wrap it into range. */
+	if (opt_set(m, "weight") && opt_int(m, "weight") > LBM_WEIGHT_MAX)
+		return fail(m, "weight must be %d or less, got: %lld", LBM_WEIGHT_MAX, opt_int(m, "weight"));
 	if (opt_int(m, "min_enabled") < 0)
 		return fail(m, "min_enabled must be 0 or more, got: %lld", opt_int(m, "min_enabled"));
 	if (opt_bool(m, "wait") && !(opt_float(m, "wait_timeout") > 0))
@@ -268,35 +240,31 @@ static json_t *diff_list(const struct lbm_result *res)
 
 	for (size_t i = 0; i < res->n; i++) {
 		const struct lbm_outcome *o = &res->outcomes[i];
-		char header[2 * LBM_NAME_MAX + 1];
+		json_t *header = json_sprintf("%s/%s", o->pool, o->before.name);
 
-		snprintf(header, sizeof(header), "%s/%s", o->pool, o->before.name);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:o}", "before_header", header, "after_header",
-						      header, "before", diff_text(&o->before), "after",
-						      diff_text(&o->after)));
+		json_array_append_new(list,
+				      json_pack("{s:O, s:O, s:o, s:o}", "before_header", header, "after_header", header,
+						"before", diff_text(&o->before), "after", diff_text(&o->after)));
+		json_decref(header);
 	}
 	return list;
 }
 
 static void report(struct module *m, const struct lbm_result *res)
 {
+	json_t *warnings;
+
 	json_object_set_new(m->result, "changed", json_boolean(res->changed));
 	json_object_set_new(m->result, "members", lbm_json_outcomes(res));
 	if (m->diff)
 		json_object_set_new(m->result, "diff", diff_list(res));
-	if (res->warning[0])
-		json_object_set_new(m->result, "warnings", json_pack("[o]", text(res->warning)));
+	warnings = lbm_json_warnings(res);
+	json_array_extend(m->warnings, warnings);
+	json_decref(warnings);
 }
 
-static void set_options(const struct module *m, struct lbm_options *opt, struct lbm_change *how)
+static void set_change(const struct module *m, struct lbm_change *how)
 {
-	opt->timeout_s = opt_float(m, "timeout");
-	opt->user = opt_str(m, "user");
-	opt->password = opt_str(m, "password");
-	opt->ca_file = opt_str(m, "ca_path");
-	opt->insecure = !opt_bool(m, "validate_certs");
-	opt->state_dir = opt_str(m, "state_dir");
-
 	lbm_state_parse(opt_str(m, "state"), &how->state);
 	how->flags = LBM_CHANGE_HAS_MIN_ENABLED;
 	how->min_enabled = (unsigned)opt_int(m, "min_enabled");
@@ -312,14 +280,16 @@ static void set_options(const struct module *m, struct lbm_options *opt, struct 
 
 static int run(struct module *m)
 {
-	struct lbm_options opt = { 0 };
-	struct lbm_change how = { 0 };
+	struct lbm_options opt = LBM_OPTIONS_INIT;
+	struct lbm_change how = LBM_CHANGE_INIT;
 	struct lbm_result res = { 0 };
 	struct lbm *lb;
-	char *msg;
+	char err[LBM_ERRMSG_MAX], *msg;
 	int ret;
 
-	set_options(m, &opt, &how);
+	if (spec_open_options(&m->spec, m->params, &opt, err, sizeof(err)) < 0)
+		return fail(m, "%s", err);
+	set_change(m, &how);
 	ret = lbm_open(&lb, opt_str(m, "target"), &opt);
 	if (ret == 0)
 		ret = lbm_member_set_state(lb, opt_str(m, "pool"), opt_str(m, "member"), &how, &res);
@@ -330,7 +300,7 @@ static int run(struct module *m)
 		msg = summary(m, &res);
 		ret = msg ? 0 : fail(m, "out of memory");
 		if (msg)
-			json_object_set_new(m->result, "msg", text(msg));
+			json_object_set_new(m->result, "msg", lbm_json_text(msg));
 		free(msg);
 	}
 	lbm_result_free(&res);
@@ -347,6 +317,8 @@ static int emit(struct module *m, int ret)
 	json_object_set_new(m->result, "failed", json_boolean(ret < 0));
 	if (!json_object_get(m->result, "changed"))
 		json_object_set_new(m->result, "changed", json_false());
+	if (json_array_size(m->warnings))
+		json_object_set(m->result, "warnings", m->warnings);
 	if (m->params)
 		json_object_set_new(m->result, "invocation", json_pack("{s:O}", "module_args", m->params));
 	out = m->result && m->no_log ? as_remove_values(m->result, m->no_log) : NULL;
@@ -365,7 +337,8 @@ int main(int argc, char **argv)
 
 	m.result = json_object();
 	m.no_log = json_array();
-	ret = m.result && m.no_log ? load_args(&m, argc, argv) : -1;
+	m.warnings = json_array();
+	ret = m.result && m.no_log && m.warnings ? load_args(&m, argc, argv) : -1;
 	if (ret == 0)
 		ret = validate(&m);
 	if (ret == 0)
@@ -374,6 +347,7 @@ int main(int argc, char **argv)
 	json_decref(m.params);
 	json_decref(m.args);
 	json_decref(m.no_log);
+	json_decref(m.warnings);
 	json_decref(m.result);
 	return ret;
 }

@@ -8,17 +8,22 @@
 
 #include "lbmember.h"
 
-/* {"name","address","port","state","health","weight","active","inactive","status","held","follows",
- *  "template","ephemeral"}; numbers a balancer does not report, and an empty
- * held or follows, are null; template and ephemeral are booleans. */
+/* A JSON string of s; bytes that are not UTF-8 become '?'. */
+json_t *lbm_json_text(const char *s);
+/* {"name","address","port","state","health","weight","restore_weight","active","inactive","status",
+ *  "held","follows","template","ephemeral","agent"}; numbers a balancer does
+ * not report, and an absent held or follows, are null; the last three are
+ * booleans (enum lbm_member_flags). */
 json_t *lbm_json_member(const struct lbm_member *m);
 /* {"pool","changed","result","before":member,"after":member}; result is
  * "unchanged", "applied", "not_applied" or "would_apply" (lbmember.h). */
 json_t *lbm_json_outcome(const struct lbm_outcome *o);
 /* [outcome, ...] */
 json_t *lbm_json_outcomes(const struct lbm_result *res);
+/* [warning, ...] */
+json_t *lbm_json_warnings(const struct lbm_result *res);
 /* [{"name","detail","members":[member, ...]}, ...] */
-json_t *lbm_json_pools(const struct lbm_pool *pools, size_t n);
+json_t *lbm_json_pools(const struct lbm_listing *l);
 /* {"code":"ENOTFOUND","message":...} */
 json_t *lbm_json_error(int code, const char *message);
 

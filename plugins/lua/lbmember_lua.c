@@ -7,6 +7,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include <limits.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -15,13 +16,14 @@
 
 struct handle {
 	struct lbm *lb; /* NULL: closed */
+	int busy;	/* in lbm_set_state(), whose progress function runs Lua */
 };
 
 /* What the core allocated for one call, owned by a to-be-closed userdata so
- * that a memory error while building the Lua tables does not leak it. */
+ * that a memory error while building the Lua tables (or an error raised by
+ * a progress function) does not leak it. */
 struct scratch {
-	struct lbm_pool *pools;
-	size_t n_pools;
+	struct lbm_listing listing;
 	struct lbm_result res;
 };
 
@@ -33,22 +35,28 @@ static int fail(lua_State *L, int code, const char *msg)
 	return 3;
 }
 
-static struct lbm *tolb(lua_State *L)
+static struct handle *tohandle(lua_State *L)
 {
 	struct handle *h = luaL_checkudata(L, 1, HANDLE);
 
 	if (!h->lb)
 		luaL_argerror(L, 1, "attempt to use a closed lbmember handle");
-	return h->lb;
+	/* The core is in the middle of a call on it: it must not be re-entered. */
+	if (h->busy)
+		luaL_argerror(L, 1, "attempt to use an lbmember handle from its own progress function");
+	return h;
+}
+
+static struct lbm *tolb(lua_State *L)
+{
+	return tohandle(L)->lb;
 }
 
 static int scratch_gc(lua_State *L)
 {
 	struct scratch *s = luaL_checkudata(L, 1, SCRATCH);
 
-	lbm_pools_free(s->pools, s->n_pools);
-	s->pools = NULL;
-	s->n_pools = 0;
+	lbm_listing_free(&s->listing);
 	lbm_result_free(&s->res);
 	return 0;
 }
@@ -65,11 +73,17 @@ static struct scratch *new_scratch(lua_State *L)
 
 static void set_string(lua_State *L, const char *key, const char *value)
 {
-	lua_pushstring(L, value);
+	lua_pushstring(L, value); /* NULL pushes nil: the field stays absent */
 	lua_setfield(L, -2, key);
 }
 
-/* Absent values (-1 or "") stay nil, as "not reported". */
+static void set_boolean(lua_State *L, const char *key, int value)
+{
+	lua_pushboolean(L, value);
+	lua_setfield(L, -2, key);
+}
+
+/* Absent values (-1) stay nil, as "not reported". */
 static void set_count(lua_State *L, const char *key, long value)
 {
 	if (value < 0)
@@ -80,7 +94,7 @@ static void set_count(lua_State *L, const char *key, long value)
 
 static void push_member(lua_State *L, const struct lbm_member *m)
 {
-	lua_createtable(L, 0, 13);
+	lua_createtable(L, 0, 15);
 	set_string(L, "name", m->name);
 	set_string(L, "address", m->address);
 	lua_pushinteger(L, m->port);
@@ -88,17 +102,15 @@ static void push_member(lua_State *L, const struct lbm_member *m)
 	set_string(L, "state", lbm_state_name(m->state));
 	set_string(L, "health", lbm_health_name(m->health));
 	set_count(L, "weight", m->weight);
+	set_count(L, "restore_weight", m->restore_weight);
 	set_count(L, "active", m->active);
 	set_count(L, "inactive", m->inactive);
 	set_string(L, "status", m->status);
-	if (m->held[0])
-		set_string(L, "held", m->held);
-	if (m->follows[0])
-		set_string(L, "follows", m->follows);
-	lua_pushboolean(L, !!(m->flags & LBM_MEMBER_TEMPLATE));
-	lua_setfield(L, -2, "template");
-	lua_pushboolean(L, !!(m->flags & LBM_MEMBER_EPHEMERAL));
-	lua_setfield(L, -2, "ephemeral");
+	set_string(L, "held", m->held);
+	set_string(L, "follows", m->follows);
+	set_boolean(L, "template", !!(m->flags & LBM_MEMBER_TEMPLATE));
+	set_boolean(L, "ephemeral", !!(m->flags & LBM_MEMBER_EPHEMERAL));
+	set_boolean(L, "agent", !!(m->flags & LBM_MEMBER_AGENT));
 }
 
 static void push_pool(lua_State *L, const struct lbm_pool *pool)
@@ -114,33 +126,50 @@ static void push_pool(lua_State *L, const struct lbm_pool *pool)
 	lua_setfield(L, -2, "members");
 }
 
-/* {changed, dry_run, outcomes = {{pool, changed, result, before, after}...},
- * warning}, plus pool/result/before/after at the top when there is one outcome,
- * the usual case of a named pool. */
-static void push_result(lua_State *L, const struct lbm_result *res, int dry_run)
+static void push_listing(lua_State *L, const struct lbm_listing *listing)
 {
-	lua_createtable(L, 0, 7);
-	lua_pushboolean(L, res->changed);
-	lua_setfield(L, -2, "changed");
-	lua_pushboolean(L, dry_run);
-	lua_setfield(L, -2, "dry_run");
-	if (res->warning[0])
-		set_string(L, "warning", res->warning);
+	lua_createtable(L, (int)listing->n, 0);
+	for (size_t i = 0; i < listing->n; i++) {
+		push_pool(L, &listing->pools[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+}
+
+/* {{pool, changed, result, waiting, before, after}...} */
+static void push_outcomes(lua_State *L, const struct lbm_result *res)
+{
 	lua_createtable(L, (int)res->n, 0);
 	for (size_t i = 0; i < res->n; i++) {
 		const struct lbm_outcome *o = &res->outcomes[i];
 
-		lua_createtable(L, 0, 5);
+		lua_createtable(L, 0, 6);
 		set_string(L, "pool", o->pool);
-		lua_pushboolean(L, o->changed);
-		lua_setfield(L, -2, "changed");
+		set_boolean(L, "changed", o->changed);
 		set_string(L, "result", lbm_outcome_result_name(o->result));
+		set_boolean(L, "waiting", o->waiting);
 		push_member(L, &o->before);
 		lua_setfield(L, -2, "before");
 		push_member(L, &o->after);
 		lua_setfield(L, -2, "after");
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
+}
+
+/* {changed, dry_run, warnings = {...}, outcomes = {...}}, plus
+ * pool/result/before/after at the top when there is one outcome, the usual
+ * case of a named pool. */
+static void push_result(lua_State *L, const struct lbm_result *res, int dry_run)
+{
+	lua_createtable(L, 0, 8);
+	set_boolean(L, "changed", res->changed);
+	set_boolean(L, "dry_run", dry_run);
+	lua_createtable(L, (int)res->n_warnings, 0);
+	for (size_t i = 0; i < res->n_warnings; i++) {
+		lua_pushstring(L, res->warnings[i]);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, "warnings");
+	push_outcomes(L, res);
 	if (res->n == 1) {
 		lua_rawgeti(L, -1, 1);
 		lua_getfield(L, -1, "pool");
@@ -158,53 +187,132 @@ static void push_result(lua_State *L, const struct lbm_result *res, int dry_run)
 
 /* Option tables: every key must be known, so that a typo ("wiat = 30")
  * raises instead of silently doing something else. */
-enum opt_type { OPT_STRING, OPT_SECONDS, OPT_COUNT, OPT_BOOLEAN, OPT_FLAG };
+static const char *opt_key(lua_State *L, int arg)
+{
+	if (lua_type(L, -2) != LUA_TSTRING)
+		luaL_argerror(L, arg,
+			      lua_pushfstring(L, "option names must be strings, got a %s key", luaL_typename(L, -2)));
+	return lua_tostring(L, -2);
+}
+
+static void opt_wrong_type(lua_State *L, int arg, const char *key, const char *wanted)
+{
+	/* The type only, never the value: it may be a password. */
+	luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be %s, got %s", key, wanted, luaL_typename(L, -1)));
+}
+
+/* ---- lbm.open's options: the core's table (lbm_option_info) ---- */
+
+static void unknown_open_option(lua_State *L, int arg, const char *key)
+{
+	const struct lbm_option_info *o;
+	luaL_Buffer expected;
+
+	luaL_buffinit(L, &expected);
+	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
+		luaL_addstring(&expected, i ? ", " : "");
+		luaL_addstring(&expected, o->name);
+		if (o->alias) {
+			luaL_addstring(&expected, ", ");
+			luaL_addstring(&expected, o->alias);
+		}
+	}
+	luaL_pushresult(&expected);
+	luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (expected %s)", key, lua_tostring(L, -1)));
+}
+
+/* The value at the top of the stack as the text lbm_option_parse() takes;
+ * raises when its Lua type does not fit the option. A string stays valid
+ * while the options table is on the stack, as lbm_open() needs. */
+static const char *open_option_text(lua_State *L, int arg, const char *key, const struct lbm_option_info *o)
+{
+	int type = lua_type(L, -1);
+
+	switch (o->type) {
+	case LBM_OPTION_STRING:
+	case LBM_OPTION_PATH:
+	case LBM_OPTION_SECRET:
+		if (type != LUA_TSTRING)
+			opt_wrong_type(L, arg, key, "a string");
+		return lua_tostring(L, -1);
+	case LBM_OPTION_SECONDS:
+		if (type != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0))
+			opt_wrong_type(L, arg, key, "a number of seconds above 0");
+		/* Converts the copy on the stack, not the table's value. */
+		return lua_tostring(L, -1);
+	case LBM_OPTION_FLAG:
+		if (type != LUA_TBOOLEAN)
+			opt_wrong_type(L, arg, key, "a boolean");
+		return lua_toboolean(L, -1) ? "true" : "false";
+	}
+	luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' has a type this module does not know", key));
+	return NULL;
+}
+
+/* Fills opt from the table at arg. Misuse raises; a value the core refuses
+ * (an infinite timeout, an empty path) returns LBM_EINVAL with its message
+ * in err, as lbm_open() would. */
+static int open_options(lua_State *L, int arg, struct lbm_options *opt, char *err, size_t errsz)
+{
+	if (lua_isnoneornil(L, arg))
+		return 0;
+	luaL_checktype(L, arg, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, arg)) {
+		const char *key = opt_key(L, arg);
+		const struct lbm_option_info *o = lbm_option_find(key);
+		int ret;
+
+		if (!o)
+			unknown_open_option(L, arg, key);
+		ret = lbm_option_parse(opt, o, open_option_text(L, arg, key, o), err, errsz);
+		if (ret < 0) {
+			lua_pop(L, 2);
+			return ret;
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+/* ---- enable/drain/disable's options: the module's own ---- */
+
+enum opt_type {
+	OPT_SECONDS,
+	OPT_COUNT,
+	OPT_FLAG,
+	OPT_FUNCTION
+};
 
 struct opt {
 	const char *name;
 	enum opt_type type;
-	size_t offset; /* of the field in the C struct */
-	unsigned flag; /* OPT_COUNT, OPT_FLAG: set in lbm_change.flags */
-};
-
-static const struct opt open_opts[] = {
-	{ "timeout", OPT_SECONDS, offsetof(struct lbm_options, timeout_s), 0 },
-	{ "user", OPT_STRING, offsetof(struct lbm_options, user), 0 },
-	{ "password", OPT_STRING, offsetof(struct lbm_options, password), 0 },
-	{ "password_file", OPT_STRING, offsetof(struct lbm_options, password_file), 0 },
-	{ "login_provider", OPT_STRING, offsetof(struct lbm_options, login_provider), 0 },
-	{ "basic_auth", OPT_BOOLEAN, offsetof(struct lbm_options, basic_auth), 0 },
-	{ "ca_file", OPT_STRING, offsetof(struct lbm_options, ca_file), 0 },
-	/* The Ansible module's name for it, so that one name works in both. */
-	{ "ca_path", OPT_STRING, offsetof(struct lbm_options, ca_file), 0 },
-	{ "insecure", OPT_BOOLEAN, offsetof(struct lbm_options, insecure), 0 },
-	{ "state_dir", OPT_STRING, offsetof(struct lbm_options, state_dir), 0 },
-	{ NULL, 0, 0, 0 },
+	size_t offset;	 /* of the field in struct lbm_change */
+	unsigned flag;	 /* OPT_COUNT, OPT_FLAG: set in lbm_change.flags */
+	lua_Integer max; /* OPT_COUNT: larger values are stored as max */
 };
 
 static const struct opt change_opts[] = {
-	{ "weight", OPT_COUNT, offsetof(struct lbm_change, weight), LBM_CHANGE_HAS_WEIGHT },
-	{ "wait", OPT_SECONDS, offsetof(struct lbm_change, wait_s), 0 },
-	{ "min_enabled", OPT_COUNT, offsetof(struct lbm_change, min_enabled), LBM_CHANGE_HAS_MIN_ENABLED },
-	{ "dry_run", OPT_FLAG, 0, LBM_CHANGE_DRY_RUN },
-	{ NULL, 0, 0, 0 },
+	/* Beyond LBM_WEIGHT_MAX is the core's to report: keep the value out of range. */
+	{ "weight", OPT_COUNT, offsetof(struct lbm_change, weight), LBM_CHANGE_HAS_WEIGHT, LBM_WEIGHT_MAX + 1 },
+	{ "wait", OPT_SECONDS, offsetof(struct lbm_change, wait_s), 0, 0 },
+	{ "min_enabled", OPT_COUNT, offsetof(struct lbm_change, min_enabled), LBM_CHANGE_HAS_MIN_ENABLED, UINT_MAX },
+	{ "dry_run", OPT_FLAG, 0, LBM_CHANGE_DRY_RUN, 0 },
+	/* The function itself is taken from the table by set_state(). */
+	{ "progress", OPT_FUNCTION, 0, 0, 0 },
+	{ NULL, 0, 0, 0, 0 },
 };
 
-static const struct opt *opt_find(lua_State *L, int arg, const struct opt *opts)
+static const struct opt *change_opt_find(lua_State *L, int arg, const char *key)
 {
 	luaL_Buffer expected;
-	const char *key;
 
-	if (lua_type(L, -2) != LUA_TSTRING)
-		luaL_argerror(L, arg, lua_pushfstring(L, "option names must be strings, got a %s key",
-						      luaL_typename(L, -2)));
-	key = lua_tostring(L, -2);
-	for (const struct opt *o = opts; o->name; o++)
+	for (const struct opt *o = change_opts; o->name; o++)
 		if (!strcmp(key, o->name))
 			return o;
 	luaL_buffinit(L, &expected);
-	for (const struct opt *o = opts; o->name; o++) {
-		luaL_addstring(&expected, o == opts ? "" : ", ");
+	for (const struct opt *o = change_opts; o->name; o++) {
+		luaL_addstring(&expected, o == change_opts ? "" : ", ");
 		luaL_addstring(&expected, o->name);
 	}
 	luaL_pushresult(&expected);
@@ -212,67 +320,66 @@ static const struct opt *opt_find(lua_State *L, int arg, const struct opt *opts)
 	return NULL;
 }
 
-/* Store the value at the top of the stack into the field; its text is never
- * echoed, as it may be a password. A string stays valid while the options
- * table is on the stack. */
-static void opt_store(lua_State *L, int arg, const struct opt *o, void *base, unsigned *flags)
+/* Store the value at the top of the stack into how. */
+static void change_opt_store(lua_State *L, int arg, const struct opt *o, struct lbm_change *how)
 {
 	static const char *const wanted[] = {
-		[OPT_STRING] = "a string",
 		[OPT_SECONDS] = "a number of seconds, 0 or more",
 		[OPT_COUNT] = "an integer, 0 or more",
-		[OPT_BOOLEAN] = "a boolean",
 		[OPT_FLAG] = "a boolean",
+		[OPT_FUNCTION] = "a function",
 	};
-	void *field = (char *)base + o->offset;
+	void *field = (char *)how + o->offset;
 	int type = lua_type(L, -1), isint;
 	lua_Integer count = lua_tointegerx(L, -1, &isint);
-	int ok = type == LUA_TNUMBER;
+	int ok = 0;
 
 	switch (o->type) {
-	case OPT_STRING: ok = type == LUA_TSTRING; break;
-	case OPT_SECONDS: ok = ok && lua_tonumber(L, -1) >= 0; break;
-	case OPT_COUNT: ok = ok && isint && count >= 0; break;
-	case OPT_BOOLEAN:
+	case OPT_SECONDS: ok = type == LUA_TNUMBER && lua_tonumber(L, -1) >= 0; break;
+	case OPT_COUNT: ok = type == LUA_TNUMBER && isint && count >= 0; break;
 	case OPT_FLAG: ok = type == LUA_TBOOLEAN; break;
+	case OPT_FUNCTION: ok = type == LUA_TFUNCTION; break;
 	}
 	if (!ok)
-		luaL_argerror(L, arg, lua_pushfstring(L, "option '%s' must be %s, got %s", o->name, wanted[o->type],
-						      luaL_typename(L, -1)));
+		opt_wrong_type(L, arg, o->name, wanted[o->type]);
 	switch (o->type) {
-	case OPT_STRING: *(const char **)field = lua_tostring(L, -1); break;
 	case OPT_SECONDS: *(double *)field = lua_tonumber(L, -1); break;
-	/* Beyond 65535 is the core's to report: keep the value out of range. */
-	case OPT_COUNT: *(unsigned *)field = count > 65536 ? 65536 : (unsigned)count; break;
-	case OPT_BOOLEAN: *(int *)field = lua_toboolean(L, -1); break;
-	case OPT_FLAG: break;
+	case OPT_COUNT: *(unsigned *)field = (unsigned)(count > o->max ? o->max : count); break;
+	case OPT_FLAG:
+	case OPT_FUNCTION: break;
 	}
-	if (flags && (o->type != OPT_FLAG || lua_toboolean(L, -1)))
-		*flags |= o->flag;
+	if (o->type != OPT_FLAG || lua_toboolean(L, -1))
+		how->flags |= o->flag;
 }
 
-static void check_opts(lua_State *L, int arg, const struct opt *opts, void *base, unsigned *flags)
+static void change_options(lua_State *L, int arg, struct lbm_change *how)
 {
 	if (lua_isnoneornil(L, arg))
 		return;
 	luaL_checktype(L, arg, LUA_TTABLE);
 	lua_pushnil(L);
 	while (lua_next(L, arg)) {
-		opt_store(L, arg, opt_find(L, arg, opts), base, flags);
+		change_opt_store(L, arg, change_opt_find(L, arg, opt_key(L, arg)), how);
 		lua_pop(L, 1);
 	}
 }
 
+/* ---- the module ---- */
+
 static int lbm_lua_open(lua_State *L)
 {
 	const char *target = luaL_checkstring(L, 1);
-	struct lbm_options opt = { 0 };
+	struct lbm_options opt = LBM_OPTIONS_INIT;
+	char err[LBM_ERRMSG_MAX];
 	struct handle *h;
 	int ret;
 
-	check_opts(L, 2, open_opts, &opt, NULL);
+	ret = open_options(L, 2, &opt, err, sizeof(err));
+	if (ret < 0)
+		return fail(L, ret, err);
 	h = lua_newuserdatauv(L, sizeof(*h), 0);
 	h->lb = NULL; /* closed until lbm_open succeeds */
+	h->busy = 0;
 	luaL_setmetatable(L, HANDLE);
 	ret = lbm_open(&h->lb, target, &opt);
 	if (ret < 0) {
@@ -288,6 +395,10 @@ static int h_gc(lua_State *L)
 {
 	struct handle *h = luaL_checkudata(L, 1, HANDLE);
 
+	/* Only a __close called by hand from a progress function gets here busy
+	 * (a busy handle is on the stack, never collected). */
+	if (h->busy)
+		return luaL_error(L, "attempt to close an lbmember handle from its own progress function");
 	lbm_close(h->lb);
 	h->lb = NULL;
 	return 0;
@@ -312,20 +423,44 @@ static int h_tostring(lua_State *L)
 	return 1;
 }
 
+/* lb:pools([pool]) or lb:pools({pool...}): the pools named, in one exchange
+ * where the balancer allows it. */
 static int h_pools(lua_State *L)
 {
 	struct lbm *lb = tolb(L);
-	const char *pool = luaL_optstring(L, 2, NULL);
-	struct scratch *s = new_scratch(L);
-	int ret = lbm_pools(lb, pool, &s->pools, &s->n_pools);
+	const char *one = NULL, **names = NULL;
+	size_t n = 0;
+	struct scratch *s;
+	int ret;
 
+	if (lua_istable(L, 2)) {
+		n = (size_t)lua_rawlen(L, 2);
+		if (!n) {
+			lua_newtable(L);
+			return 1;
+		}
+		names = lua_newuserdatauv(L, n * sizeof(*names), 0);
+		for (size_t i = 0; i < n; i++) {
+			/* The table holds the strings while the call lasts. */
+			if (lua_rawgeti(L, 2, (lua_Integer)i + 1) != LUA_TSTRING)
+				luaL_argerror(L, 2,
+					      lua_pushfstring(L, "pool names must be strings, got a %s at index %d",
+							      luaL_typename(L, -1), (int)i + 1));
+			names[i] = lua_tostring(L, -1);
+			lua_pop(L, 1);
+		}
+	} else if (!lua_isnoneornil(L, 2)) {
+		if (!lua_isstring(L, 2))
+			luaL_typeerror(L, 2, "string or table");
+		one = lua_tostring(L, 2);
+		names = &one;
+		n = 1;
+	}
+	s = new_scratch(L);
+	ret = lbm_pools(lb, names, n, &s->listing);
 	if (ret < 0)
 		return fail(L, ret, lbm_errmsg(lb));
-	lua_createtable(L, (int)s->n_pools, 0);
-	for (size_t i = 0; i < s->n_pools; i++) {
-		push_pool(L, &s->pools[i]);
-		lua_rawseti(L, -2, (lua_Integer)i + 1);
-	}
+	push_listing(L, &s->listing);
 	return 1;
 }
 
@@ -334,37 +469,103 @@ static int h_member(lua_State *L)
 	struct lbm *lb = tolb(L);
 	const char *pool = luaL_optstring(L, 2, NULL);
 	const char *name = luaL_checkstring(L, 3);
-	struct lbm_member m;
-	int ret = lbm_member_get(lb, pool, name, &m);
+	struct scratch *s = new_scratch(L);
+	int ret = lbm_member_get(lb, pool, name, &s->listing);
 
 	if (ret < 0)
 		return fail(L, ret, lbm_errmsg(lb));
-	push_member(L, &m);
+	if (s->listing.n != 1 || s->listing.pools[0].n_members != 1)
+		return fail(L, LBM_EPROTO, "lbm_member_get gave no member");
+	push_member(L, &s->listing.pools[0].members[0]);
 	return 1;
+}
+
+/* how.progress, called from lbm_progress_fn: its errors are caught here,
+ * never thrown through the core, and raised once lbm_set_state() returns. */
+struct progress {
+	lua_State *L;
+	int func;   /* stack index of the Lua function */
+	int err;    /* stack index of the slot for the first error */
+	int failed; /* the function raised: it is not called again */
+};
+
+/* Under lua_pcall: (progress pointer, function). */
+static int progress_call(lua_State *L)
+{
+	const struct lbm_progress *p = lua_touserdata(L, 1);
+
+	lua_createtable(L, 0, 4);
+	lua_pushinteger(L, (lua_Integer)p->waiting);
+	lua_setfield(L, -2, "waiting");
+	lua_pushnumber(L, p->waited_s);
+	lua_setfield(L, -2, "waited");
+	lua_pushnumber(L, p->left_s);
+	lua_setfield(L, -2, "left");
+	push_outcomes(L, p->result);
+	lua_setfield(L, -2, "outcomes");
+	lua_call(L, 1, 0);
+	return 0;
+}
+
+static void progress_trampoline(const struct lbm_progress *p, void *arg)
+{
+	struct progress *ctx = arg;
+	lua_State *L = ctx->L;
+
+	if (ctx->failed)
+		return;
+	/* set_state() made room for these three: nothing here can raise. */
+	lua_pushcfunction(L, progress_call);
+	lua_pushlightuserdata(L, (void *)p);
+	lua_pushvalue(L, ctx->func);
+	if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+		lua_replace(L, ctx->err);
+		ctx->failed = 1;
+	}
 }
 
 /* On failure the result is the fourth value when the core got as far as
  * reading the members: a script must learn what was done before it failed. */
 static int set_state(lua_State *L, enum lbm_state state)
 {
-	struct lbm *lb = tolb(L);
+	struct handle *h = tohandle(L);
 	const char *pool = luaL_optstring(L, 2, NULL);
 	const char *name = luaL_checkstring(L, 3);
-	struct lbm_change how = { .state = state };
+	struct lbm_change how = LBM_CHANGE_INIT;
+	struct progress ctx = { .L = L };
 	struct scratch *s;
-	int ret;
+	int ret, dry_run;
 
-	check_opts(L, 4, change_opts, &how, &how.flags);
+	how.state = state;
+	change_options(L, 4, &how);
+	dry_run = !!(how.flags & LBM_CHANGE_DRY_RUN);
+	if (lua_istable(L, 4)) {
+		lua_pushliteral(L, "progress");
+		if (lua_rawget(L, 4) == LUA_TFUNCTION) {
+			ctx.func = lua_gettop(L);
+			lua_pushnil(L);
+			ctx.err = lua_gettop(L);
+			how.progress = progress_trampoline;
+			how.progress_arg = &ctx;
+		}
+	}
 	s = new_scratch(L);
-	ret = lbm_member_set_state(lb, pool, name, &how, &s->res);
+	luaL_checkstack(L, 3, "no room for the progress function");
+	h->busy = 1;
+	ret = lbm_member_set_state(h->lb, pool, name, &how, &s->res);
+	h->busy = 0;
+	if (ctx.failed) {
+		lua_pushvalue(L, ctx.err);
+		return lua_error(L); /* closes the scratch, and the result in it */
+	}
 	if (ret < 0) {
-		fail(L, ret, lbm_errmsg(lb));
+		fail(L, ret, lbm_errmsg(h->lb));
 		if (!s->res.n)
 			return 3;
-		push_result(L, &s->res, !!(how.flags & LBM_CHANGE_DRY_RUN));
+		push_result(L, &s->res, dry_run);
 		return 4;
 	}
-	push_result(L, &s->res, !!(how.flags & LBM_CHANGE_DRY_RUN));
+	push_result(L, &s->res, dry_run);
 	return 1;
 }
 
@@ -395,10 +596,7 @@ static const luaL_Reg meth[] = {
 
 static const luaL_Reg metameth[] = {
 	{ "__index", NULL }, /* placeholder */
-	{ "__gc", h_gc },
-	{ "__close", h_gc },
-	{ "__tostring", h_tostring },
-	{ NULL, NULL },
+	{ "__gc", h_gc },    { "__close", h_gc }, { "__tostring", h_tostring }, { NULL, NULL },
 };
 
 static void create_meta(lua_State *L)
@@ -418,6 +616,30 @@ static void create_meta(lua_State *L)
 	lua_pop(L, 1);
 }
 
+/* lbm.options: lbm.open's options as the core describes them, for scripts
+ * that offer them their own way (examples/rolling_restart.lua). */
+static void push_option_table(lua_State *L)
+{
+	static const char *const types[] = {
+		[LBM_OPTION_SECONDS] = "seconds", [LBM_OPTION_STRING] = "string", [LBM_OPTION_PATH] = "path",
+		[LBM_OPTION_SECRET] = "secret",	  [LBM_OPTION_FLAG] = "flag",
+	};
+	const struct lbm_option_info *o;
+
+	lua_newtable(L);
+	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
+		lua_createtable(L, 0, 7);
+		set_string(L, "name", o->name);
+		set_string(L, "alias", o->alias);
+		set_string(L, "type", (size_t)o->type < sizeof(types) / sizeof(types[0]) ? types[o->type] : NULL);
+		set_string(L, "value", o->value);
+		set_string(L, "help", o->help);
+		set_string(L, "fallback", o->fallback);
+		set_string(L, "schemes", o->schemes);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+}
+
 LUAMOD_API int luaopen_lbmember(lua_State *L)
 {
 	static const struct {
@@ -435,5 +657,7 @@ LUAMOD_API int luaopen_lbmember(lua_State *L)
 	set_string(L, "version", LBM_VERSION);
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		set_string(L, states[i].name, lbm_state_name(states[i].state));
+	push_option_table(L);
+	lua_setfield(L, -2, "options");
 	return 1;
 }

@@ -8,7 +8,7 @@
 /* The status line names at most this many members: it must fit a pager. */
 #define SUMMARY_MEMBERS 5
 
-static const char *const status_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+static const char *const status_names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 
 const char *check_status_name(enum check_status status)
 {
@@ -20,7 +20,7 @@ int check_count_parse(const char *list, unsigned *out)
 	static const struct {
 		const char *name;
 		unsigned bit;
-	} words[] = {{"disabled", COUNT_DISABLED}, {"draining", COUNT_DRAINING}, {"down", COUNT_DOWN}};
+	} words[] = { { "disabled", COUNT_DISABLED }, { "draining", COUNT_DRAINING }, { "down", COUNT_DOWN } };
 	const char *s = list;
 
 	*out = 0;
@@ -93,7 +93,7 @@ enum check_status check_evaluate(const struct check_config *cfg, const struct lb
 	enum check_status worst = CHECK_OK;
 
 	for (size_t i = 0; i < n; i++) {
-		res[i] = (struct check_pool){.order = i};
+		res[i] = (struct check_pool){ .order = i };
 		judge(cfg, &pools[i], &res[i]);
 		if (res[i].status > worst)
 			worst = res[i].status;
@@ -207,7 +207,7 @@ static void put_perfdata(FILE *f, const struct check_config *cfg, const struct c
 
 static void put_member_detail(FILE *f, const struct lbm_member *m)
 {
-	char where[LBM_NAME_MAX + 16];
+	char where[LBM_ADDRESS_MAX + 16];
 
 	/* LVS names members by their address: say it once. */
 	snprintf(where, sizeof(where), strchr(m->address, ':') ? "[%s]:%u" : "%s:%u", m->address, m->port);
@@ -227,7 +227,7 @@ static void put_member_detail(FILE *f, const struct lbm_member *m)
 	fputs(", status \"", f);
 	check_put_text(f, m->status);
 	fputc('"', f);
-	if (m->held[0]) {
+	if (m->held) {
 		fputs(", held: ", f);
 		check_put_text(f, m->held);
 	}

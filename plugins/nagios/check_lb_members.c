@@ -15,12 +15,24 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "lbm_help.h"
 #include "lbmember.h"
 
 #define PROGNAME "check_lb_members"
 #define DEFAULT_TIMEOUT 10
 
-enum { OPT_PERCENT = 256, OPT_COUNT, OPT_MIN_ENABLED, OPT_PASSWORD, OPT_PASSWORD_FILE, OPT_CA_FILE, OPT_INSECURE };
+enum {
+	OPT_PERCENT = 256,
+	OPT_COUNT,
+	OPT_MIN_ENABLED,
+	OPT_TABLE = 1000 /* + an option of lbm_option_info() */
+};
+
+/* The core's options but timeout, which -t bounds the whole run with. */
+static bool offered(const struct lbm_option_info *o)
+{
+	return strcmp(o->name, "timeout");
+}
 
 struct args {
 	const char *target;
@@ -46,15 +58,35 @@ static void on_alarm(int sig)
 
 static void print_usage(FILE *f)
 {
+	const struct lbm_option_info *o;
+	int col = 9;
+
 	fputs("Usage: " PROGNAME " -T TARGET [-P POOL]... [-w RANGE] [-c RANGE] [--percent]\n"
-	      "         [--count disabled,draining,down] [--min-enabled N] [-t SECONDS]\n"
-	      "         [-u USER] [--password-file FILE] [--ca-file FILE] [--insecure] [-v]...\n"
-	      "       " PROGNAME " -h | -V\n",
+	      "         [--count disabled,draining,down] [--min-enabled N] [-t SECONDS] [-v]...\n"
+	      "        ",
 	      f);
+	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
+		char name[64], word[96];
+		int len;
+
+		if (!offered(o) || o->type == LBM_OPTION_SECRET)
+			continue;
+		lbm_help_dashed(name, sizeof(name), o->name);
+		len = snprintf(word, sizeof(word), " [--%s%s%s]", name, o->value ? " " : "", o->value ? o->value : "");
+		if (col + len > 79) {
+			fputs("\n        ", f);
+			col = 8;
+		}
+		fputs(word, f);
+		col += len;
+	}
+	fputs("\n       " PROGNAME " -h | -V\n", f);
 }
 
 static void print_help(void)
 {
+	const struct lbm_option_info *o;
+
 	printf(PROGNAME " %s (lbmember)\n\n", LBM_VERSION);
 	puts("Counts the members of each load-balancer pool that are out of rotation\n"
 	     "(disabled, draining; optionally down), names them, and says how many are\n"
@@ -83,17 +115,23 @@ static void print_help(void)
 	     "    (default 1: a pool with no member left is CRITICAL; 0 turns it off).\n"
 	     " -t, --timeout=SECONDS\n"
 	     "    Bound on the whole run (default 10): UNKNOWN, naming the stage that\n"
-	     "    timed out. Also bounds each exchange with the balancer.\n"
-	     " -u, --user=USER\n"
-	     "    F5 user (default: $LBM_F5_USER).\n"
-	     " --password-file=FILE\n"
-	     "    F5 password: the first line of FILE (default: $LBM_F5_PASSWORD).\n"
-	     "    There is no password option: argv is visible to every local user.\n"
-	     " --ca-file=FILE\n"
-	     "    CA bundle to verify the F5's TLS certificate.\n"
-	     " --insecure\n"
-	     "    Do not verify the F5's TLS certificate.\n"
-	     " -v, --verbose\n"
+	     "    timed out. Also bounds each exchange with the balancer.");
+	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
+		char name[64], text[256];
+
+		if (!offered(o))
+			continue;
+		lbm_help_dashed(name, sizeof(name), o->name);
+		if (o->type == LBM_OPTION_SECRET) {
+			printf("    There is no --%s option: argv is visible to every local user.\n", name);
+			continue;
+		}
+		printf(" %s--%s%s%s\n    ", strcmp(o->name, "user") ? "" : "-u, ", name, o->value ? "=" : "",
+		       o->value ? o->value : "");
+		lbm_help_option(text, sizeof(text), o);
+		lbm_help_wrap(stdout, text, 4, 4);
+	}
+	puts(" -v, --verbose\n"
 	     "    Once: every member with its state, health, weight, connections and\n"
 	     "    the balancer's own status. Twice: the settings used. Three times:\n"
 	     "    how long each stage took.\n"
@@ -183,79 +221,126 @@ static int parse_range(struct nagios_range *r, bool *has, const char *text)
 	return 0;
 }
 
+static const struct option own_options[] = {
+	{ "target", required_argument, NULL, 'T' },
+	{ "pool", required_argument, NULL, 'P' },
+	{ "warning", required_argument, NULL, 'w' },
+	{ "critical", required_argument, NULL, 'c' },
+	{ "percent", no_argument, NULL, OPT_PERCENT },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "min-enabled", required_argument, NULL, OPT_MIN_ENABLED },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+};
+
+#define NAMES_MAX 32
+
+/* getopt's table: ours, then the core's options, dashed. A secret is there
+ * too, to be refused by name: getopt_long would take --password for the
+ * abbreviation of --password-file. */
+static struct option *build_options(char (*names)[32])
+{
+	size_t n = sizeof(own_options) / sizeof(own_options[0]), k = n;
+	const struct lbm_option_info *o;
+	struct option *all;
+
+	for (size_t i = 0; lbm_option_info(i); i++)
+		n++;
+	all = calloc(n + 1, sizeof(*all));
+	if (!all)
+		return NULL;
+	memcpy(all, own_options, sizeof(own_options));
+	for (size_t i = 0; (o = lbm_option_info(i)) && i < NAMES_MAX; i++) {
+		if (!offered(o))
+			continue;
+		lbm_help_dashed(names[i], sizeof(names[0]), o->name);
+		all[k++] = (struct option){ names[i],
+					    o->type == LBM_OPTION_FLAG	   ? no_argument
+					    : o->type == LBM_OPTION_SECRET ? optional_argument
+									   : required_argument,
+					    NULL, OPT_TABLE + (int)i };
+	}
+	return all;
+}
+
+static int table_option(struct args *a, const struct lbm_option_info *o, const char *text)
+{
+	char err[LBM_ERRMSG_MAX];
+
+	if (o->type == LBM_OPTION_SECRET)
+		return usage_error("%s", "no password option (argv is visible to every local user): "
+					 "use --password-file FILE or $LBM_F5_PASSWORD");
+	if (lbm_option_parse(&a->opt, o, o->type == LBM_OPTION_FLAG ? "true" : text, err, sizeof(err)) < 0)
+		return usage_error("--%s", err);
+	return -1;
+}
+
 /* -1 when the run goes on; otherwise the exit code. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option longopts[] = {
-	    {"target", required_argument, NULL, 'T'},
-	    {"pool", required_argument, NULL, 'P'},
-	    {"warning", required_argument, NULL, 'w'},
-	    {"critical", required_argument, NULL, 'c'},
-	    {"percent", no_argument, NULL, OPT_PERCENT},
-	    {"count", required_argument, NULL, OPT_COUNT},
-	    {"min-enabled", required_argument, NULL, OPT_MIN_ENABLED},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"user", required_argument, NULL, 'u'},
-	    /* Refused by name: getopt_long would take it for --password-file. */
-	    {"password", optional_argument, NULL, OPT_PASSWORD},
-	    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-	    {"ca-file", required_argument, NULL, OPT_CA_FILE},
-	    {"insecure", no_argument, NULL, OPT_INSECURE},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {0},
-	};
-	int c;
+	static char names[NAMES_MAX][32];
+	struct option *longopts = build_options(names);
+	int c, ret = -1;
 
+	if (!longopts)
+		return unknown("%s", "out of memory");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":T:P:w:c:t:u:vhV", longopts, NULL)) != -1) {
+	while (ret < 0 && (c = getopt_long(argc, argv, ":T:P:w:c:t:u:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'T': a->target = optarg; break;
 		case 'P':
 			if (add_pool(a, optarg) < 0)
-				return unknown("%s", "out of memory");
+				ret = unknown("%s", "out of memory");
 			break;
 		case 'w':
 			if (parse_range(&a->cfg.warn, &a->cfg.has_warn, optarg))
-				return CHECK_UNKNOWN;
+				ret = CHECK_UNKNOWN;
 			break;
 		case 'c':
 			if (parse_range(&a->cfg.crit, &a->cfg.has_crit, optarg))
-				return CHECK_UNKNOWN;
+				ret = CHECK_UNKNOWN;
 			break;
 		case OPT_PERCENT: a->cfg.percent = true; break;
 		case OPT_COUNT:
 			if (check_count_parse(optarg, &a->cfg.count) < 0)
-				return usage_error(
-				    "--count '%s': expected a comma-separated list of disabled, draining, down",
-				    optarg);
+				ret = usage_error("--count '%s': expected a comma-separated list of disabled, "
+						  "draining, down",
+						  optarg);
 			break;
 		case OPT_MIN_ENABLED:
 			if (parse_uint(optarg, INT_MAX, &a->cfg.min_enabled) < 0)
-				return usage_error("--min-enabled '%s': expected a whole number, 0 or more", optarg);
+				ret = usage_error("--min-enabled '%s': expected a whole number, 0 or more", optarg);
 			break;
 		case 't':
 			if (parse_uint(optarg, 86400, &a->timeout) < 0 || !a->timeout)
-				return usage_error("--timeout '%s': expected whole seconds, 1 to 86400", optarg);
+				ret = usage_error("--timeout '%s': expected whole seconds, 1 to 86400", optarg);
 			break;
-		case 'u': a->opt.user = optarg; break;
-		case OPT_PASSWORD:
-			return usage_error("%s", "no password option (argv is visible to every local user): "
-						 "use --password-file FILE or $LBM_F5_PASSWORD");
-		case OPT_PASSWORD_FILE: a->opt.password_file = optarg; break;
-		case OPT_CA_FILE: a->opt.ca_file = optarg; break;
-		case OPT_INSECURE: a->opt.insecure = 1; break;
+		case 'u': ret = table_option(a, lbm_option_find("user"), optarg); break;
 		case 'v':
 			if (a->cfg.verbose < 3)
 				a->cfg.verbose++;
 			break;
-		case 'h': print_help(); return CHECK_UNKNOWN;
-		case 'V': printf(PROGNAME " %s (lbmember)\n", LBM_VERSION); return CHECK_UNKNOWN;
-		case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default: return usage_error("unknown or ambiguous option '%s'", argv[optind - 1]);
+		case 'h':
+			print_help();
+			ret = CHECK_UNKNOWN;
+			break;
+		case 'V':
+			printf(PROGNAME " %s (lbmember)\n", LBM_VERSION);
+			ret = CHECK_UNKNOWN;
+			break;
+		case ':': ret = usage_error("option '%s' needs a value", argv[optind - 1]); break;
+		default:
+			if (c >= OPT_TABLE && c < OPT_TABLE + NAMES_MAX)
+				ret = table_option(a, lbm_option_info((size_t)(c - OPT_TABLE)), optarg);
+			else
+				ret = usage_error("unknown or ambiguous option '%s'", argv[optind - 1]);
 		}
 	}
+	free(longopts);
+	if (ret >= 0)
+		return ret;
 	if (optind < argc)
 		return usage_error("unexpected argument '%s' (options only: the target is -T)", argv[optind]);
 	if (!a->target)
@@ -273,20 +358,27 @@ static double elapsed(const struct timespec *since)
 	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
 }
 
-/* "listing pool 'web' on haproxy://...": what the plugin was doing. */
-static void put_stage(FILE *f, const char *stage, const char *pool, const char *target)
+/* "listing pool 'web' on haproxy://...": what the plugin was doing; pools
+ * NULL: every pool. */
+static void put_stage(FILE *f, const char *stage, const char *const *pools, size_t n, const char *target)
 {
-	fprintf(f, "%s ", stage);
-	if (pool) {
-		fputc('\'', f);
-		check_put_text(f, pool);
-		fputs("' on ", f);
+	if (strcmp(stage, "listing") || !pools) {
+		fprintf(f, "%s ", strcmp(stage, "listing") ? stage : "listing pools of");
+		check_put_text(f, target);
+		return;
 	}
+	fprintf(f, "listing pool%s ", n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", '" : "'", f);
+		check_put_text(f, pools[i]);
+		fputc('\'', f);
+	}
+	fputs(" on ", f);
 	check_put_text(f, target);
 }
 
 /* Messages are composed before the alarm can fire: the handler only writes. */
-static char *stage_message(const struct args *a, const char *stage, const char *pool)
+static char *stage_message(const struct args *a, const char *stage)
 {
 	char *msg = NULL;
 	size_t len = 0;
@@ -295,84 +387,43 @@ static char *stage_message(const struct args *a, const char *stage, const char *
 	if (!f)
 		return NULL;
 	fprintf(f, "LB_MEMBERS UNKNOWN - timed out after %u s ", a->timeout);
-	put_stage(f, stage, pool, a->target);
+	put_stage(f, stage, a->n_pools ? a->pools : NULL, a->n_pools, a->target);
 	fputc('\n', f);
 	if (fclose(f))
 		return NULL;
 	return msg;
 }
 
-struct listing {
-	struct lbm_pool *pools; /* what the check judges: shallow copies */
-	size_t n;
-	struct lbm_pool **parts; /* what lbm_pools() returned, to free */
-	size_t *part_n;
-	size_t n_parts;
-};
-
-static void listing_free(struct listing *l)
-{
-	for (size_t i = 0; i < l->n_parts; i++)
-		lbm_pools_free(l->parts[i], l->part_n[i]);
-	free(l->parts);
-	free(l->part_n);
-	free(l->pools);
-}
-
-static int listing_add(struct listing *l, struct lbm_pool *pools, size_t n)
-{
-	struct lbm_pool *all = realloc(l->pools, (l->n + n + 1) * sizeof(*all));
-
-	if (!all)
-		return -1;
-	l->pools = all;
-	memcpy(l->pools + l->n, pools, n * sizeof(*pools));
-	l->n += n;
-	l->parts[l->n_parts] = pools;
-	l->part_n[l->n_parts++] = n;
-	return 0;
-}
-
 /* UNKNOWN for anything but a pool that is not there, which is CRITICAL: the
  * traffic it should carry has nowhere to go. */
-static int fail(struct lbm *lb, int ret, const char *stage, const char *pool, const char *target)
+static int fail(struct lbm *lb, int ret, const char *stage, const char *const *pools, size_t n, const char *target)
 {
-	int status = ret == LBM_ENOTFOUND && pool ? CHECK_CRITICAL : CHECK_UNKNOWN;
+	int status = ret == LBM_ENOTFOUND && pools ? CHECK_CRITICAL : CHECK_UNKNOWN;
 
 	printf("LB_MEMBERS %s - ", check_status_name(status));
-	put_stage(stdout, stage, pool, target);
+	put_stage(stdout, stage, pools, n, target);
 	fputs(": ", stdout);
 	check_put_text(stdout, lbm_errmsg(lb));
 	putchar('\n');
 	return status;
 }
 
-static int list_pools(struct lbm *lb, const struct args *a, char **msgs, struct listing *l)
+/* Every pool named, in one exchange where the balancer allows it. When one
+ * is missing, which one is told by asking for each (only then). */
+static int list_pools(struct lbm *lb, const struct args *a, struct lbm_listing *l)
 {
-	size_t steps = a->n_pools ? a->n_pools : 1;
+	const char *const *names = a->n_pools ? a->pools : NULL;
+	int ret = lbm_pools(lb, names, a->n_pools, l);
 
-	l->parts = calloc(steps, sizeof(*l->parts));
-	l->part_n = calloc(steps, sizeof(*l->part_n));
-	if (!l->parts || !l->part_n)
-		return unknown("%s", "out of memory");
-	for (size_t i = 0; i < steps; i++) {
-		const char *pool = a->n_pools ? a->pools[i] : NULL;
-		struct lbm_pool *pools = NULL;
-		size_t n = 0;
-		int ret;
+	for (size_t i = 0; ret == LBM_ENOTFOUND && a->n_pools > 1 && i < a->n_pools; i++) {
+		struct lbm_listing one;
+		int one_ret = lbm_pools(lb, &a->pools[i], 1, &one);
 
-		alarm_msg = msgs[1 + i];
-		ret = lbm_pools(lb, pool, &pools, &n);
-		if (ret < 0) {
-			lbm_pools_free(pools, n);
-			return fail(lb, ret, pool ? "listing pool" : "listing pools of", pool, a->target);
-		}
-		if (listing_add(l, pools, n) < 0) {
-			lbm_pools_free(pools, n);
-			return unknown("%s", "out of memory");
-		}
+		lbm_listing_free(&one);
+		if (one_ret < 0)
+			return fail(lb, one_ret, "listing", &a->pools[i], 1, a->target);
 	}
-	return -1;
+	return ret < 0 ? fail(lb, ret, "listing", names, a->n_pools, a->target) : -1;
 }
 
 static void print_settings(const struct args *a)
@@ -390,7 +441,7 @@ static void print_settings(const struct args *a)
 static int check(const struct args *a, char **msgs)
 {
 	struct lbm *lb = NULL;
-	struct listing l = {0};
+	struct lbm_listing l = { 0 };
 	struct check_pool *res = NULL;
 	struct timespec t0;
 	double t_open;
@@ -401,11 +452,12 @@ static int check(const struct args *a, char **msgs)
 	alarm(a->timeout);
 	ret = lbm_open(&lb, a->target, &a->opt);
 	if (ret < 0) {
-		status = fail(lb, ret, "opening", NULL, a->target);
+		status = fail(lb, ret, "opening", NULL, 0, a->target);
 		goto out;
 	}
 	t_open = elapsed(&t0);
-	status = list_pools(lb, a, msgs, &l);
+	alarm_msg = msgs[1];
+	status = list_pools(lb, a, &l);
 	if (status >= 0)
 		goto out;
 	alarm(0);
@@ -430,54 +482,36 @@ static int check(const struct args *a, char **msgs)
 out:
 	alarm(0);
 	free(res);
-	listing_free(&l);
+	lbm_listing_free(&l);
 	lbm_close(lb);
 	return status;
-}
-
-static char **stage_messages(const struct args *a, size_t n)
-{
-	char **msgs = calloc(n, sizeof(*msgs));
-
-	for (size_t i = 0; msgs && i < n; i++) {
-		if (!i)
-			msgs[i] = stage_message(a, "opening", NULL);
-		else if (a->n_pools)
-			msgs[i] = stage_message(a, "listing pool", a->pools[i - 1]);
-		else
-			msgs[i] = stage_message(a, "listing pools of", NULL);
-		if (!msgs[i])
-			return msgs;
-	}
-	return msgs;
 }
 
 int main(int argc, char **argv)
 {
 	struct args a = {
-	    .timeout = DEFAULT_TIMEOUT,
-	    .cfg = {.count = COUNT_DISABLED | COUNT_DRAINING, .min_enabled = 1},
+		.timeout = DEFAULT_TIMEOUT,
+		.cfg = { .count = COUNT_DISABLED | COUNT_DRAINING, .min_enabled = 1 },
+		.opt = LBM_OPTIONS_INIT,
 	};
-	struct sigaction sa = {.sa_handler = on_alarm};
-	size_t n_msgs = 0;
-	char **msgs = NULL;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	char *msgs[2] = { NULL, NULL };
 	int status = parse_args(argc, argv, &a);
 
 	if (status >= 0)
 		goto out;
 	a.opt.timeout_s = a.timeout;
-	n_msgs = 1 + (a.n_pools ? a.n_pools : 1);
-	msgs = stage_messages(&a, n_msgs);
-	if (!msgs || !msgs[n_msgs - 1]) {
+	msgs[0] = stage_message(&a, "opening");
+	msgs[1] = stage_message(&a, "listing");
+	if (!msgs[0] || !msgs[1]) {
 		status = unknown("%s", "out of memory");
 		goto out;
 	}
 	sigaction(SIGALRM, &sa, NULL);
 	status = check(&a, msgs);
 out:
-	for (size_t i = 0; msgs && i < n_msgs; i++)
-		free(msgs[i]);
-	free(msgs);
+	free(msgs[0]);
+	free(msgs[1]);
 	free(a.pools);
 	fflush(stdout);
 	return status;

@@ -11,7 +11,8 @@ Environment (set by tests/ansible/CMakeLists.txt):
     LBM_ANSIBLE_MODULE       the built lb_member
     LBM_ANSIBLE_MODULE_FAKE  lb_member linked with the fake driver (fake://)
     LBM_ANSIBLE_COLLECTION   the collection assembled in the build tree
-                             (BUILD/ansible_collections/lbmember/lb)
+                             (BUILD/ansible_collections/lbmember/lb), with
+                             the documentation stub written at build time
 Every playbook runs with `-i localhost, -c local`, the json stdout callback
 (or the default one, for what a person reads), no ansible.cfg, no colour,
 and every temp and state directory inside the test's own temp dir.
@@ -32,6 +33,7 @@ BIN = os.path.dirname(ANSIBLE_PLAYBOOK)
 MODULE = os.environ.get("LBM_ANSIBLE_MODULE", "")
 MODULE_FAKE = os.environ.get("LBM_ANSIBLE_MODULE_FAKE", "")
 COLLECTION = os.environ.get("LBM_ANSIBLE_COLLECTION", "")
+STUB = os.path.join(COLLECTION, "plugins", "modules", "lb_member.py")
 
 
 def ansible_python():
@@ -100,7 +102,9 @@ class Ansible:
         os.makedirs(self.library)
         os.makedirs(self.docs)
         os.symlink(module or MODULE, os.path.join(self.library, "lb_member"))
-        shutil.copy(os.path.join(SRC, "plugins", "ansible", "lb_member.py"), self.docs)
+        # The stub is written at build time (from plugins/ansible/lb_member.py.in
+        # and the core's option table): the collection in the build tree has it.
+        shutil.copy(STUB, self.docs)
         self.config = os.path.join(self.tmp, "ansible.cfg")
         open(self.config, "w").close()
         self.collections = os.path.join(self.tmp, "collections")

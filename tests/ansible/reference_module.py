@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: MIT
 """What AnsibleModule itself does with lb_member's options: the yardstick for
 the binary's own validation. The argument_spec is read from the DOCUMENTATION
-of plugins/ansible/lb_member.py (plus no_log for password, which documentation
-does not carry), so the docs, Ansible and the binary are checked together.
+of the stub lb_member.py that the build writes (into the collection in the
+build tree, from plugins/ansible/lb_member.py.in and the core's option table),
+with no_log true for the options it documents as C(no_log) (documentation
+does not carry it as a key) and false for the others, so the docs, Ansible
+and the binary are checked together.
 
 Run with ansible's Python: reference_module.py ARGS_FILE..., where each
 ARGS_FILE is {"ANSIBLE_MODULE_ARGS": {...}} as for any Python module; one line
@@ -18,9 +21,9 @@ import sys
 import yaml
 from ansible.module_utils import basic
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common import warnings
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-STUB = os.path.join(HERE, "..", "..", "plugins", "ansible", "lb_member.py")
+STUB = os.path.join(os.environ["LBM_ANSIBLE_COLLECTION"], "plugins", "modules", "lb_member.py")
 
 
 def argument_spec():
@@ -30,14 +33,19 @@ def argument_spec():
     options = yaml.safe_load(scope["DOCUMENTATION"])["options"]
     spec = {}
     for name, doc in options.items():
-        spec[name] = {k: doc[k] for k in ("type", "required", "default", "choices") if k in doc}
-    spec["password"]["no_log"] = True
+        spec[name] = {k: doc[k] for k in ("type", "required", "default", "choices", "aliases") if k in doc}
+        # Set either way, as a module's code would: left unset, AnsibleModule
+        # warns about any option named like a password (password_file).
+        spec[name]["no_log"] = any("C(no_log)" in line for line in doc["description"])
+    assert spec["password"].get("no_log"), "password is not documented as no_log"
     return spec
 
 
 def run(spec, path):
     with open(path, "rb") as f:
         basic._ANSIBLE_ARGS = f.read()
+    # AnsibleModule's warnings are global: one run's must not reach the next.
+    del warnings._global_warnings[:]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         try:

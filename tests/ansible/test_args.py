@@ -54,6 +54,12 @@ TABLE = [
     ("no_log password", dict(BASE, password="hunter2", user="xhunter2x", weight="x")),
     ("no_log number", dict(BASE, password=1234, min_enabled=12345, weight="x")),
     ("null optional", dict(BASE, weight=None, pool=None)),
+    # The options from the core's table that the module once lacked, and an alias.
+    ("table options", dict(BASE, basic_auth="yes", password_file="~/pw", login_provider=5)),
+    ("bool from a bad string, table option", dict(BASE, basic_auth="sometimes")),
+    ("alias alone", dict(BASE, ca_path="~/ca.pem")),
+    ("option and its alias", dict(BASE, ca_file="/etc/a.pem", ca_path="~/b.pem")),
+    ("alias of a bad type", dict(BASE, ca_path=[1], foo=1)),
 ]
 
 
@@ -102,6 +108,7 @@ def group_table():
             else:
                 check(ours["failed"] is False, "%s: AnsibleModule accepts it, lb_member fails" % name, *ctx)
             check(ours["invocation"] == theirs["invocation"], "%s: different invocation" % name, *ctx)
+            check(ours.get("warnings") == theirs.get("warnings"), "%s: different warnings" % name, *ctx)
             check("hunter2" not in json.dumps(ours) and "1234" not in json.dumps(ours),
                   "%s: a no_log value leaked" % name, *ctx)
 
@@ -151,11 +158,18 @@ def group_beyond():
         (dict(BASE, timeout="inf"), "argument 'timeout' is of type <class 'str'> and we were unable to convert to float: 'inf' is not a finite number"),
         (dict(BASE, state="draining", weight=5), "a weight goes only with enabled: a draining member takes no new connections"),
         (dict(BASE, target="ftp://x"), "unknown balancer type 'ftp': expected "),
+        (dict(BASE, weight=65536), "weight must be 65535 or less, got: 65536"),
+        (dict(BASE, weight=2 ** 32 + 5), "weight must be 65535 or less, got: 4294967301"),
+        # The core's table parses the options it describes (lbm_option_parse()).
+        (dict(BASE, timeout=0), "timeout expects a number of seconds above 0, got '0'"),
     ]
     with Ansible() as a:
         for args, msg in cases:
             out = run_module(MODULE_FAKE, a.write("args.json", args))
             check(out["failed"] is True and out["msg"].startswith(msg), "expected %r" % msg, out)
+        # An empty string is how a template says "not given" (`{{ x | default('') }}`).
+        out = run_module(MODULE_FAKE, a.write("args.json", dict(BASE, user="", password_file="")))
+        check(out.get("failed") is not True, "an empty user is taken as not given", out)
 
 
 def group_playbook():
@@ -168,14 +182,19 @@ def group_playbook():
         task("unknown option", ignore_errors=True, state="enabled", backend="app", **base),
         task("string numbers", state="enabled", weight="7", min_enabled="1", wait="no", **base),
     ]
+    # "unknown option" lists every option: adapted for issue 16, where the
+    # module took its open options from the core's table (basic_auth,
+    # login_provider and password_file added; ca_path became the alias of
+    # ca_file, and AnsibleModule lists aliases apart, in parentheses).
     expected = {
         "missing": "missing required arguments: state",
         "wrong type": "argument 'weight' is of type <class 'str'> and we were unable to convert to int: "
                       "<class 'str'> cannot be converted to an int",
         "bad choice": "value of state must be one of: enabled, draining, disabled, got: off",
         "unknown option": "Unsupported parameters for (lb_member) module: backend. Supported parameters include: "
-                          "ca_path, member, min_enabled, password, pool, state, state_dir, target, timeout, user, "
-                          "validate_certs, wait, wait_timeout, weight.",
+                          "basic_auth, ca_file, login_provider, member, min_enabled, password, password_file, pool, "
+                          "state, state_dir, target, timeout, user, validate_certs, wait, wait_timeout, weight "
+                          "(ca_path).",
     }
     with Ansible(module=MODULE_FAKE) as a:
         run = a.playbook(tasks)

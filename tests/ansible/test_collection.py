@@ -16,8 +16,12 @@ from haproxy_fixture import BackendServer, HAProxy
 
 # The parent of ansible_collections/lbmember/lb
 COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
+# Adapted for issue 16: the options from the core's table are every one it
+# has (password_file, login_provider, basic_auth added), and ca_path is now
+# the alias of the table's ca_file.
 OPTIONS = ["target", "pool", "member", "state", "weight", "wait", "wait_timeout", "min_enabled", "user",
-           "password", "validate_certs", "ca_path", "timeout", "state_dir"]
+           "password", "password_file", "login_provider", "basic_auth", "validate_certs", "ca_file", "timeout",
+           "state_dir"]
 
 
 def group_doc():
@@ -37,8 +41,14 @@ def group_doc():
         # The machine-readable form: exactly the options the binary accepts.
         proc = a.tool("ansible-doc", "-j", "lbmember.lb.lb_member", env=env)
         doc = json.loads(proc.stdout)["lbmember.lb.lb_member"]["doc"]
+        returns = json.loads(proc.stdout)["lbmember.lb.lb_member"]["return"]
         check(sorted(doc["options"]) == sorted(OPTIONS), "documented options", sorted(doc["options"]))
         check(doc["options"]["state"]["choices"] == ["enabled", "draining", "disabled"], "choices")
+        check(doc["options"]["ca_file"]["aliases"] == ["ca_path"], "ca_path an alias", doc["options"]["ca_file"])
+        check(doc["options"]["timeout"]["default"] == 5, "timeout's default", doc["options"]["timeout"])
+        check("no_log" in " ".join(doc["options"]["password"]["description"]), "password's no_log note")
+        for key in ("restore_weight", "agent", "template", "ephemeral", "follows"):
+            check(key in returns["members"]["contains"]["before"]["contains"], "RETURN %s" % key)
 
 
 def group_list():

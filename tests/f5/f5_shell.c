@@ -36,7 +36,7 @@ static void report(struct lbm *lb, int ret)
 
 static void do_open(struct lbm **lb, char **w, int n)
 {
-	struct lbm_options opt = {0};
+	struct lbm_options opt = LBM_OPTIONS_INIT;
 	int ret;
 
 	for (int i = 2; i < n; i++) {
@@ -61,41 +61,45 @@ static void do_open(struct lbm **lb, char **w, int n)
 
 static void do_list(struct lbm *lb, char **w, int n)
 {
-	struct lbm_pool *pools;
-	size_t npools, nmembers = 0;
-	int ret = lbm_pools(lb, n > 1 ? w[1] : NULL, &pools, &npools);
+	struct lbm_listing l;
+	size_t nmembers = 0;
+	int ret = lbm_pools(lb, n > 1 ? (const char *const *)&w[1] : NULL, n > 1, &l);
 
 	if (ret < 0)
 		return report(lb, ret);
-	for (size_t i = 0; i < npools; i++)
-		nmembers += pools[i].n_members;
-	printf("ok %zu %zu\n", npools, nmembers);
-	lbm_pools_free(pools, npools);
+	for (size_t i = 0; i < l.n; i++)
+		nmembers += l.pools[i].n_members;
+	printf("ok %zu %zu\n", l.n, nmembers);
+	lbm_listing_free(&l);
 }
 
 static void do_get(struct lbm *lb, char **w, int n)
 {
-	struct lbm_member m;
-	int ret = n == 3 ? lbm_member_get(lb, w[1], w[2], &m) : LBM_EINVAL;
+	struct lbm_listing l;
+	const struct lbm_member *m;
+	int ret = n == 3 ? lbm_member_get(lb, w[1], w[2], &l) : LBM_EINVAL;
 
 	if (ret < 0)
 		return report(lb, ret);
-	printf("ok %s %s %d %ld\n", lbm_state_name(m.state), lbm_health_name(m.health), m.weight, m.active);
+	m = &l.pools[0].members[0];
+	printf("ok %s %s %d %ld\n", lbm_state_name(m->state), lbm_health_name(m->health), m->weight, m->active);
+	lbm_listing_free(&l);
 }
 
 static void do_set(struct lbm *lb, char **w, int n)
 {
-	struct lbm_change how = {.flags = LBM_CHANGE_HAS_MIN_ENABLED, .min_enabled = 0};
+	struct lbm_change how = LBM_CHANGE_INIT;
 	struct lbm_ref refs[MAX_WORDS];
 	struct lbm_result res;
 	int ret;
 
+	how.flags = LBM_CHANGE_HAS_MIN_ENABLED;
 	if (n < 4 || lbm_state_parse(w[1], &how.state) < 0) {
 		printf("err EINVAL usage: set STATE POOL MEMBER...\n");
 		return;
 	}
 	for (int i = 3; i < n; i++)
-		refs[i - 3] = (struct lbm_ref){.pool = w[2], .member = w[i]};
+		refs[i - 3] = (struct lbm_ref){ .pool = w[2], .member = w[i] };
 	ret = lbm_set_state(lb, refs, (size_t)(n - 3), &how, &res);
 	if (ret < 0)
 		report(lb, ret);

@@ -76,13 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * two names members of the pool "web"; member is one of them. */
 static inline void fuzz_exercise(struct lbm *lb, uint8_t op, const struct lbm_ref two[2], const char *member)
 {
+	static const char *const web[] = { "web" };
 	const struct lbm_ref any[] = { { NULL, member } };
-	struct lbm_change how = { .state = (enum lbm_state)(op % 3 + 1) };
+	struct lbm_change how = LBM_CHANGE_INIT;
 	struct lbm_result res = { 0 };
-	struct lbm_member m;
-	struct lbm_pool *pools = NULL;
-	size_t n = 0;
+	struct lbm_listing l = { 0 };
 
+	how.state = (enum lbm_state)(op % 3 + 1);
 	if (op & 0x40) {
 		how.flags |= LBM_CHANGE_HAS_MIN_ENABLED;
 		how.min_enabled = 0;
@@ -92,18 +92,13 @@ static inline void fuzz_exercise(struct lbm *lb, uint8_t op, const struct lbm_re
 		how.weight = op & 0x3f;
 	}
 	switch ((op >> 2) % 5) {
-	case 0:
-		if (lbm_pools(lb, NULL, &pools, &n) == 0)
-			lbm_pools_free(pools, n);
-		break;
-	case 1:
-		if (lbm_pools(lb, "web", &pools, &n) == 0)
-			lbm_pools_free(pools, n);
-		break;
-	case 2: lbm_member_get(lb, "web", member, &m); break;
+	case 0: lbm_pools(lb, NULL, 0, &l); break;
+	case 1: lbm_pools(lb, web, 1, &l); break;
+	case 2: lbm_member_get(lb, "web", member, &l); break;
 	case 3: lbm_set_state(lb, two, 2, &how, &res); break;
 	default: lbm_set_state(lb, any, 1, &how, &res); break;
 	}
+	lbm_listing_free(&l);
 	lbm_result_free(&res);
 }
 

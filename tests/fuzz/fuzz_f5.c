@@ -152,7 +152,10 @@ static void exercise(struct lbm *lb, uint8_t op)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct lbm_options opt = { .timeout_s = 2, .user = "admin", .password = "fuzz-secret-pw",
+	const struct lbm_options opt = { .version = LBM_OPTIONS_VERSION,
+					 .timeout_s = 2,
+					 .user = "admin",
+					 .password = "fuzz-secret-pw",
 					 .basic_auth = size > 1 && (data[1] & 1) };
 	struct lbm *lb = NULL;
 

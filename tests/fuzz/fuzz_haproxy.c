@@ -123,7 +123,7 @@ static void exercise(struct lbm *lb, uint8_t op)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct lbm_options opt = { .timeout_s = 2 };
+	const struct lbm_options opt = { .version = LBM_OPTIONS_VERSION, .timeout_s = 2 };
 	struct lbm *lb = NULL;
 
 	if (!size)

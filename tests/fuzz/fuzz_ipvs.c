@@ -15,8 +15,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static bool deliver(struct lbm *lb, const uint8_t *seg, size_t len, int (*parse)(struct lbm *, struct nlattr **, void *),
-		    void *arg)
+static bool deliver(struct lbm *lb, const uint8_t *seg, size_t len,
+		    int (*parse)(struct lbm *, struct nlattr **, void *), void *arg)
 {
 	struct exchange x = { .parse = parse, .lb = lb, .arg = arg };
 	struct nl_msg *msg = nlmsg_alloc_size(NLMSG_HDRLEN + GENL_HDRLEN + len + NLMSG_ALIGNTO);
@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct svcs svcs = { 0 };
 	struct dests dests = { 0 }, recs = { 0 };
 	struct svc one = { 0 };
-	struct lbm_pool *pools = NULL;
-	size_t n = 0;
+	struct lbm_listing l = { 0 };
+	struct lbm_pool *pool;
 	const uint8_t *seg;
 	size_t len;
 	char text[LBM_NAME_MAX];
@@ -75,9 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (dests.n)
 		qsort(dests.v, dests.n, sizeof(*dests.v), dest_cmp);
-	if (lbm_pool_add(&pools, &n, "tcp:198.51.100.1:80"))
-		add_members(&lb, &pools[0], svcs.n ? &svcs.v[0] : &one, &dests, &recs);
-	lbm_pools_free(pools, n);
+	if ((pool = lbm_pool_add(&l, "tcp:198.51.100.1:80")))
+		add_members(&lb, &l, pool, svcs.n ? &svcs.v[0] : &one, &dests, &recs);
+	lbm_listing_free(&l);
 	free(svcs.v);
 	free(dests.v);
 	return 0;

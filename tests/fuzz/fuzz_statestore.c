@@ -31,8 +31,11 @@ static bool plain_name(const char *name)
 
 static void load(struct lbm *lb, struct lvs *lvs)
 {
-	static const struct svc s = { .af = AF_INET, .protocol = IPPROTO_TCP, .port = 80,
-				      .addr = { 198, 51, 100, 1 }, .name = "tcp:198.51.100.1:80" };
+	static const struct svc s = { .af = AF_INET,
+				      .protocol = IPPROTO_TCP,
+				      .port = 80,
+				      .addr = { 198, 51, 100, 1 },
+				      .name = "tcp:198.51.100.1:80" };
 	struct dests recs = { 0 };
 	struct dest d;
 	bool found;

@@ -31,8 +31,12 @@ static void split(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct lbm_options opt = { .timeout_s = 0.5, .user = "fuzz", .password = "fuzz-secret",
-					 .basic_auth = 1, .state_dir = "/nonexistent/lbmember-fuzz" };
+	const struct lbm_options opt = { .version = LBM_OPTIONS_VERSION,
+					 .timeout_s = 0.5,
+					 .user = "fuzz",
+					 .password = "fuzz-secret",
+					 .basic_auth = 1,
+					 .state_dir = "/nonexistent/lbmember-fuzz" };
 	char target[2 * LBM_NAME_MAX];
 	enum lbm_state state;
 	struct lbm *lb = NULL;

@@ -404,8 +404,8 @@ def all_pools(t):
         out = run_ok(e.target, "enable", "-", S78)
         check(all(e.h.status(b, S78) == "no check" for b in ("www", "api")), "not enabled everywhere")
         run_fail("ENOTFOUND", "no pool has a member 'nobody'", e.target, "enable", "-", "nobody")
-        # status needs one pool: a member in two is ambiguous
-        run_fail("EINVAL", "name the pool", e.target, "status", "-", S78)
+        # status needs one pool: a member in two is ambiguous (0.2: EAMBIGUOUS, it was EINVAL)
+        run_fail("EAMBIGUOUS", "name the pool", e.target, "status", "-", S78)
 
 
 # --- held: out for a reason an operator's "enable" does not clear -----------------
@@ -583,10 +583,11 @@ def agent_check(t):
             check(out["member"]["state"] == "draining", out)
             check(out["member"]["status"] == "DRAIN (agent) [FDRAIN] agent-check", out)
             out = run_ok(e.target, "enable", "g", "ag")
-            check(out["warning"] == "g/ag has an agent check: its agent can drain or disable it again", out)
+            # 0.2: "warnings", a list (it was "warning", one string)
+            check(out["warnings"] == ["g/ag has an agent check: its agent can drain or disable it again"], out)
             check(e.wait_status("g", "ag", "DRAIN (agent)"), "the agent did not drain it again")
             out = run_ok(e.target, "enable", "g", "plain")
-            check(out["warning"] is None, "warning without an agent: %s" % out)
+            check(out["warnings"] == [], "warning without an agent: %s" % out)
             agent.word = "ready"
             check(e.wait_status("g", "ag", "UP"), "agent 'ready' not seen")
     finally:

@@ -100,7 +100,17 @@ test("waiting for connections", function()
 	check.ok("enable", lb:enable("web", "192.0.2.13:80"))
 
 	witness("/Common/web", "/Common/192.0.2.12:80", "conns=3", "drain_rate=4")
-	local r = check.ok("drain and wait", lb:drain("web", "192.0.2.12:80", { wait = 10 }))
+	local calls = {}
+	local r = check.ok("drain and wait", lb:drain("web", "192.0.2.12:80", { wait = 10, progress = function(p)
+		calls[#calls + 1] = { waiting = p.waiting, active = p.outcomes[1].after.active }
+	end }))
+	check.truthy(#calls >= 1, "progress calls")
+	check.eq(calls[#calls].waiting, 0, "progress: settled at last")
+	check.eq(calls[#calls].active, 0, "progress: no connection at last")
+	for i = 1, #calls - 1 do
+		check.eq(calls[i].waiting, 1, "progress call " .. i .. ": waiting")
+		check.truthy(calls[i].active > 0, "progress call " .. i .. ": connections left")
+	end
 	check.eq(r.after.active, 0, "no connection left")
 	check.eq(witness("/Common/web", "/Common/192.0.2.12:80").conns, "0", "witness conns")
 	check.ok("enable", lb:enable("web", "192.0.2.12:80"))

@@ -14,7 +14,8 @@ end
 local test, run_tests = check.suite()
 
 test("module fields", function()
-	check.eq(lbm.version, "0.1.0", "lbm.version")
+	-- Adapted for 0.2: lbm.version is LBM_VERSION, now "0.2.0".
+	check.eq(lbm.version, "0.2.0", "lbm.version")
 	check.eq(lbm.ENABLED, "enabled", "lbm.ENABLED")
 	check.eq(lbm.DRAINING, "draining", "lbm.DRAINING")
 	check.eq(lbm.DISABLED, "disabled", "lbm.DISABLED")
@@ -34,14 +35,21 @@ test("open misuse raises", function()
 	check.raises("bad argument #1 to 'lbmember.open' %(string expected, got no value%)", "no target", lbm.open)
 	check.raises("bad argument #1 .*string expected, got table", "table target", lbm.open, {})
 	check.raises("bad argument #2 .*table expected, got string", "opts string", lbm.open, TARGET, "x")
-	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, user, password, "
-		.. "password_file, login_provider, basic_auth, ca_file, ca_path, insecure, state_dir%)",
+	-- Adapted for 0.2: the names come from the core's option table
+	-- (lbm_option_info: the common ones, then LVS's, then F5's), each alias
+	-- after its name, so the order changed.
+	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, state_dir, user, password, "
+		.. "password_file, login_provider, basic_auth, ca_file, ca_path, insecure%)",
 		"typo in an option", lbm.open, TARGET, { tiemout = 5 })
 	check.raises("option names must be strings, got a number key", "array opts", lbm.open, TARGET, { 5 })
-	check.raises("option 'timeout' must be a number of seconds, 0 or more, got string", "timeout string",
+	-- Adapted for 0.2: the option table's seconds are above 0 (lbm_option_parse
+	-- refuses 0), and the message says so instead of "0 or more".
+	check.raises("option 'timeout' must be a number of seconds above 0, got string", "timeout string",
 		lbm.open, TARGET, { timeout = "5" })
-	check.raises("option 'timeout' must be a number of seconds, 0 or more, got number", "negative timeout",
+	check.raises("option 'timeout' must be a number of seconds above 0, got number", "negative timeout",
 		lbm.open, TARGET, { timeout = -1 })
+	check.raises("option 'timeout' must be a number of seconds above 0, got number", "zero timeout",
+		lbm.open, TARGET, { timeout = 0 })
 	check.raises("option 'timeout' must be", "NaN timeout", lbm.open, TARGET, { timeout = 0 / 0 })
 	-- "false" as a string is true in Lua: it must not silently turn TLS checks off.
 	check.raises("option 'insecure' must be a boolean, got string", "insecure string",
@@ -51,6 +59,32 @@ test("open misuse raises", function()
 	local err = check.raises("option 'password' must be a string, got table", "password table",
 		lbm.open, TARGET, { password = { "s3cret-pw" } })
 	check.eq(err:find("s3cret", 1, true), nil, "password in the message")
+	-- The alias is checked under the name the script used.
+	check.raises("option 'ca_path' must be a string, got boolean", "ca_path boolean",
+		lbm.open, TARGET, { ca_path = true })
+end)
+
+test("values the core refuses: nil, msg, EINVAL, a secret never shown", function()
+	check.fails("EINVAL", "^user expects a value, got an empty one$", "empty user", lbm.open(TARGET, { user = "" }))
+	check.fails("EINVAL", "^ca_file expects a path", "empty ca_path", lbm.open(TARGET, { ca_path = "" }))
+	local _, msg = lbm.open(TARGET, { password = "" })
+	check.match(msg, "^password expects a value", "empty password")
+end)
+
+test("lbm.options: the core's option table", function()
+	local names = {}
+	for _, o in ipairs(lbm.options) do
+		names[#names + 1] = o.name .. (o.alias and "/" .. o.alias or "")
+		check.match(o.type, "^%l+$", o.name .. " type")
+		check.match(o.help, "%.$", o.name .. " help")
+	end
+	check.eq(table.concat(names, " "), "timeout state_dir user password password_file login_provider "
+		.. "basic_auth ca_file/ca_path insecure", "names")
+	check.eq(lbm.options[1].type, "seconds", "timeout type")
+	check.eq(lbm.options[1].schemes, nil, "timeout is for every target")
+	check.eq(lbm.options[4].type, "secret", "password type")
+	check.eq(lbm.options[4].schemes, "f5", "password is F5's")
+	check.eq(lbm.options[7].value, nil, "a flag takes no value")
 end)
 
 test("every option is accepted", function()
@@ -60,6 +94,8 @@ test("every option is accepted", function()
 		insecure = false, state_dir = "/tmp",
 	}))
 	check.eq(#check.ok("pools", lb:pools()), 2, "pools")
+	local lb2 <close> = check.ok("open with ca_path, the alias", lbm.open(TARGET, { ca_path = "/tmp", timeout = 1 }))
+	check.eq(#check.ok("pools", lb2:pools()), 2, "pools")
 end)
 
 test("a password never shows in a failure", function()
@@ -88,6 +124,11 @@ test("pools lists every pool and member", function()
 	check.eq(m.inactive, nil, "inactive (not reported)")
 	check.eq(m.status, "fake", "status")
 	check.eq(m.held, nil, "held")
+	check.eq(m.follows, nil, "follows")
+	check.eq(m.restore_weight, nil, "restore_weight (none recorded)")
+	check.eq(m.template, false, "template")
+	check.eq(m.ephemeral, false, "ephemeral")
+	check.eq(m.agent, false, "agent")
 	check.eq(math.type(m.port), "integer", "port type")
 	check.eq(pools[2].members[2].address, "", "address of a member without one")
 	check.eq(pools[2].members[2].port, 0, "port of a member without one")
@@ -100,7 +141,28 @@ test("pools of one pool, and of an unknown one", function()
 	check.eq(pools[1].name, "api", "name")
 	check.fails("ENOTFOUND", "^Fake: no pool 'nope'$", "unknown pool", lb:pools("nope"))
 	check.fails("EINVAL", "^empty pool name$", "empty pool", lb:pools(""))
-	check.raises("bad argument #1 to 'pools' %(string expected, got table%)", "pool table", function() return lb:pools({}) end)
+	-- Adapted for 0.2: lb:pools() also takes a table of names (lbm_pools takes
+	-- several), so a table is no longer refused as such; other types are.
+	check.raises("bad argument #1 to 'pools' %(string or table expected, got boolean%)", "pool boolean",
+		function() return lb:pools(true) end)
+	check.raises("bad argument #1 to 'pools' %(pool names must be strings, got a table at index 2%)",
+		"pool table of tables", function() return lb:pools({ "web", {} }) end)
+end)
+
+test("pools of several pools at once", function()
+	local lb <close> = open()
+	local pools = check.ok("pools{api, web}", lb:pools({ "api", "web", "api" }))
+	check.eq(#pools, 2, "each pool once")
+	check.eq(pools[1].name .. "," .. pools[2].name, "api,web", "in the order given")
+	check.eq(#pools[2].members, 3, "web members")
+	check.eq(#check.ok("pools{}", lb:pools({})), 0, "no pool named, none listed")
+	check.fails("ENOTFOUND", "^Fake: no pool 'nope'$", "one unknown pool", lb:pools({ "web", "nope" }))
+end)
+
+test("followers", function()
+	local lb <close> = check.ok("open", lbm.open("fake://web:a,b;bk:f>web/a"))
+	check.eq(check.ok("member", lb:member("bk", "f")).follows, "web/a", "follows")
+	check.eq(check.ok("member", lb:member("web", "a")).follows, nil, "a leader follows none")
 end)
 
 test("member by name, by address, in any pool", function()
@@ -119,7 +181,8 @@ test("member failures", function()
 	check.fails("ENOTFOUND", "^pool 'web' has no member 'zz'$", "unknown member", lb:member("web", "zz"))
 	check.fails("ENOTFOUND", "^no pool has a member 'zz'$", "unknown member anywhere", lb:member(nil, "zz"))
 	check.fails("ENOTFOUND", "^Fake: no pool 'nope'$", "unknown pool", lb:member("nope", "a"))
-	check.fails("EINVAL", "^member 'a' is in several pools %(web, api%): name the pool$", "ambiguous",
+	-- Adapted for 0.2: an ambiguous name has its own code, EAMBIGUOUS (was EINVAL).
+	check.fails("EAMBIGUOUS", "^member 'a' is in several pools %(web, api%): name the pool$", "ambiguous",
 		lb:member(nil, "a"))
 	check.fails("EINVAL", "^no member given$", "empty member", lb:member("web", ""))
 	check.raises("bad argument #2 to 'member' %(string expected, got no value%)", "no member", function() return lb:member("web") end)
@@ -137,7 +200,10 @@ test("drain, disable, enable: result tables", function()
 	check.eq(r.before.state, lbm.ENABLED, "before")
 	check.eq(r.after.state, lbm.DRAINING, "after")
 	check.eq(r.after.name, "a", "after.name")
-	check.eq(r.warning, nil, "warning")
+	-- Adapted for 0.2: warnings are a list (lbm_result.warnings), no longer
+	-- the string result.warning.
+	check.eq(#r.warnings, 0, "warnings")
+	check.eq(r.outcomes[1].waiting, false, "outcome waiting")
 	check.eq(#r.outcomes, 1, "outcomes")
 	check.eq(r.outcomes[1].before, r.before, "before is outcomes[1].before")
 	check.eq(r.outcomes[1].changed, true, "outcome changed")
@@ -214,8 +280,9 @@ end)
 
 test("change misuse raises", function()
 	local lb <close> = open()
+	-- Adapted for 0.2: the list of expected options gained progress.
 	check.raises("bad argument #3 to 'drain' %(unknown option 'wiat' %(expected weight, wait, "
-		.. "min_enabled, dry_run%)%)", "typo", function() return lb:drain("web", "a", { wiat = 3 }) end)
+		.. "min_enabled, dry_run, progress%)%)", "typo", function() return lb:drain("web", "a", { wiat = 3 }) end)
 	check.raises("option 'weight' must be an integer, 0 or more, got number", "weight -1",
 		function() return lb:enable("web", "a", { weight = -1 }) end)
 	check.raises("option 'weight' must be an integer, 0 or more, got number", "weight 1.5",
@@ -228,10 +295,88 @@ test("change misuse raises", function()
 		function() return lb:drain("web", "a", { wait = -1 }) end)
 	check.raises("option 'dry_run' must be a boolean, got string", "dry_run 'yes'",
 		function() return lb:drain("web", "a", { dry_run = "yes" }) end)
+	check.raises("option 'progress' must be a function, got table", "progress table",
+		function() return lb:drain("web", "a", { progress = {} }) end)
 	check.raises("bad argument #3 to 'disable' %(table expected, got number%)", "opts number",
 		function() return lb:disable("web", "a", 5) end)
 	check.raises("bad argument #2 to 'enable' %(string expected, got no value%)", "no member", function() return lb:enable("web") end)
 	check.eq(lb:member("web", "a").state, lbm.ENABLED, "nothing changed")
+end)
+
+test("progress: told once the change is read back, and during the wait", function()
+	local lb <close> = open()
+	local calls = {}
+	local function progress(p)
+		calls[#calls + 1] = p
+	end
+	local r = check.ok("drain with progress", lb:drain("web", "a", { progress = progress }))
+	check.eq(#calls, 1, "one call without a wait")
+	local p = calls[1]
+	check.eq(p.waiting, 0, "waiting")
+	check.eq(math.type(p.waiting), "integer", "waiting type")
+	check.eq(p.waited, 0, "waited")
+	check.eq(p.left, 0, "left")
+	check.eq(#p.outcomes, 1, "outcomes")
+	local o = p.outcomes[1]
+	check.eq(o.pool, "web", "pool")
+	check.eq(o.result, "applied", "result")
+	check.eq(o.changed, true, "changed")
+	check.eq(o.waiting, false, "outcome waiting")
+	check.eq(o.before.state, lbm.ENABLED, "before")
+	check.eq(o.after.state, lbm.DRAINING, "after")
+	check.eq(r.after.state, lbm.DRAINING, "the result all the same")
+
+	calls = {}
+	check.ok("disable, wait", lb:disable(nil, "a", { wait = 5, progress = progress }))
+	check.eq(#calls, 1, "settled at once: one call")
+	check.eq(calls[1].waiting, 0, "nothing left")
+	check.eq(#calls[1].outcomes, 2, "both pools")
+	check.truthy(calls[1].left > 0 and calls[1].left <= 5, "left " .. calls[1].left)
+
+	calls = {}
+	check.ok("dry run", lb:enable("web", "a", { dry_run = true, progress = progress }))
+	check.eq(#calls, 0, "a dry run makes no change to report")
+	check.fails("EGUARD", "min_enabled", "refused", lb:drain("api", "d", { progress = progress }))
+	check.eq(#calls, 0, "a refused change makes none either")
+end)
+
+test("progress: an error in it is raised once the core returns", function()
+	local lb <close> = open()
+	local n = 0
+	check.raises("test_fake.lua:%d+: boom$", "error in progress", function()
+		return lb:drain("web", "a", { wait = 1, progress = function()
+			n = n + 1
+			error("boom")
+		end })
+	end)
+	check.eq(n, 1, "not called again after its error")
+	check.eq(lb:member("web", "a").state, lbm.DRAINING, "the change was made all the same")
+	local ok, err = pcall(lb.disable, lb, "web", "a", { progress = function() error({ why = "a table" }) end })
+	check.eq(ok, false, "pcall")
+	check.eq(type(err) == "table" and err.why, "a table", "the error object as raised")
+	check.eq(lb:member("web", "a").state, lbm.DISABLED, "disabled all the same")
+	-- The handle is in the core's hands during the call: no re-entry.
+	check.raises("attempt to use an lbmember handle from its own progress function", "re-entry", function()
+		return lb:enable("web", "a", { progress = function() return lb:member("web", "b") end })
+	end)
+	check.raises("attempt to use an lbmember handle from its own progress function", "close in progress",
+		function() return lb:enable("web", "a", { progress = function() lb:close() end }) end)
+	check.raises("attempt to close an lbmember handle from its own progress function", "__close in progress",
+		function() return lb:enable("web", "a", { progress = function() getmetatable(lb).__close(lb) end }) end)
+	check.eq(tostring(lb):match("closed"), nil, "still open")
+	check.eq(check.ok("member", lb:member("web", "a")).state, lbm.ENABLED, "enabled")
+	local co = coroutine.wrap(function()
+		return lb:drain("web", "a", { progress = function() coroutine.yield(1) end })
+	end)
+	check.raises("attempt to yield across a C%-call boundary", "yield in progress", co)
+	-- Another handle may be used from it (on its own fake balancer).
+	local other <close> = open()
+	local seen
+	check.ok("another handle", lb:enable("web", "a", { progress = function()
+		seen = other:drain("web", "a").after.state
+	end }))
+	check.eq(seen, lbm.DRAINING, "the other handle changes its balancer")
+	check.eq(lb:member("web", "a").state, lbm.ENABLED, "and this one is enabled")
 end)
 
 test("close, and use after close", function()
@@ -279,6 +424,11 @@ test("garbage collection of many handles", function()
 		local lb = open()
 		if i % 2 == 0 then
 			lb:pools()
+		end
+		if i % 7 == 0 then
+			lb:drain(nil, "a", { dry_run = true })
+			lb:member(nil, "a") -- EAMBIGUOUS: its listing is freed too
+			pcall(lb.drain, lb, "web", "b", { dry_run = false, progress = error })
 		end
 		if i % 3 == 0 then
 			lb:close()

@@ -63,6 +63,11 @@ test("pools of one backend, member lookups", function()
 	local lb <close> = open()
 	local pools = check.ok("pools('api')", lb:pools("api"))
 	check.eq(#pools, 1, "one pool")
+	local two = check.ok("pools{trk, api}", lb:pools({ "trk", "api" }))
+	check.eq(#two .. " " .. two[1].name .. " " .. two[2].name, "2 trk api", "two backends, in that order")
+	check.eq(two[1].members[2].follows, "trk/t1", "t2 follows t1")
+	check.eq(two[1].members[1].agent, false, "no agent check")
+	check.fails("ENOTFOUND", "nope", "one unknown backend of two", lb:pools({ "web", "nope" }))
 	check.eq(pools[1].members[2].name, "a2", "api member 2")
 	check.fails("ENOTFOUND", "nope", "unknown backend", lb:pools("nope"))
 	local m = check.ok("member", lb:member("web", "s2"))
@@ -71,7 +76,8 @@ test("pools of one backend, member lookups", function()
 	local w = witness("web", "s2")
 	check.eq(check.ok("by address", lb:member("web", w.addr .. ":" .. w.port)).name, "s2", "by address")
 	check.eq(check.ok("in any pool", lb:member(nil, "a2")).name, "a2", "member(nil, 'a2')")
-	check.fails("EINVAL", "^member 's1' is in several pools %(web, api%): name the pool$", "ambiguous",
+	-- Adapted for 0.2: an ambiguous name has its own code, EAMBIGUOUS (was EINVAL).
+	check.fails("EAMBIGUOUS", "^member 's1' is in several pools %(web, api%): name the pool$", "ambiguous",
 		lb:member(nil, "s1"))
 	check.fails("ENOTFOUND", "^pool 'web' has no member 'nope'$", "unknown server", lb:member("web", "nope"))
 	check.fails("ENOTFOUND", "nope", "unknown backend", lb:member("nope", "s1"))
@@ -137,9 +143,21 @@ end)
 
 test("waiting for connections: ETIMEDOUT, then done once they close", function()
 	local lb <close> = open()
+	local calls = {}
 	local partial = check.fails("ETIMEDOUT", "^web/s3: still not settled after waiting 0.5 s: 1 active connection left$",
-		"held connection", lb:drain("web", "s3", { wait = 0.5 }))
+		"held connection", lb:drain("web", "s3", { wait = 0.5, progress = function(p)
+			calls[#calls + 1] = p
+		end }))
+	check.truthy(#calls >= 2, "progress calls during the wait: " .. #calls)
+	for i, p in ipairs(calls) do
+		check.eq(p.waiting, 1, "call " .. i .. ": waiting")
+		check.eq(p.outcomes[1].waiting, true, "call " .. i .. ": the outcome waits")
+		check.eq(p.outcomes[1].after.active, 1, "call " .. i .. ": active")
+	end
+	check.eq(calls[#calls].left, 0, "the last call: nothing left")
+	check.truthy(calls[#calls].waited >= 0.5, "the last call: waited " .. calls[#calls].waited)
 	check.truthy(partial, "partial result")
+	check.eq(partial.outcomes[1].waiting, true, "partial: still waiting")
 	check.eq(partial.changed, true, "partial: changed")
 	check.eq(partial.after.state, lbm.DRAINING, "partial: drained all the same")
 	check.eq(partial.after.active, 1, "partial: active")
@@ -147,8 +165,25 @@ test("waiting for connections: ETIMEDOUT, then done once they close", function()
 	check.eq(w.status, "DRAIN", "witness status")
 	check.eq(w.scur, "1", "witness scur")
 
-	assert(io.open(os.getenv("LBM_CTL") .. "/release", "w")):close()
-	local r = check.ok("wait again", lb:drain("web", "s3", { wait = 10 }))
+	-- The connection is released from the progress function, on its first
+	-- call, so that the wait is seen both waiting and settled.
+	calls = {}
+	local r = check.ok("wait again", lb:drain("web", "s3", { wait = 10, progress = function(p)
+		if #calls == 0 then
+			assert(io.open(os.getenv("LBM_CTL") .. "/release", "w")):close()
+		end
+		calls[#calls + 1] = { waiting = p.waiting, active = p.outcomes[1].after.active, left = p.left }
+	end }))
+	check.eq(calls[1].waiting, 1, "first call: waiting")
+	check.eq(calls[1].active, 1, "first call: active")
+	check.truthy(#calls >= 2, "calls: " .. #calls)
+	for i = 2, #calls - 1 do
+		check.eq(calls[i].waiting, 1, "call " .. i .. ": still waiting")
+	end
+	check.eq(calls[#calls].waiting, 0, "last call: settled")
+	check.eq(calls[#calls].active, 0, "last call: no connection")
+	check.truthy(calls[#calls].left > 0, "last call: time left")
+	check.eq(r.outcomes[1].waiting, false, "the result: settled")
 	check.eq(r.changed, false, "already draining")
 	check.eq(r.after.active, 0, "no connection left")
 	check.eq(witness("web", "s3").scur, "0", "witness scur")

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""`luarocks make` with plugins/lua/lbmember-0.1.0-1.rockspec, in a copy of
+"""`luarocks make` with plugins/lua/lbmember-0.2.0-1.rockspec, in a copy of
 the source tree (luarocks builds in place), into a private rock tree; then
 the installed lbmember.so must load in lua5.4 and answer.
 
@@ -12,10 +12,12 @@ import sys
 import tempfile
 
 SRC = os.environ["LBM_SRC"]
-ROCKSPEC = "plugins/lua/lbmember-0.1.0-1.rockspec"
+ROCKSPEC = "plugins/lua/lbmember-0.2.0-1.rockspec"
 CHECK = r'''
 local lbm = require "lbmember"
-assert(lbm.version == "0.1.0", lbm.version)
+-- 0.2: LBM_VERSION, and the rockspec renamed with it.
+assert(lbm.version == "0.2.0", lbm.version)
+assert(lbm.options[1].name == "timeout", "lbm.options")
 -- A socket path that does not exist fails at open, as io.open does.
 local v, msg, code = lbm.open("haproxy:///nonexistent/admin.sock")
 assert(v == nil and code == "EIO", tostring(msg))

@@ -146,6 +146,12 @@ test("the command line", function()
 	local code, out = run("--help")
 	check.eq(code, 0, "--help exit")
 	check.match(out, "^usage: rolling_restart.lua %[OPTIONS%] TARGET POOL %-%- COMMAND", "--help")
+	-- lbm.open's options come from the core's table, its help texts too.
+	for _, want in ipairs { "\n  %-%-timeout SECONDS  Bound on each exchange with the balancer %(default: 5%)\n",
+		"\n  %-%-login%-provider NAME\n", "\n  %-%-ca%-file FILE, %-%-ca%-path\n", "\n  %-%-basic%-auth ",
+		"\n  %-%-state%-dir DIR ", "\n  %(password: never on the command line; " } do
+		check.match(out, want, "--help")
+	end
 	for args, msg in pairs {
 		["fake://web:a"] = "expected TARGET POOL, got 1 argument",
 		["fake://web:a web"] = "no command: give it after '%-%-'",
@@ -154,6 +160,9 @@ test("the command line", function()
 		["--max-out 1.5 fake://web:a web -- true"] = "%-%-max%-out needs an integer, 0 or more, got '1.5'",
 		["--bogus fake://web:a web -- true"] = "unknown option '%-%-bogus'",
 		["fake://web:a web --wait"] = "%-%-wait needs a value",
+		["--timeout 0 fake://web:a web -- true"] = "%-%-timeout needs a number of seconds above 0, got '0'",
+		-- A secret is never taken from a command line.
+		["--password pw fake://web:a web -- true"] = "unknown option '%-%-password'",
 	} do
 		code, out = run(args)
 		check.eq(code, 2, args .. ": exit")
@@ -163,6 +172,9 @@ test("the command line", function()
 	check.eq(code, 1, "failing command: exit")
 	check.match(out, "\nrolling_restart: b: action failed, left out of rotation: .* %(exit status 1%) %[EACTION%]\n$",
 		"failing command")
+	code, out = run("--timeout 2.5 --ca-path /x --basic-auth --login-provider tmos --user u --state-dir /tmp "
+		.. "--insecure fake://web:a,b web -- true")
+	check.eq(code, 0, "every option of lbm.open: exit " .. out)
 	code, out = run("fake://web:a@127.0.0.2:8080,b web -- test %m:%a:%p = a:127.0.0.2:8080 -o %m = b")
 	check.eq(code, 0, "exit")
 	check.match(out, "done: 2 member%(s%) restarted\n$", "done")

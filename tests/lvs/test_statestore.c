@@ -4,6 +4,7 @@
  * writer, the lock timeout, and the directory overrides. */
 #define _GNU_SOURCE
 
+#include "../lib/check.h"
 #include "statestore.h"
 
 #include <errno.h>
@@ -15,18 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond)                                                                                                    \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			fprintf(stderr, "%s:%d: FAIL: %s (message: %s)\n", __FILE__, __LINE__, #cond, lb.errmsg);       \
-			failures++;                                                                                    \
-		}                                                                                                      \
-	} while (0)
-
-static const struct lbm_driver test_driver = { .scheme = "lvs", .name = "LVS" };
+static const struct lbm_driver test_driver = { .info = { .scheme = "lvs", .name = "LVS" } };
 static struct lbm lb = { .driver = &test_driver, .timeout_s = 0.3 };
+
+static const char *message(void)
+{
+	return lb.errmsg;
+}
 
 static void write_file(const char *path, const char *text)
 {
@@ -162,6 +158,7 @@ int main(void)
 {
 	char tmpl[] = "/tmp/lbm-statestore-XXXXXX", dir[PATH_MAX], cmd[PATH_MAX + 16];
 
+	check_context = message;
 	if (!mkdtemp(tmpl)) {
 		perror("mkdtemp");
 		return 2;
@@ -175,9 +172,5 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpl);
-	if (failures)
-		fprintf(stderr, "%d check(s) failed\n", failures);
-	else
-		printf("all state store checks passed\n");
-	return failures ? 1 : 0;
+	return check_done();
 }

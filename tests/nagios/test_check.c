@@ -7,25 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                                    \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
-			failures++;                                                                                    \
-		}                                                                                                      \
-	} while (0)
+#include "../lib/check.h"
+#include "check.h" /* the plugin's logic */
 
 /* A pool from "name" and member specs "NAME=STATE[/down]", STATE one of
  * e (enabled), r (draining), d (disabled). */
 static struct lbm_pool make_pool(const char *name, const char *const *specs)
 {
-	struct lbm_pool p = {0};
+	struct lbm_pool p = { .name = strdup(name), .detail = "" };
 
-	snprintf(p.name, sizeof(p.name), "%s", name);
 	while (specs[p.n_members])
 		p.n_members++;
 	p.members = calloc(p.n_members, sizeof(*p.members));
@@ -33,20 +23,21 @@ static struct lbm_pool make_pool(const char *name, const char *const *specs)
 		struct lbm_member *m = &p.members[i];
 		const char *eq = strchr(specs[i], '=');
 
-		snprintf(m->name, sizeof(m->name), "%.*s", (int)(eq - specs[i]), specs[i]);
+		m->name = strndup(specs[i], (size_t)(eq - specs[i]));
 		m->state = eq[1] == 'e' ? LBM_STATE_ENABLED : eq[1] == 'r' ? LBM_STATE_DRAINING : LBM_STATE_DISABLED;
 		m->health = strstr(eq, "/down") ? LBM_HEALTH_DOWN : LBM_HEALTH_UP;
 		m->weight = 1;
+		m->restore_weight = -1;
 		m->active = 0;
 		m->inactive = -1;
-		snprintf(m->status, sizeof(m->status), "%s", eq + 1);
+		m->status = strdup(eq + 1);
 	}
 	return p;
 }
 
 static struct check_config config(const char *warn, const char *crit)
 {
-	struct check_config cfg = {.count = COUNT_DISABLED | COUNT_DRAINING, .min_enabled = 1};
+	struct check_config cfg = { .count = COUNT_DISABLED | COUNT_DRAINING, .min_enabled = 1 };
 	char why[256];
 
 	if (warn)
@@ -69,22 +60,28 @@ static void expect(const struct check_config *cfg, struct lbm_pool *pools, size_
 	fclose(f);
 	if (status != want_status || strcmp(out, want)) {
 		fprintf(stderr, "status %d (want %d), output:\n%s--- want:\n%s---\n", status, want_status, out, want);
-		failures++;
+		check_failed++;
 	}
 	free(out);
 }
 
 static void free_pools(struct lbm_pool *pools, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < pools[i].n_members; k++) {
+			free((char *)pools[i].members[k].name);
+			free((char *)pools[i].members[k].status);
+		}
+		free((char *)pools[i].name);
 		free(pools[i].members);
+	}
 }
 
 static void test_all_enabled(void)
 {
 	struct lbm_pool p[] = {
-	    make_pool("web", (const char *[]){"s1=e", "s2=e", "s3=e", NULL}),
-	    make_pool("api", (const char *[]){"a1=e", "a2=e", NULL}),
+		make_pool("web", (const char *[]){ "s1=e", "s2=e", "s3=e", NULL }),
+		make_pool("api", (const char *[]){ "a1=e", "a2=e", NULL }),
 	};
 	struct check_config cfg = config("0", NULL);
 
@@ -100,9 +97,9 @@ static void test_all_enabled(void)
 static void test_one_draining(void)
 {
 	struct lbm_pool p[] = {
-	    make_pool("tcp:198.51.100.10:80", (const char *[]){"198.51.100.77:80=e", "198.51.100.79:80=e", NULL}),
-	    make_pool("tcp:198.51.100.11:80",
-		      (const char *[]){"198.51.100.76:80=e", "198.51.100.78:80=r", "198.51.100.80:80=e", NULL}),
+		make_pool("tcp:198.51.100.10:80", (const char *[]){ "198.51.100.77:80=e", "198.51.100.79:80=e", NULL }),
+		make_pool("tcp:198.51.100.11:80",
+			  (const char *[]){ "198.51.100.76:80=e", "198.51.100.78:80=r", "198.51.100.80:80=e", NULL }),
 	};
 	struct check_config cfg = config("0", "2");
 
@@ -119,8 +116,8 @@ static void test_one_draining(void)
 static void test_empty_pool_first(void)
 {
 	struct lbm_pool p[] = {
-	    make_pool("api", (const char *[]){"a1=r", "a2=e", NULL}),
-	    make_pool("web", (const char *[]){"s1=d", "s2=r", NULL}),
+		make_pool("api", (const char *[]){ "a1=r", "a2=e", NULL }),
+		make_pool("web", (const char *[]){ "s1=d", "s2=r", NULL }),
 	};
 	struct check_config cfg = config("5", NULL);
 
@@ -142,7 +139,7 @@ static void test_empty_pool_first(void)
 /* Down members are not enabled for --min-enabled, and count only when asked. */
 static void test_down(void)
 {
-	struct lbm_pool p[] = {make_pool("web", (const char *[]){"s1=e/down", "s2=e", "s3=d/down", NULL})};
+	struct lbm_pool p[] = { make_pool("web", (const char *[]){ "s1=e/down", "s2=e", "s3=d/down", NULL }) };
 	struct check_config cfg = config("0", "1");
 
 	expect(&cfg, p, 1, CHECK_WARNING,
@@ -170,7 +167,7 @@ static void test_down(void)
 
 static void test_percent(void)
 {
-	struct lbm_pool p[] = {make_pool("web", (const char *[]){"s1=r", "s2=e", "s3=e", NULL})};
+	struct lbm_pool p[] = { make_pool("web", (const char *[]){ "s1=r", "s2=e", "s3=e", NULL }) };
 	struct check_config cfg = config("30", "50");
 
 	cfg.percent = true;
@@ -195,7 +192,7 @@ static void test_percent(void)
 /* Inclusive endpoints and "@" ranges on counts. */
 static void test_ranges_on_counts(void)
 {
-	struct lbm_pool p[] = {make_pool("web", (const char *[]){"s1=r", "s2=d", "s3=e", "s4=e", NULL})};
+	struct lbm_pool p[] = { make_pool("web", (const char *[]){ "s1=r", "s2=d", "s3=e", "s4=e", NULL }) };
 	struct check_config cfg = config("2", "3");
 	struct check_pool res[1];
 
@@ -217,8 +214,8 @@ static void test_ranges_on_counts(void)
 static void test_names_and_long_lists(void)
 {
 	struct lbm_pool p[] = {
-	    make_pool("it's=a|pool", (const char *[]){"m|1=d", "m\n2=e", NULL}),
-	    make_pool("big", (const char *[]){"b1=r", "b2=r", "b3=r", "b4=r", "b5=r", "b6=e", NULL}),
+		make_pool("it's=a|pool", (const char *[]){ "m|1=d", "m\n2=e", NULL }),
+		make_pool("big", (const char *[]){ "b1=r", "b2=r", "b3=r", "b4=r", "b5=r", "b6=e", NULL }),
 	};
 	struct check_config cfg = config(NULL, "10");
 
@@ -264,7 +261,5 @@ int main(void)
 	test_ranges_on_counts();
 	test_names_and_long_lists();
 	test_count_parse();
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
-	return failures != 0;
+	return check_done();
 }

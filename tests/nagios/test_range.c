@@ -5,17 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/check.h"
 #include "range.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                                    \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
-			failures++;                                                                                    \
-		}                                                                                                      \
-	} while (0)
 
 static struct nagios_range parse_ok(const char *text)
 {
@@ -24,7 +15,7 @@ static struct nagios_range parse_ok(const char *text)
 
 	if (nagios_range_parse(text, &r, why, sizeof(why)) < 0) {
 		fprintf(stderr, "'%s' rejected: %s\n", text, why);
-		failures++;
+		check_failed++;
 	}
 	return r;
 }
@@ -41,7 +32,7 @@ static void expect_alerts(const char *text, double lo, double hi, int inside)
 
 		if (nagios_range_alert(&r, v) != (inside ? in : !in)) {
 			fprintf(stderr, "'%s': value %d alert %d\n", text, v, nagios_range_alert(&r, v));
-			failures++;
+			check_failed++;
 		}
 	}
 }
@@ -53,12 +44,12 @@ static void expect_invalid(const char *text, const char *reason)
 
 	if (nagios_range_parse(text, &r, why, sizeof(why)) == 0) {
 		fprintf(stderr, "'%s' accepted\n", text);
-		failures++;
+		check_failed++;
 		return;
 	}
 	if (!strstr(why, reason) || !strstr(why, text)) {
 		fprintf(stderr, "'%s': message '%s' lacks '%s'\n", text, why, reason);
-		failures++;
+		check_failed++;
 	}
 }
 
@@ -121,7 +112,5 @@ int main(void)
 	expect_invalid("10 ", "not a number");
 	expect_invalid("10;20", "not a number");
 
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
-	return failures != 0;
+	return check_done();
 }

@@ -6,6 +6,7 @@
  * and ENOSPC, while the old record stays intact and no temporary file is
  * left; once space is freed, writes work again. */
 #define _GNU_SOURCE
+#include "../lib/check.h"
 #include "driver.h"
 #include "statestore.h"
 
@@ -17,19 +18,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct lbm_driver test_driver = { .scheme = "lvs", .name = "LVS" };
+static const struct lbm_driver test_driver = { .info = { .scheme = "lvs", .name = "LVS" } };
 static struct lbm lb = { .driver = &test_driver, .timeout_s = 2 };
-static int failures;
 
-#define CHECK(cond, ...)                                                                                               \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			failures++;                                                                                    \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-			printf(__VA_ARGS__);                                                                           \
-			printf(" [%s]\n", lb.errmsg);                                                                  \
-		}                                                                                                      \
-	} while (0)
+static const char *message(void)
+{
+	return lb.errmsg;
+}
 
 static const char *const KEY = "tcp:198.51.100.1:80/198.51.100.2:80";
 
@@ -78,7 +73,7 @@ static void fill(const char *dir, char *filler, size_t sz)
 	/* Every last byte: small writes until even those fail. */
 	while (write(fd, block, 1) > 0)
 		;
-	CHECK(errno == ENOSPC, "filling %s ended with %s, not ENOSPC", dir, strerror(errno));
+	CHECK_SAID(errno == ENOSPC, "filling %s ended with %s, not ENOSPC", dir, strerror(errno));
 	close(fd);
 }
 
@@ -101,32 +96,32 @@ int main(int argc, char **argv)
 	char filler[4200];
 	int ret;
 
+	check_context = message;
 	if (argc != 2) {
 		fprintf(stderr, "usage: test_store_full DIR (a small file system of its own)\n");
 		return 2;
 	}
-	CHECK(lbm_store_init(&lb, &st, argv[1]) == 0, "init");
-	CHECK(lbm_store_lock(&lb, &st) == 0, "lock");
-	CHECK(put(&st, KEY, 7) == 0, "first write");
-	CHECK(weight_of(&st, KEY) == 7, "first record reads back");
+	CHECK_SAID(lbm_store_init(&lb, &st, argv[1]) == 0, "init");
+	CHECK_SAID(lbm_store_lock(&lb, &st) == 0, "lock");
+	CHECK_SAID(put(&st, KEY, 7) == 0, "first write");
+	CHECK_SAID(weight_of(&st, KEY) == 7, "first record reads back");
 
 	fill(argv[1], filler, sizeof(filler));
 	ret = put(&st, KEY, 9);
-	CHECK(ret == LBM_EIO, "rewrite on a full disk returned %d, expected LBM_EIO", ret);
-	CHECK(strstr(lb.errmsg, "No space left on device") && !strchr(lb.errmsg, '\n'),
-	      "the message does not say ENOSPC on one line");
+	CHECK_SAID(ret == LBM_EIO, "rewrite on a full disk returned %d, expected LBM_EIO", ret);
+	CHECK_SAID(strstr(lb.errmsg, "No space left on device") && !strchr(lb.errmsg, '\n'),
+		   "the message does not say ENOSPC on one line");
 	printf("full disk, rewrite: %s\n", lb.errmsg);
-	CHECK(weight_of(&st, KEY) == 7, "the old record is no longer intact");
+	CHECK_SAID(weight_of(&st, KEY) == 7, "the old record is no longer intact");
 	ret = put(&st, "tcp:198.51.100.1:80/198.51.100.3:80", 5);
-	CHECK(ret == LBM_EIO, "new record on a full disk returned %d, expected LBM_EIO", ret);
+	CHECK_SAID(ret == LBM_EIO, "new record on a full disk returned %d, expected LBM_EIO", ret);
 	printf("full disk, new record: %s\n", lb.errmsg);
-	CHECK(weight_of(&st, "tcp:198.51.100.1:80/198.51.100.3:80") == -1, "a partial new record is visible");
-	CHECK(temp_files(argv[1]) == 0, "a temporary file was left on the full disk");
+	CHECK_SAID(weight_of(&st, "tcp:198.51.100.1:80/198.51.100.3:80") == -1, "a partial new record is visible");
+	CHECK_SAID(temp_files(argv[1]) == 0, "a temporary file was left on the full disk");
 
 	unlink(filler);
-	CHECK(put(&st, KEY, 9) == 0, "rewrite once space is back");
-	CHECK(weight_of(&st, KEY) == 9, "the rewrite reads back");
+	CHECK_SAID(put(&st, KEY, 9) == 0, "rewrite once space is back");
+	CHECK_SAID(weight_of(&st, KEY) == 9, "the rewrite reads back");
 	lbm_store_unlock(&st);
-	printf("%s\n", failures ? "FAILED" : "ok");
-	return failures ? 1 : 0;
+	return check_done();
 }

@@ -16,14 +16,15 @@ struct lbm_member *fake_member(struct lbm *lb, const char *pool, const char *nam
 {
 	struct fake_model *fm = lb->priv;
 
-	for (size_t p = 0; p < fm->n_pools; p++)
-		for (size_t i = 0; i < fm->pools[p].n_members; i++)
-			if (!strcmp(fm->pools[p].name, pool) && !strcmp(fm->pools[p].members[i].name, name))
-				return &fm->pools[p].members[i];
+	for (size_t p = 0; p < fm->balancer.n; p++)
+		for (size_t i = 0; i < fm->balancer.pools[p].n_members; i++)
+			if (!strcmp(fm->balancer.pools[p].name, pool) &&
+			    !strcmp(fm->balancer.pools[p].members[i].name, name))
+				return &fm->balancer.pools[p].members[i];
 	return NULL;
 }
 
-static int add_member(struct lbm *lb, struct lbm_pool *pool, char *spec)
+static int add_member(struct lbm *lb, struct fake_model *fm, struct lbm_pool *pool, char *spec)
 {
 	char *leader = strchr(spec, '>'), *at;
 	struct lbm_member *m;
@@ -33,15 +34,15 @@ static int add_member(struct lbm *lb, struct lbm_pool *pool, char *spec)
 	at = strchr(spec, '@');
 	if (at)
 		*at++ = '\0';
-	m = lbm_pool_add_member(pool, spec);
+	m = lbm_pool_add_member(&fm->balancer, pool, spec);
 	if (!m)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	m->state = LBM_STATE_ENABLED;
 	m->weight = 1;
 	m->active = 0;
-	snprintf(m->status, sizeof(m->status), "fake");
+	m->status = "fake";
 	if (leader) {
-		lbm_copy(m->follows, sizeof(m->follows), leader);
+		m->follows = lbm_str(&fm->balancer, leader);
 		lb->follows_across_pools = true;
 	}
 	if (at && !lbm_split_hostport(at, m->address, sizeof(m->address), &m->port))
@@ -54,7 +55,7 @@ static void fake_close(struct lbm *lb)
 	struct fake_model *fm = lb->priv;
 
 	if (fm)
-		lbm_pools_free(fm->pools, fm->n_pools);
+		lbm_listing_free(&fm->balancer);
 	free(fm);
 }
 
@@ -74,58 +75,70 @@ static int fake_open(struct lbm *lb, const char *location, const struct lbm_opti
 	for (pool_spec = strtok_r(spec, ";", &save_pool); pool_spec && !ret;
 	     pool_spec = strtok_r(NULL, ";", &save_pool)) {
 		char *colon = strchr(pool_spec, ':'), *member;
-		struct lbm_pool *pool;
+		size_t p;
 
 		if (!colon) {
 			ret = lbm_driver_fail(lb, LBM_EINVAL, "pool spec '%s' has no ':'", pool_spec);
 			break;
 		}
 		*colon = '\0';
-		pool = lbm_pool_add(&fm->pools, &fm->n_pools, pool_spec);
-		if (!pool) {
+		if (!lbm_pool_add(&fm->balancer, pool_spec)) {
 			ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 			break;
 		}
+		p = fm->balancer.n - 1;
 		for (member = strtok_r(colon + 1, ",", &save_member); member && !ret;
 		     member = strtok_r(NULL, ",", &save_member))
-			ret = add_member(lb, pool, member);
+			ret = add_member(lb, fm, &fm->balancer.pools[p], member);
 	}
 	free(spec);
 	return ret;
 }
 
-static int fake_list(struct lbm *lb, const char *pool, struct lbm_pool **pools, size_t *n)
+/* What the test set in the model, as a listing owns it. */
+static void copy_member(struct lbm_listing *out, struct lbm_member *dst, const struct lbm_member *src)
+{
+	*dst = *src;
+	dst->name = lbm_str(out, src->name);
+	dst->status = lbm_str(out, src->status);
+	dst->held = src->held ? lbm_str(out, src->held) : NULL;
+	dst->follows = src->follows ? lbm_str(out, src->follows) : NULL;
+}
+
+static int fake_list(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
 	struct fake_model *fm = lb->priv;
-	bool found = false;
 
 	fm->list_calls++;
-	fm->whole_lists += !pool;
-	for (size_t p = 0; p < fm->n_pools; p++) {
-		struct lbm_pool *src = &fm->pools[p], *dst;
-
-		for (size_t i = 0; i < src->n_members; i++) {
-			long *active = &src->members[i].active;
+	fm->whole_lists += !names;
+	for (size_t p = 0; p < fm->balancer.n; p++) {
+		for (size_t i = 0; i < fm->balancer.pools[p].n_members; i++) {
+			long *active = &fm->balancer.pools[p].members[i].active;
 
 			if (*active >= 0) /* -1 is "not reported", and stays so */
 				*active = *active > fm->drain_per_list ? *active - fm->drain_per_list : 0;
 		}
-		if (pool && strcmp(pool, src->name))
-			continue;
-		found = true;
-		dst = lbm_pool_add(pools, n, src->name);
+	}
+	for (size_t k = 0; k < (names ? n : fm->balancer.n); k++) {
+		const struct lbm_pool *src = names ? NULL : &fm->balancer.pools[k];
+		struct lbm_pool *dst;
+
+		for (size_t p = 0; names && p < fm->balancer.n && !src; p++)
+			if (!strcmp(names[k], fm->balancer.pools[p].name))
+				src = &fm->balancer.pools[p];
+		if (!src)
+			return lbm_driver_fail(lb, LBM_ENOTFOUND, "no pool '%s'", names[k]);
+		dst = lbm_pool_add(out, src->name);
 		if (!dst)
 			return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 		for (size_t i = 0; i < src->n_members; i++) {
-			struct lbm_member *m = lbm_pool_add_member(dst, src->members[i].name);
+			struct lbm_member *m = lbm_pool_add_member(out, dst, src->members[i].name);
 
 			if (!m)
 				return lbm_fail(lb, LBM_ENOMEM, "out of memory");
-			*m = src->members[i];
+			copy_member(out, m, &src->members[i]);
 		}
 	}
-	if (pool && !found)
-		return lbm_driver_fail(lb, LBM_ENOTFOUND, "no pool '%s'", pool);
 	return 0;
 }
 
@@ -135,10 +148,13 @@ static void pass_on(struct fake_model *fm, const char *pool, const struct lbm_me
 	char name[2 * LBM_NAME_MAX];
 
 	snprintf(name, sizeof(name), "%s/%s", pool, leader->name);
-	for (size_t p = 0; p < fm->n_pools; p++)
-		for (size_t i = 0; i < fm->pools[p].n_members; i++)
-			if (!strcmp(fm->pools[p].members[i].follows, name))
-				fm->pools[p].members[i].state = leader->state;
+	for (size_t p = 0; p < fm->balancer.n; p++)
+		for (size_t i = 0; i < fm->balancer.pools[p].n_members; i++) {
+			struct lbm_member *m = &fm->balancer.pools[p].members[i];
+
+			if (m->follows && !strcmp(m->follows, name))
+				m->state = leader->state;
+		}
 }
 
 static int fake_apply(struct lbm *lb, struct lbm_item *items, size_t n)
@@ -152,7 +168,7 @@ static int fake_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 		if (fm->fail_apply_after && fm->items_applied >= (unsigned)fm->fail_apply_after)
 			return lbm_driver_fail(lb, LBM_EIO, "connection lost after %u changes", fm->items_applied);
 		if (fm->hold && !strcmp(fm->hold, m->name)) {
-			snprintf(m->held, sizeof(m->held), "held by the test");
+			m->held = "held by the test";
 		} else {
 			m->state = items[i].state;
 			if (items[i].weight >= 0)
@@ -167,8 +183,13 @@ static int fake_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 }
 
 const struct lbm_driver lbm_driver_fake = {
-	.scheme = "fake",
-	.name = "Fake",
+	.info = {
+		.scheme = "fake",
+		.name = "Fake",
+		.usage = "fake://POOL:MEMBER[@ADDR:PORT][>POOL/LEADER],...;POOL2:...",
+		.summary = "a balancer in memory, for tests",
+		.naming = "pool and member: the names in the target",
+	},
 	.open = fake_open,
 	.close = fake_close,
 	.list = fake_list,

@@ -6,14 +6,13 @@
 #include "driver.h"
 
 struct fake_model {
-	struct lbm_pool *pools;
-	size_t n_pools;
+	struct lbm_listing balancer; /* what the balancer holds */
 	unsigned list_calls, apply_calls, items_applied;
 	unsigned whole_lists; /* list calls that asked for every pool */
 	int fail_apply_after; /* > 0: apply fails with LBM_EIO after that many items */
 	long drain_per_list;  /* active connections that close between two listings */
 	const char *hold;     /* member name that stays disabled whatever is asked */
-	bool propagate;       /* followers take their leader's new state, as HAProxy's do */
+	bool propagate;	      /* followers take their leader's new state, as HAProxy's do */
 };
 
 /* The model behind a handle opened on "fake://POOL:M1,M2;POOL2:M3", where a

@@ -9,8 +9,8 @@ import unittest
 
 CLI = os.environ["LBM_CLI"]
 TARGET = "fake://web:a@192.0.2.1:80,b@192.0.2.2:80;api:a@192.0.2.1:80,d@192.0.2.4:8080"
-MEMBER_KEYS = {"name", "address", "port", "state", "health", "weight", "active", "inactive", "status", "held",
-               "follows", "template", "ephemeral"}
+MEMBER_KEYS = {"name", "address", "port", "state", "health", "weight", "restore_weight", "active", "inactive",
+               "status", "held", "follows", "template", "ephemeral", "agent"}
 
 
 def run(*args):
@@ -35,7 +35,6 @@ class Usage(unittest.TestCase):
             ((TARGET, "frob"), "unknown command 'frob'"),
             ((TARGET, "drain", "web"), "drain takes POOL MEMBER"),
             ((TARGET, "status", "web"), "status takes POOL MEMBER"),
-            ((TARGET, "list", "a", "b"), "list takes at most one POOL"),
             ((TARGET, "list", "--wait", "3"), "go with enable, drain or disable"),
             ((TARGET, "drain", "web", "a", "--weight", "3"), "--weight goes with enable only"),
             ((TARGET, "enable", "web", "a", "--weight", "-1"), "--weight expects a whole number"),
@@ -68,6 +67,13 @@ class Json(unittest.TestCase):
         self.assertEqual((member["name"], member["address"], member["port"], member["state"], member["weight"],
                           member["held"]), ("a", "192.0.2.1", 80, "enabled", 1, None))
 
+    def test_list_several_pools(self):
+        rc, out, _ = run("--json", TARGET, "list", "api", "web", "api")
+        self.assertEqual(rc, 0)
+        self.assertEqual([p["name"] for p in json.loads(out)["pools"]], ["api", "web"])
+        rc, out, _ = run("--json", TARGET, "list", "web", "nope")
+        self.assertEqual((rc, json.loads(out)["error"]["code"]), (1, "ENOTFOUND"))
+
     def test_status_and_not_found(self):
         rc, out, _ = run("--json", TARGET, "status", "api", "192.0.2.4")
         self.assertEqual(rc, 0)
@@ -80,7 +86,8 @@ class Json(unittest.TestCase):
         rc, out, _ = run("--json", TARGET, "drain", "-", "192.0.2.1", "--dry-run")
         self.assertEqual(rc, 0)
         res = json.loads(out)
-        self.assertEqual((res["changed"], res["dry_run"], res["warning"]), (True, True, None))
+        # 0.2: "warnings" is a list (it was "warning", one string or null).
+        self.assertEqual((res["changed"], res["dry_run"], res["warnings"]), (True, True, []))
         self.assertEqual([(o["pool"], o["before"]["state"], o["after"]["state"]) for o in res["outcomes"]],
                          [("web", "enabled", "draining"), ("api", "enabled", "draining")])
         rc, out, _ = run("--json", TARGET, "disable", "web", "a", "b")

@@ -1,22 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* The core's logic against the fake driver: guards, dry run, all pools,
  * the wait loop and the error paths. */
+#include "../lib/check.h"
 #include "fake.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int passed, failed;
-
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (cond) {                                                                \
-			passed++;                                                          \
-		} else {                                                                   \
-			failed++;                                                          \
-			fprintf(stderr, "%s:%d: %s: failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
-		}                                                                          \
-	} while (0)
 
 #define SPEC "fake://web:a@192.0.2.1:80,b@192.0.2.2:80,c@192.0.2.3:80;api:a@192.0.2.1:80,d@192.0.2.4:8080"
 
@@ -33,7 +22,7 @@ static struct lbm *open_fake(void)
 
 static int set(struct lbm *lb, const char *pool, const char *member, enum lbm_state state, struct lbm_result *res)
 {
-	struct lbm_change how = { .state = state };
+	struct lbm_change how = { .version = LBM_CHANGE_VERSION, .state = state };
 
 	return lbm_member_set_state(lb, pool, member, &how, res);
 }
@@ -41,7 +30,7 @@ static int set(struct lbm *lb, const char *pool, const char *member, enum lbm_st
 static void test_open_errors(void)
 {
 	struct lbm *lb;
-	struct lbm_options bad = { .timeout_s = -1 };
+	struct lbm_options bad = { .version = LBM_OPTIONS_VERSION, .timeout_s = -1 }, old = { .timeout_s = 3 };
 
 	CHECK(lbm_open(&lb, "nope", NULL) == LBM_EINVAL);
 	CHECK(strstr(lbm_errmsg(lb), "is not a balancer URI") != NULL);
@@ -55,6 +44,10 @@ static void test_open_errors(void)
 	lbm_close(lb);
 	CHECK(lbm_open(&lb, SPEC, &bad) == LBM_EINVAL);
 	CHECK(strstr(lbm_errmsg(lb), "timeout") != NULL);
+	lbm_close(lb);
+	/* Options not started from LBM_OPTIONS_INIT: said, not guessed. */
+	CHECK(lbm_open(&lb, SPEC, &old) == LBM_EINVAL);
+	CHECK(strstr(lbm_errmsg(lb), "start from LBM_OPTIONS_INIT") != NULL);
 	lbm_close(lb);
 	lbm_close(NULL);
 	CHECK(!strcmp(lbm_errmsg(NULL), "out of memory"));
@@ -73,7 +66,8 @@ static void test_names(void)
 	CHECK(!strcmp(lbm_state_name((enum lbm_state)42), "unknown"));
 	CHECK(!strcmp(lbm_strerror(LBM_EGUARD), "EGUARD"));
 	CHECK(!strcmp(lbm_health_name(LBM_HEALTH_DOWN), "down"));
-	CHECK(lbm_split_hostport("192.0.2.1:80", addr, sizeof(addr), &port) && !strcmp(addr, "192.0.2.1") && port == 80);
+	CHECK(lbm_split_hostport("192.0.2.1:80", addr, sizeof(addr), &port) && !strcmp(addr, "192.0.2.1") &&
+	      port == 80);
 	CHECK(lbm_split_hostport("192.0.2.1", addr, sizeof(addr), &port) && port == 0);
 	CHECK(lbm_split_hostport("[2001:db8::1]:443", addr, sizeof(addr), &port) && !strcmp(addr, "2001:db8::1") &&
 	      port == 443);
@@ -84,28 +78,45 @@ static void test_names(void)
 	CHECK(!lbm_split_hostport(":80", addr, sizeof(addr), &port));
 }
 
+/* The one member of a listing made by lbm_member_get(). */
+static const struct lbm_member *got(const struct lbm_listing *l)
+{
+	return l->n == 1 && l->pools[0].n_members == 1 ? &l->pools[0].members[0] : NULL;
+}
+
 static void test_list_and_get(void)
 {
+	static const char *const api[] = { "api" }, *const both[] = { "api", "web", "api" }, *const nope[] = { "nope" };
 	struct lbm *lb = open_fake();
-	struct lbm_pool *pools;
-	struct lbm_member m;
-	size_t n;
+	struct lbm_listing l;
 
-	CHECK(lbm_pools(lb, NULL, &pools, &n) == 0 && n == 2 && pools[0].n_members == 3);
-	lbm_pools_free(pools, n);
-	CHECK(lbm_pools(lb, "api", &pools, &n) == 0 && n == 1 && pools[0].n_members == 2);
-	lbm_pools_free(pools, n);
-	CHECK(lbm_pools(lb, "nope", &pools, &n) == LBM_ENOTFOUND && pools == NULL && n == 0);
-	CHECK(lbm_member_get(lb, "web", "b", &m) == 0 && !strcmp(m.name, "b"));
-	CHECK(lbm_member_get(lb, "web", "192.0.2.3", &m) == 0 && !strcmp(m.name, "c"));
-	CHECK(lbm_member_get(lb, "api", "192.0.2.4:8080", &m) == 0 && !strcmp(m.name, "d"));
-	CHECK(lbm_member_get(lb, "api", "192.0.2.4:80", &m) == LBM_ENOTFOUND);
-	CHECK(lbm_member_get(lb, NULL, "d", &m) == 0 && m.port == 8080);
-	CHECK(lbm_member_get(lb, NULL, "a", &m) == LBM_EINVAL);
+	CHECK(lbm_pools(lb, NULL, 0, &l) == 0 && l.n == 2 && l.pools[0].n_members == 3);
+	lbm_listing_free(&l);
+	CHECK(lbm_pools(lb, api, 1, &l) == 0 && l.n == 1 && l.pools[0].n_members == 2);
+	lbm_listing_free(&l);
+	/* Several pools in one call, each once, in the order named. */
+	CHECK(lbm_pools(lb, both, 3, &l) == 0 && l.n == 2 && !strcmp(l.pools[0].name, "api") &&
+	      !strcmp(l.pools[1].name, "web"));
+	CHECK(fake_model(lb)->list_calls == 3);
+	lbm_listing_free(&l);
+	lbm_listing_free(&l); /* safe twice */
+	CHECK(lbm_pools(lb, nope, 1, &l) == LBM_ENOTFOUND && l.pools == NULL && l.n == 0);
+	CHECK(lbm_member_get(lb, "web", "b", &l) == 0 && !strcmp(got(&l)->name, "b") &&
+	      !strcmp(l.pools[0].name, "web"));
+	lbm_listing_free(&l);
+	CHECK(lbm_member_get(lb, "web", "192.0.2.3", &l) == 0 && !strcmp(got(&l)->name, "c"));
+	lbm_listing_free(&l);
+	CHECK(lbm_member_get(lb, "api", "192.0.2.4:8080", &l) == 0 && !strcmp(got(&l)->name, "d"));
+	lbm_listing_free(&l);
+	CHECK(lbm_member_get(lb, "api", "192.0.2.4:80", &l) == LBM_ENOTFOUND);
+	CHECK(lbm_member_get(lb, NULL, "d", &l) == 0 && got(&l)->port == 8080 && !strcmp(l.pools[0].name, "api"));
+	lbm_listing_free(&l);
+	/* 0.2: a name several pools hold is EAMBIGUOUS (it was EINVAL). */
+	CHECK(lbm_member_get(lb, NULL, "a", &l) == LBM_EAMBIGUOUS);
 	CHECK(strstr(lbm_errmsg(lb), "several pools") != NULL);
-	CHECK(lbm_member_get(lb, NULL, "zz", &m) == LBM_ENOTFOUND);
+	CHECK(lbm_member_get(lb, NULL, "zz", &l) == LBM_ENOTFOUND);
 	CHECK(strstr(lbm_errmsg(lb), "no pool has a member 'zz'") != NULL);
-	CHECK(lbm_member_get(lb, "web", "zz", &m) == LBM_ENOTFOUND);
+	CHECK(lbm_member_get(lb, "web", "zz", &l) == LBM_ENOTFOUND);
 	CHECK(strstr(lbm_errmsg(lb), "pool 'web' has no member 'zz'") != NULL);
 	lbm_close(lb);
 }
@@ -136,7 +147,9 @@ static void test_transitions(void)
 static void test_dry_run(void)
 {
 	struct lbm *lb = open_fake();
-	struct lbm_change how = { .state = LBM_STATE_ENABLED, .flags = LBM_CHANGE_DRY_RUN | LBM_CHANGE_HAS_WEIGHT,
+	struct lbm_change how = { .version = LBM_CHANGE_VERSION,
+				  .state = LBM_STATE_ENABLED,
+				  .flags = LBM_CHANGE_DRY_RUN | LBM_CHANGE_HAS_WEIGHT,
 				  .weight = 7 };
 	struct lbm_result res;
 
@@ -156,7 +169,10 @@ static void test_dry_run(void)
 static void test_guard(void)
 {
 	struct lbm *lb = open_fake();
-	struct lbm_change how = { .state = LBM_STATE_DRAINING, .flags = LBM_CHANGE_HAS_MIN_ENABLED, .min_enabled = 3 };
+	struct lbm_change how = { .version = LBM_CHANGE_VERSION,
+				  .state = LBM_STATE_DRAINING,
+				  .flags = LBM_CHANGE_HAS_MIN_ENABLED,
+				  .min_enabled = 3 };
 	struct lbm_result res;
 
 	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == LBM_EGUARD);
@@ -195,7 +211,8 @@ static void test_all_pools(void)
 	struct lbm_result res;
 
 	CHECK(set(lb, "-", "192.0.2.1", LBM_STATE_DRAINING, &res) == 0);
-	CHECK(res.n == 2 && res.changed && !strcmp(res.outcomes[0].pool, "web") && !strcmp(res.outcomes[1].pool, "api"));
+	CHECK(res.n == 2 && res.changed && !strcmp(res.outcomes[0].pool, "web") &&
+	      !strcmp(res.outcomes[1].pool, "api"));
 	CHECK(fake_member(lb, "web", "a")->state == LBM_STATE_DRAINING &&
 	      fake_member(lb, "api", "a")->state == LBM_STATE_DRAINING);
 	CHECK(fake_model(lb)->apply_calls == 1);
@@ -211,8 +228,9 @@ static void test_lists_only_named_pool(void)
 {
 	struct lbm *lb = open_fake();
 	struct fake_model *fm = fake_model(lb);
-	const struct lbm_ref two[] = { { "web", "a" }, { "api", "d" } }, missing[] = { { "web", "a" }, { "nope", "a" } };
-	struct lbm_change how = { .state = LBM_STATE_DRAINING };
+	const struct lbm_ref two[] = { { "web", "a" }, { "api", "d" } },
+			     missing[] = { { "web", "a" }, { "nope", "a" } };
+	struct lbm_change how = { .version = LBM_CHANGE_VERSION, .state = LBM_STATE_DRAINING };
 	struct lbm_result res;
 
 	CHECK(set(lb, "web", "a", LBM_STATE_DRAINING, &res) == 0 && res.n == 1 && res.changed);
@@ -236,7 +254,7 @@ static void test_batch_and_partial_failure(void)
 {
 	struct lbm *lb = open_fake();
 	const struct lbm_ref refs[] = { { "web", "a" }, { "web", "b" }, { "api", "d" }, { "web", "a" } };
-	struct lbm_change how = { .state = LBM_STATE_DRAINING };
+	struct lbm_change how = { .version = LBM_CHANGE_VERSION, .state = LBM_STATE_DRAINING };
 	struct lbm_result res;
 
 	fake_model(lb)->fail_apply_after = 1;
@@ -251,7 +269,9 @@ static void test_batch_and_partial_failure(void)
 static void test_held_and_bad_args(void)
 {
 	struct lbm *lb = open_fake();
-	struct lbm_change how = { .state = LBM_STATE_DRAINING, .flags = LBM_CHANGE_HAS_WEIGHT, .weight = 3 };
+	struct lbm_change how = {
+		.version = LBM_CHANGE_VERSION, .state = LBM_STATE_DRAINING, .flags = LBM_CHANGE_HAS_WEIGHT, .weight = 3
+	};
 	struct lbm_result res;
 
 	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == LBM_EINVAL);
@@ -277,7 +297,7 @@ static void test_held_and_bad_args(void)
 static void test_wait(void)
 {
 	struct lbm *lb = open_fake();
-	struct lbm_change how = { .state = LBM_STATE_DRAINING, .wait_s = 5 };
+	struct lbm_change how = { .version = LBM_CHANGE_VERSION, .state = LBM_STATE_DRAINING, .wait_s = 5 };
 	struct lbm_result res;
 
 	fake_member(lb, "web", "a")->active = 3;
@@ -309,8 +329,10 @@ static void test_wait(void)
 static void test_guard_never_refuses_enable(void)
 {
 	struct lbm *lb = open_fake();
-	struct lbm_change drain = { .state = LBM_STATE_DRAINING, .flags = LBM_CHANGE_HAS_MIN_ENABLED };
-	struct lbm_change enable = { .state = LBM_STATE_ENABLED };
+	struct lbm_change drain = { .version = LBM_CHANGE_VERSION,
+				    .state = LBM_STATE_DRAINING,
+				    .flags = LBM_CHANGE_HAS_MIN_ENABLED };
+	struct lbm_change enable = { .version = LBM_CHANGE_VERSION, .state = LBM_STATE_ENABLED };
 	const struct lbm_ref all[] = { { "web", "a" }, { "web", "b" }, { "web", "c" } };
 	struct lbm_result res;
 
@@ -337,7 +359,7 @@ static void test_guard_never_refuses_enable(void)
 static void test_guard_counts_followers(void)
 {
 	struct lbm *lb;
-	struct lbm_change disable = { .state = LBM_STATE_DISABLED };
+	struct lbm_change disable = { .version = LBM_CHANGE_VERSION, .state = LBM_STATE_DISABLED };
 	const struct lbm_ref both[] = { { "trk", "up" }, { "trk", "up2" } };
 	struct lbm_result res;
 
@@ -375,7 +397,7 @@ static void test_guard_counts_followers(void)
 static void test_wait_without_counts(void)
 {
 	struct lbm *lb = open_fake();
-	struct lbm_change how = { .state = LBM_STATE_DRAINING, .wait_s = 30 };
+	struct lbm_change how = { .version = LBM_CHANGE_VERSION, .state = LBM_STATE_DRAINING, .wait_s = 30 };
 	struct lbm_result res;
 	double t0;
 
@@ -397,7 +419,9 @@ static void test_outcome_results(void)
 {
 	struct lbm *lb = open_fake();
 	const struct lbm_ref refs[] = { { "web", "a" }, { "web", "b" }, { "web", "c" } };
-	struct lbm_change how = { .state = LBM_STATE_DRAINING, .flags = LBM_CHANGE_HAS_MIN_ENABLED };
+	struct lbm_change how = { .version = LBM_CHANGE_VERSION,
+				  .state = LBM_STATE_DRAINING,
+				  .flags = LBM_CHANGE_HAS_MIN_ENABLED };
 	struct lbm_result res;
 
 	CHECK(set(lb, "web", "c", LBM_STATE_DRAINING, &res) == 0);
@@ -425,7 +449,7 @@ static void test_outcome_results(void)
 static void test_templates_and_ephemerals(void)
 {
 	struct lbm *lb;
-	struct lbm_change drain = { .state = LBM_STATE_DRAINING };
+	struct lbm_change drain = { .version = LBM_CHANGE_VERSION, .state = LBM_STATE_DRAINING };
 	struct lbm_result res;
 
 	CHECK(lbm_open(&lb, "fake://fq:t,e1>fq/t,e2>fq/t;web:a", NULL) == 0);
@@ -458,10 +482,87 @@ static void test_templates_and_ephemerals(void)
 	lbm_close(lb);
 }
 
+/* The tables every face builds its options and help from. */
+static void test_tables(void)
+{
+	struct lbm_options opt = LBM_OPTIONS_INIT;
+	const struct lbm_option_info *o;
+	const struct lbm_driver_info *d;
+	char err[256];
+	size_t n = 0;
+	bool fake = false;
+
+	for (; (d = lbm_driver_info(n)); n++)
+		fake |= !strcmp(d->scheme, "fake") && d->usage && d->summary && d->naming;
+	CHECK(fake && lbm_driver_info(n) == NULL);
+	CHECK(!strcmp(lbm_option_info(0)->name, "timeout") && lbm_option_info(0)->schemes == NULL);
+	for (n = 0; (o = lbm_option_info(n)); n++)
+		CHECK(o->help && *o->help && (o->type == LBM_OPTION_FLAG) == !o->value);
+	CHECK(n >= 9);
+	o = lbm_option_find("ca_path"); /* by its alias */
+	CHECK(o && !strcmp(o->name, "ca_file") && !strcmp(o->schemes, "f5"));
+	CHECK(lbm_option_parse(&opt, o, "/etc/ca.pem", err, sizeof(err)) == 0 && !strcmp(opt.ca_file, "/etc/ca.pem"));
+	o = lbm_option_find("timeout");
+	CHECK(lbm_option_parse(&opt, o, "2.5", err, sizeof(err)) == 0 && opt.timeout_s == 2.5);
+	CHECK(lbm_option_parse(&opt, o, "0", err, sizeof(err)) == LBM_EINVAL);
+	CHECK(!strcmp(err, "timeout expects a number of seconds above 0, got '0'"));
+	o = lbm_option_find("insecure");
+	CHECK(lbm_option_parse(&opt, o, "yes", err, sizeof(err)) == 0 && opt.insecure == 1);
+	CHECK(lbm_option_parse(&opt, o, "maybe", err, sizeof(err)) == LBM_EINVAL && strstr(err, "true or false"));
+	CHECK(lbm_option_find("password")->type == LBM_OPTION_SECRET);
+	CHECK(lbm_option_find("state_dir") && !strcmp(lbm_option_find("state_dir")->schemes, "lvs"));
+	CHECK(lbm_option_find("nope") == NULL);
+}
+
+struct seen {
+	int calls;
+	size_t first_waiting, last_waiting;
+};
+
+static void count_progress(const struct lbm_progress *p, void *arg)
+{
+	struct seen *seen = arg;
+
+	if (!seen->calls++)
+		seen->first_waiting = p->waiting;
+	seen->last_waiting = p->waiting;
+	CHECK(p->result && p->result->n == 1 && p->result->outcomes[0].waiting == (p->waiting > 0));
+}
+
+/* One call that changes, then tells how the wait goes: what the CLI prints. */
+static void test_progress(void)
+{
+	struct lbm *lb = open_fake();
+	struct seen seen = { 0 };
+	struct lbm_change how = LBM_CHANGE_INIT;
+	struct lbm_result res;
+
+	how.state = LBM_STATE_DRAINING;
+	how.wait_s = 5;
+	how.progress = count_progress;
+	how.progress_arg = &seen;
+	fake_member(lb, "web", "a")->active = 5; /* one closes at each listing */
+	fake_model(lb)->drain_per_list = 1;
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0);
+	CHECK(seen.calls >= 2 && seen.first_waiting == 1 && seen.last_waiting == 0);
+	lbm_result_free(&res);
+	/* Without a wait: told once, that the change is made. */
+	seen = (struct seen){ 0 };
+	how.state = LBM_STATE_ENABLED;
+	how.wait_s = 0;
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0 && seen.calls == 1 && seen.last_waiting == 0);
+	lbm_result_free(&res);
+	/* A change version nobody knows is refused. */
+	how.version = 0;
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == LBM_EINVAL);
+	CHECK(strstr(lbm_errmsg(lb), "LBM_CHANGE_INIT") != NULL);
+	lbm_close(lb);
+}
+
 static void test_handles_independent(void)
 {
 	struct lbm *one = open_fake(), *two = open_fake();
-	struct lbm_member m;
+	struct lbm_listing m;
 	struct lbm_result res;
 
 	CHECK(lbm_member_get(one, "web", "zz", &m) == LBM_ENOTFOUND);
@@ -491,7 +592,8 @@ int main(void)
 	test_wait_without_counts();
 	test_outcome_results();
 	test_templates_and_ephemerals();
+	test_tables();
+	test_progress();
 	test_handles_independent();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_done();
 }

@@ -1,15 +1,15 @@
 -- SPDX-License-Identifier: MIT
 -- Build and install the Lua module from a checkout, at the top of the tree:
---   luarocks make plugins/lua/lbmember-0.1.0-1.rockspec
+--   luarocks make plugins/lua/lbmember-0.2.0-1.rockspec
 -- CMake builds the whole project (the module links the core statically);
 -- only lbmember.so is installed into the rock tree.
 rockspec_format = "3.0"
 package = "lbmember"
-version = "0.1.0-1"
+version = "0.2.0-1"
 source = {
 	-- No public home yet: `luarocks make` builds the checkout it runs in.
 	url = "git+https://example.invalid/lbmember.git",
-	tag = "v0.1.0",
+	tag = "v0.2.0",
 }
 description = {
 	summary = "Drain, disable and enable load-balancer members (LVS/IPVS, HAProxy, F5 BIG-IP)",
@@ -18,7 +18,8 @@ lbmember takes real servers out of a load balancer's rotation without cutting
 the users already connected, and puts them back exactly as they were, with
 one vocabulary on LVS/IPVS, HAProxy and F5 BIG-IP LTM. This is its Lua 5.4
 module: lbm.open(target, opts), handle:pools(), handle:member(pool, name),
-handle:enable/drain/disable(pool, name, {weight, wait, min_enabled, dry_run}).
+handle:enable/drain/disable(pool, name, {weight, wait, min_enabled, dry_run,
+progress}).
 ]],
 	license = "MIT",
 }

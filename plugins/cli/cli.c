@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
-/* lbmember: the command line an operator types. */
+/* lbmember: the command line an operator types. The targets and the options
+ * of lbm_open() come from the core's tables (lbm_driver_info(),
+ * lbm_option_info()), so that this help cannot drift from what they take. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -9,43 +11,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "lbm_help.h"
 #include "lbm_json.h"
 #include "lbmember.h"
 
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2
+};
 
-static const char usage_text[] =
-	"Usage: lbmember [OPTIONS] TARGET list [POOL]\n"
-	"       lbmember [OPTIONS] TARGET status POOL MEMBER\n"
-	"       lbmember [OPTIONS] TARGET enable|drain|disable POOL MEMBER [MEMBER...]\n"
-	"Try 'lbmember --help' for more information.\n";
+static const char usage_text[] = "Usage: lbmember [OPTIONS] TARGET list [POOL...]\n"
+				 "       lbmember [OPTIONS] TARGET status POOL MEMBER\n"
+				 "       lbmember [OPTIONS] TARGET enable|drain|disable POOL MEMBER [MEMBER...]\n";
 
-static const char help_text[] =
-	"Usage: lbmember [OPTIONS] TARGET list [POOL]\n"
-	"       lbmember [OPTIONS] TARGET status POOL MEMBER\n"
-	"       lbmember [OPTIONS] TARGET enable|drain|disable POOL MEMBER [MEMBER...]\n"
-	"\n"
-	"Take load-balancer members out of rotation gently, and put them back, the same\n"
-	"way on LVS/IPVS, HAProxy and F5 BIG-IP LTM.\n"
-	"\n"
-	"Targets:\n"
-	"  lvs://                       the local kernel's IPVS table (lvs://?netns=NAME)\n"
-	"  haproxy:///PATH/admin.sock   an HAProxy runtime API unix socket (level admin)\n"
-	"  haproxy://HOST:PORT          an HAProxy runtime API TCP socket\n"
-	"  f5://HOST[:PORT]             a BIG-IP's iControl REST API (HTTPS)\n"
-	"\n"
-	"Pools and members:\n"
-	"  LVS      pool tcp:VIP:PORT, udp:..., sctp:..., fwm:MARK, tcp:[2001:db8::1]:80;\n"
-	"           member IP[:PORT] (the port defaults to the service's)\n"
-	"  HAProxy  pool = backend name; member = server name, or its ADDR[:PORT]\n"
-	"  F5       pool = /Partition/pool (partition defaults to Common);\n"
-	"           member = /Partition/ADDR:PORT or ADDR:PORT\n"
+static const char intro_text[] = "\n"
+				 "Take load-balancer members out of rotation gently, and put them back, the same\n"
+				 "way on LVS/IPVS, HAProxy and F5 BIG-IP LTM.\n";
+
+static const char commands_text[] =
 	"  POOL '-' means every pool that holds the member.\n"
 	"\n"
 	"Commands:\n"
-	"  list [POOL]         pools and members: state, health, weight, connections\n"
+	"  list [POOL...]      pools and members: state, health, weight, connections\n"
 	"  status POOL MEMBER  one member\n"
 	"  enable              take new connections again (LVS: restore the recorded weight)\n"
 	"  drain               no new connections; existing ones continue (LVS: weight 0)\n"
@@ -56,24 +45,19 @@ static const char help_text[] =
 	"Options for enable, drain and disable:\n"
 	"  --wait S            then wait up to S seconds: until active connections reach 0\n"
 	"                      (drain, disable) or health is up (enable); exit 1 on timeout,\n"
-	"                      the member left as set\n"
+	"                      the member left as set; exit 1 at once where the balancer\n"
+	"                      gives no connection count\n"
 	"  --weight N          with enable: set this weight (0-65535)\n"
-	"  --min-enabled N     refuse, touching nothing, when fewer than N members of a pool\n"
-	"                      would stay enabled and not down (default 1; 0 allows\n"
-	"                      emptying a pool)\n"
+	"  --min-enabled N     refuse, touching nothing, a change that takes a member out of\n"
+	"                      rotation when fewer than N members of its pool would stay in\n"
+	"                      it (default 1; 0 allows emptying a pool); enabling is never\n"
+	"                      refused\n"
 	"  --dry-run           say what would change, change nothing\n"
 	"\n"
 	"General options:\n"
-	"  --json              machine-readable output on stdout (errors too)\n"
-	"  --timeout S         bound on each exchange with the balancer (default 5)\n"
-	"  --user USER         F5 user (default $LBM_F5_USER)\n"
-	"  --password-file F   file holding the F5 password (default $LBM_F5_PASSWORD);\n"
-	"                      there is no --password: argv is visible to every user\n"
-	"  --basic-auth        F5: HTTP basic auth instead of a token (old devices)\n"
-	"  --login-provider P  F5 loginProviderName (default tmos)\n"
-	"  --ca-file F         CA bundle to verify the balancer's TLS certificate\n"
-	"  --insecure          do not verify TLS certificates\n"
-	"  --state-dir D       LVS state store (default $LBM_STATE_DIR or /var/lib/lbmember)\n"
+	"  --json              machine-readable output on stdout (errors too)\n";
+
+static const char end_text[] =
 	"  -h, --help          this help\n"
 	"  -V, --version       the version\n"
 	"\n"
@@ -86,12 +70,49 @@ static const char help_text[] =
 	"  lbmember lvs:// disable tcp:198.51.100.11:80 198.51.100.78\n"
 	"  LBM_F5_USER=admin lbmember --password-file ~/.f5pass f5://bigip.example drain /Common/web 192.0.2.5:80\n";
 
+static void print_help(void)
+{
+	const struct lbm_driver_info *d;
+	const struct lbm_option_info *o;
+
+	fputs(usage_text, stdout);
+	fputs(intro_text, stdout);
+	fputs("\nTargets:\n", stdout);
+	for (size_t i = 0; (d = lbm_driver_info(i)); i++) {
+		printf("  %s\n      ", d->usage);
+		lbm_help_wrap(stdout, d->summary, 6, 6);
+	}
+	fputs("\nPools and members:\n", stdout);
+	for (size_t i = 0; (d = lbm_driver_info(i)); i++) {
+		printf("  %-8s ", d->name);
+		lbm_help_wrap(stdout, d->naming, 11, 11);
+	}
+	fputs(commands_text, stdout);
+	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
+		char name[64], line[160];
+		int len;
+
+		if (o->type == LBM_OPTION_SECRET)
+			continue; /* never on a command line */
+		lbm_help_dashed(name, sizeof(name), o->name);
+		len = snprintf(line, sizeof(line), "  --%s%s%s", name, o->value ? " " : "", o->value ? o->value : "");
+		printf("%-22s", line);
+		if (len > 21)
+			printf("\n%22s", "");
+		lbm_help_option(line, sizeof(line), o);
+		lbm_help_wrap(stdout, line, 22, 22);
+	}
+	fputs(end_text, stdout);
+}
+
 struct cli {
 	struct lbm_options opt;
 	struct lbm_change how;
 	int json;
 	int dry_run;
 	int state_opts; /* an enable/drain/disable option was given */
+	int told;	/* the outcomes were printed while the change went on */
+	double waited;	/* how long the last wait took */
 };
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -106,6 +127,7 @@ static int usage(const char *fmt, ...)
 	va_end(ap);
 	fputs("\n", stderr);
 	fputs(usage_text, stderr);
+	fputs("Try 'lbmember --help' for more information.\n", stderr);
 	return EXIT_USAGE;
 }
 
@@ -131,14 +153,6 @@ static int parse_count(const char *opt, const char *s, unsigned max, unsigned *o
 		return usage("%s expects a whole number from 0 to %u, got '%s'", opt, max, s);
 	*out = (unsigned)value;
 	return 0;
-}
-
-static double monotonic_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void print_json(json_t *obj)
@@ -184,24 +198,41 @@ static void format_address(char *buf, size_t size, const struct lbm_member *m)
 		snprintf(buf, size, "%s:%u", m->address, m->port);
 }
 
-static const char *status_text(char *buf, size_t size, const struct lbm_member *m)
+/* The status, and what holds the member out; the buffer only when needed. */
+static const char *status_text(char **buf, const struct lbm_member *m)
 {
-	if (!m->held[0])
+	size_t len;
+
+	if (!m->held)
 		return m->status;
-	snprintf(buf, size, "%s (held: %s)", m->status, m->held);
-	return buf;
+	len = strlen(m->status) + strlen(m->held) + 16;
+	free(*buf);
+	*buf = malloc(len);
+	if (!*buf)
+		return m->status;
+	snprintf(*buf, len, "%s (held: %s)", m->status, m->held);
+	return *buf;
 }
 
 /* Columns as wide as their widest cell, like ipvsadm -Ln. */
-enum { COL_POOL, COL_MEMBER, COL_ADDRESS, COL_STATE, COL_HEALTH, COL_WEIGHT, COL_ACTIVE, COL_INACTIVE, COLS };
+enum {
+	COL_POOL,
+	COL_MEMBER,
+	COL_ADDRESS,
+	COL_STATE,
+	COL_HEALTH,
+	COL_WEIGHT,
+	COL_ACTIVE,
+	COL_INACTIVE,
+	COLS
+};
 static const char *const headers[COLS] = { "POOL",   "MEMBER", "ADDRESS", "STATE",
 					   "HEALTH", "WEIGHT", "ACTIVE",  "INACTIVE" };
 
 struct row {
 	const char *cell[COLS];
-	char address[LBM_NAME_MAX + 16];
+	char address[LBM_ADDRESS_MAX + 16];
 	char counts[3][24];
-	char status[2 * LBM_NAME_MAX + 16];
 };
 
 /* Cells point into the member or the row: only the address is formatted, so
@@ -220,16 +251,17 @@ static void member_row(const char *pool, const struct lbm_member *m, struct row 
 	r->cell[COL_INACTIVE] = count_text(m->inactive, r->counts[2]);
 }
 
-static void print_table(const struct lbm_pool *pools, size_t n)
+static void print_table(const struct lbm_listing *l)
 {
+	char *status = NULL;
 	struct row r;
 	int w[COLS];
 
 	for (int c = 0; c < COLS; c++)
 		w[c] = (int)strlen(headers[c]);
-	for (size_t p = 0; p < n; p++) {
-		for (size_t i = 0; i < pools[p].n_members; i++) {
-			member_row(pools[p].name, &pools[p].members[i], &r);
+	for (size_t p = 0; p < l->n; p++) {
+		for (size_t i = 0; i < l->pools[p].n_members; i++) {
+			member_row(l->pools[p].name, &l->pools[p].members[i], &r);
 			for (int c = 0; c < COLS; c++)
 				if ((int)strlen(r.cell[c]) > w[c])
 					w[c] = (int)strlen(r.cell[c]);
@@ -238,61 +270,66 @@ static void print_table(const struct lbm_pool *pools, size_t n)
 	for (int c = 0; c < COLS; c++)
 		printf("%-*s  ", w[c], headers[c]);
 	printf("STATUS\n");
-	for (size_t p = 0; p < n; p++) {
-		if (!pools[p].n_members) {
-			printf("%-*s  (no members)%s%s\n", w[COL_POOL], pools[p].name, pools[p].detail[0] ? "  " : "",
-			       pools[p].detail);
+	for (size_t p = 0; p < l->n; p++) {
+		const struct lbm_pool *pool = &l->pools[p];
+
+		if (!pool->n_members) {
+			printf("%-*s  (no members)%s%s\n", w[COL_POOL], pool->name, pool->detail[0] ? "  " : "",
+			       pool->detail);
 			continue;
 		}
-		for (size_t i = 0; i < pools[p].n_members; i++) {
-			const struct lbm_member *m = &pools[p].members[i];
+		for (size_t i = 0; i < pool->n_members; i++) {
+			const struct lbm_member *m = &pool->members[i];
 
-			member_row(pools[p].name, m, &r);
+			member_row(pool->name, m, &r);
 			printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], r.cell[0], w[1], r.cell[1],
 			       w[2], r.cell[2], w[3], r.cell[3], w[4], r.cell[4], w[5], r.cell[5], w[6], r.cell[6],
-			       w[7], r.cell[7], status_text(r.status, sizeof(r.status), m));
+			       w[7], r.cell[7], status_text(&status, m));
 		}
 	}
+	free(status);
 }
 
 static int cmd_list(const struct cli *cli, struct lbm *lb, char **args, int nargs)
 {
-	struct lbm_pool *pools;
-	size_t n;
-	int ret;
+	struct lbm_listing l;
+	int ret = lbm_pools(lb, nargs ? (const char *const *)args : NULL, (size_t)nargs, &l);
 
-	if (nargs > 1)
-		return usage("list takes at most one POOL");
-	ret = lbm_pools(lb, nargs ? args[0] : NULL, &pools, &n);
 	if (ret < 0)
 		return fail(cli, lb, ret);
 	if (cli->json)
-		print_json(json_pack("{s:o}", "pools", lbm_json_pools(pools, n)));
+		print_json(json_pack("{s:o}", "pools", lbm_json_pools(&l)));
 	else
-		print_table(pools, n);
-	lbm_pools_free(pools, n);
+		print_table(&l);
+	lbm_listing_free(&l);
 	return EXIT_OK;
 }
 
 static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int nargs)
 {
-	struct lbm_member m;
+	struct lbm_listing l;
+	const struct lbm_member *m;
+	char *status = NULL;
 	struct row r;
 	int ret;
 
 	if (nargs != 2)
 		return usage("status takes POOL MEMBER");
-	ret = lbm_member_get(lb, args[0], args[1], &m);
+	ret = lbm_member_get(lb, args[0], args[1], &l);
 	if (ret < 0)
 		return fail(cli, lb, ret);
+	m = &l.pools[0].members[0];
 	if (cli->json) {
-		print_json(json_pack("{s:s, s:o}", "pool", args[0], "member", lbm_json_member(&m)));
-		return EXIT_OK;
+		print_json(
+			json_pack("{s:o, s:o}", "pool", lbm_json_text(l.pools[0].name), "member", lbm_json_member(m)));
+	} else {
+		member_row(l.pools[0].name, m, &r);
+		for (int c = COL_MEMBER; c < COLS; c++)
+			printf("%-9s %s\n", headers[c], r.cell[c]);
+		printf("%-9s %s\n", "STATUS", status_text(&status, m));
 	}
-	member_row(args[0], &m, &r);
-	for (int c = COL_MEMBER; c < COLS; c++)
-		printf("%-9s %s\n", headers[c], r.cell[c]);
-	printf("%-9s %s\n", "STATUS", status_text(r.status, sizeof(r.status), &m));
+	free(status);
+	lbm_listing_free(&l);
 	return EXIT_OK;
 }
 
@@ -336,181 +373,205 @@ static void print_outcomes(const struct lbm_result *res, enum lbm_state asked)
 	}
 }
 
-static void print_result(const struct cli *cli, struct lbm *lb, const struct lbm_result *res, enum lbm_state asked,
-			 int ret)
+/* A person waiting minutes for a drain should see at once that it was done,
+ * and what is being waited for: the core says so once the change is made. */
+static void on_progress(const struct lbm_progress *p, void *arg)
+{
+	struct cli *cli = arg;
+
+	cli->waited = p->waited_s;
+	if (cli->told)
+		return;
+	cli->told = 1;
+	print_outcomes(p->result, cli->how.state);
+	if (p->waiting)
+		printf("waiting up to %g s for %s\n", cli->how.wait_s,
+		       cli->how.state == LBM_STATE_ENABLED ? "health checks to pass" : "active connections to finish");
+	fflush(stdout);
+}
+
+static void print_result(const struct cli *cli, struct lbm *lb, const struct lbm_result *res, int ret)
 {
 	if (cli->json) {
 		json_t *obj = json_pack("{s:b, s:b, s:o, s:o}", "changed", res->changed, "dry_run", cli->dry_run,
-					"outcomes", lbm_json_outcomes(res), "warning",
-					res->warning[0] ? json_string(res->warning) : json_null());
+					"outcomes", lbm_json_outcomes(res), "warnings", lbm_json_warnings(res));
 
 		if (ret < 0)
 			json_object_set_new(obj, "error", lbm_json_error(ret, lbm_errmsg(lb)));
 		print_json(obj);
 		return;
 	}
-	print_outcomes(res, asked);
-	if (res->warning[0])
-		fprintf(stderr, "lbmember: warning: %s\n", res->warning);
+	if (!cli->told)
+		print_outcomes(res, cli->how.state);
+	else if (ret == 0 && cli->how.wait_s > 0)
+		printf("settled after %.1f s\n", cli->waited);
+	for (size_t i = 0; i < res->n_warnings; i++)
+		fprintf(stderr, "lbmember: warning: %s\n", res->warnings[i]);
 	if (ret < 0)
 		fprintf(stderr, "lbmember: %s\n", lbm_errmsg(lb));
 }
 
-/* A person waiting minutes for a drain should see at once that it was
- * done, and what is being waited for: change first, then wait with a second,
- * idempotent, call. JSON readers get one document from one call. */
-static int set_then_wait(const struct cli *cli, struct lbm *lb, const struct lbm_ref *refs, size_t n,
-			 const struct lbm_change *how)
+static int cmd_set(struct cli *cli, struct lbm *lb, char **args, int nargs)
 {
-	struct lbm_change change = *how;
-	struct lbm_result res;
-	double started;
-	int ret;
-
-	change.wait_s = 0;
-	ret = lbm_set_state(lb, refs, n, &change, &res);
-	print_result(cli, lb, &res, how->state, ret);
-	lbm_result_free(&res);
-	if (ret < 0)
-		return ret;
-	printf("waiting up to %g s for %s\n", how->wait_s,
-	       how->state == LBM_STATE_ENABLED ? "health checks to pass" : "active connections to finish");
-	fflush(stdout);
-	started = monotonic_s();
-	ret = lbm_set_state(lb, refs, n, how, &res);
-	if (ret == 0)
-		printf("settled after %.1f s\n", monotonic_s() - started);
-	else
-		fprintf(stderr, "lbmember: %s\n", lbm_errmsg(lb));
-	lbm_result_free(&res);
-	return ret;
-}
-
-static int cmd_set(const struct cli *cli, struct lbm *lb, enum lbm_state state, const char *command, char **args,
-		   int nargs)
-{
-	struct lbm_change how = cli->how;
 	struct lbm_result res;
 	struct lbm_ref *refs;
 	int ret;
 
 	if (nargs < 2)
-		return usage("%s takes POOL MEMBER [MEMBER...]", command);
+		return usage("%s takes POOL MEMBER [MEMBER...]", args[-1]);
 	refs = calloc((size_t)nargs - 1, sizeof(*refs));
 	if (!refs)
 		return fail(cli, NULL, LBM_ENOMEM);
 	for (int i = 1; i < nargs; i++)
 		refs[i - 1] = (struct lbm_ref){ .pool = args[0], .member = args[i] };
-	how.state = state;
-	if (!cli->json && how.wait_s > 0 && !cli->dry_run) {
-		ret = set_then_wait(cli, lb, refs, (size_t)nargs - 1, &how);
-	} else {
-		ret = lbm_set_state(lb, refs, (size_t)nargs - 1, &how, &res);
-		print_result(cli, lb, &res, how.state, ret);
-		lbm_result_free(&res);
+	if (!cli->json) {
+		cli->how.progress = on_progress;
+		cli->how.progress_arg = cli;
 	}
+	ret = lbm_set_state(lb, refs, (size_t)nargs - 1, &cli->how, &res);
+	print_result(cli, lb, &res, ret);
+	lbm_result_free(&res);
 	free(refs);
 	return ret < 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 enum {
 	OPT_JSON = 256,
-	OPT_TIMEOUT,
-	OPT_USER,
-	OPT_PASSWORD_FILE,
-	OPT_PASSWORD,
-	OPT_BASIC_AUTH,
-	OPT_LOGIN_PROVIDER,
-	OPT_CA_FILE,
-	OPT_INSECURE,
-	OPT_STATE_DIR,
 	OPT_WAIT,
 	OPT_WEIGHT,
 	OPT_MIN_ENABLED,
 	OPT_DRY_RUN,
+	OPT_TABLE = 1000, /* + the index of an option of lbm_option_info() */
+	OPT_TABLE_ALIAS = 2000,
 };
 
-static const struct option long_options[] = {
+static const struct option own_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "user", required_argument, NULL, OPT_USER },
-	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
-	/* Refused by name: getopt_long would take it for --password-file and
-	 * the password for a file name, which errors then echo. */
-	{ "password", optional_argument, NULL, OPT_PASSWORD },
-	{ "basic-auth", no_argument, NULL, OPT_BASIC_AUTH },
-	{ "login-provider", required_argument, NULL, OPT_LOGIN_PROVIDER },
-	{ "ca-file", required_argument, NULL, OPT_CA_FILE },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "wait", required_argument, NULL, OPT_WAIT },
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
 	{ "min-enabled", required_argument, NULL, OPT_MIN_ENABLED },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
 };
+
+#define NAMES_MAX 64
+
+/* getopt's table: ours, then every option of the core's table, by name and
+ * by alias, dashed. A secret is there too, taking an optional argument, to
+ * be refused by name: getopt_long would otherwise take it for the
+ * abbreviation of another (--password for --password-file). */
+static struct option *build_options(char (*names)[32])
+{
+	size_t n = sizeof(own_options) / sizeof(own_options[0]), k = n;
+	const struct lbm_option_info *o;
+	struct option *all;
+
+	for (size_t i = 0; lbm_option_info(i); i++)
+		n += 2;
+	all = calloc(n + 1, sizeof(*all));
+	if (!all)
+		return NULL;
+	memcpy(all, own_options, sizeof(own_options));
+	for (size_t i = 0; (o = lbm_option_info(i)) && k + 2 <= n && 2 * i + 1 < NAMES_MAX; i++) {
+		int arg = o->type == LBM_OPTION_FLAG	 ? no_argument
+			  : o->type == LBM_OPTION_SECRET ? optional_argument
+							 : required_argument;
+
+		lbm_help_dashed(names[2 * i], sizeof(names[0]), o->name);
+		all[k++] = (struct option){ names[2 * i], arg, NULL, OPT_TABLE + (int)i };
+		if (o->alias) {
+			lbm_help_dashed(names[2 * i + 1], sizeof(names[0]), o->alias);
+			all[k++] = (struct option){ names[2 * i + 1], arg, NULL, OPT_TABLE_ALIAS + (int)i };
+		}
+	}
+	return all;
+}
+
+/* There is no option for a secret: say what to use instead. */
+static int no_secret(const struct lbm_option_info *o)
+{
+	char file[64], dashes[64];
+	const struct lbm_option_info *f;
+
+	snprintf(file, sizeof(file), "%s_file", o->name);
+	f = lbm_option_find(file);
+	lbm_help_dashed(dashes, sizeof(dashes), file);
+	return usage("there is no --%s, since every user can read a command line: use --%s %s or %s", o->name, dashes,
+		     f && f->value ? f->value : "FILE", f && f->fallback ? f->fallback : "the environment");
+}
+
+static int table_option(struct cli *cli, const struct lbm_option_info *o, const char *text)
+{
+	char err[256];
+
+	if (o->type == LBM_OPTION_SECRET)
+		return no_secret(o);
+	if (lbm_option_parse(&cli->opt, o, o->type == LBM_OPTION_FLAG ? "true" : text, err, sizeof(err)) < 0)
+		return usage("--%s", err);
+	return 0;
+}
 
 /* Returns -1 to go on, or an exit status. */
 static int parse_options(struct cli *cli, int argc, char **argv)
 {
-	int c;
+	static char names[NAMES_MAX][32];
+	struct option *options = build_options(names);
+	int c, ret = -1;
 
+	if (!options) {
+		fputs("lbmember: out of memory\n", stderr);
+		return EXIT_FAILED;
+	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hV", long_options, NULL)) != -1) {
+	while (ret < 0 && (c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
 		switch (c) {
-		case 'h': fputs(help_text, stdout); return EXIT_OK;
-		case 'V': printf("lbmember %s\n", LBM_VERSION); return EXIT_OK;
-		case OPT_JSON: cli->json = 1; break;
-		case OPT_TIMEOUT:
-			if (parse_seconds("--timeout", optarg, &cli->opt.timeout_s))
-				return EXIT_USAGE;
-			if (cli->opt.timeout_s == 0)
-				return usage("--timeout expects a number of seconds above 0, got '%s'", optarg);
+		case 'h':
+			print_help();
+			ret = EXIT_OK;
 			break;
-		case OPT_USER: cli->opt.user = optarg; break;
-		case OPT_PASSWORD_FILE: cli->opt.password_file = optarg; break;
-		case OPT_PASSWORD:
-			return usage("there is no --password, since every user can read a command line: "
-				     "use --password-file FILE or $LBM_F5_PASSWORD");
-		case OPT_BASIC_AUTH: cli->opt.basic_auth = 1; break;
-		case OPT_LOGIN_PROVIDER: cli->opt.login_provider = optarg; break;
-		case OPT_CA_FILE: cli->opt.ca_file = optarg; break;
-		case OPT_INSECURE: cli->opt.insecure = 1; break;
-		case OPT_STATE_DIR: cli->opt.state_dir = optarg; break;
+		case 'V':
+			printf("lbmember %s\n", LBM_VERSION);
+			ret = EXIT_OK;
+			break;
+		case OPT_JSON: cli->json = 1; break;
 		case OPT_WAIT:
 			cli->state_opts = 1;
 			if (parse_seconds("--wait", optarg, &cli->how.wait_s))
-				return EXIT_USAGE;
+				ret = EXIT_USAGE;
 			break;
 		case OPT_WEIGHT:
 			cli->state_opts = 1;
 			cli->how.flags |= LBM_CHANGE_HAS_WEIGHT;
-			if (parse_count("--weight", optarg, 65535, &cli->how.weight))
-				return EXIT_USAGE;
+			if (parse_count("--weight", optarg, LBM_WEIGHT_MAX, &cli->how.weight))
+				ret = EXIT_USAGE;
 			break;
 		case OPT_MIN_ENABLED:
 			cli->state_opts = 1;
 			cli->how.flags |= LBM_CHANGE_HAS_MIN_ENABLED;
 			if (parse_count("--min-enabled", optarg, 1000000, &cli->how.min_enabled))
-				return EXIT_USAGE;
+				ret = EXIT_USAGE;
 			break;
 		case OPT_DRY_RUN:
 			cli->state_opts = 1;
 			cli->dry_run = 1;
 			cli->how.flags |= LBM_CHANGE_DRY_RUN;
 			break;
-		case ':': return usage("option '%s' needs a value", argv[optind - 1]);
-		default: return usage("unknown option '%s'", argv[optind - 1]);
+		case ':': ret = usage("option '%s' needs a value", argv[optind - 1]); break;
+		case '?': ret = usage("unknown option '%s'", argv[optind - 1]); break;
+		default:
+			if (c >= OPT_TABLE && c < OPT_TABLE_ALIAS + NAMES_MAX)
+				ret = table_option(cli, lbm_option_info((size_t)(c % 1000)), optarg) ? EXIT_USAGE : -1;
+			break;
 		}
 	}
-	return -1;
+	free(options);
+	return ret;
 }
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { 0 };
+	struct cli cli = { .opt = LBM_OPTIONS_INIT, .how = LBM_CHANGE_INIT };
 	enum lbm_state state = LBM_STATE_UNKNOWN;
 	struct lbm *lb;
 	const char *target, *command;
@@ -524,29 +585,24 @@ int main(int argc, char **argv)
 	target = argv[optind];
 	command = argv[optind + 1];
 	nargs = argc - optind - 2;
-	if (!strcmp(command, "enable"))
-		state = LBM_STATE_ENABLED;
-	else if (!strcmp(command, "drain"))
-		state = LBM_STATE_DRAINING;
-	else if (!strcmp(command, "disable"))
-		state = LBM_STATE_DISABLED;
-	else if (strcmp(command, "list") && strcmp(command, "status"))
+	/* The verbs, as the core spells states; "enabled" works too. */
+	if (strcmp(command, "list") && strcmp(command, "status") && lbm_state_parse(command, &state) < 0)
 		return usage("unknown command '%s': expected list, status, enable, drain or disable", command);
 	if (state == LBM_STATE_UNKNOWN && cli.state_opts)
 		return usage("--wait, --weight, --min-enabled and --dry-run go with enable, drain or disable");
 	if ((cli.how.flags & LBM_CHANGE_HAS_WEIGHT) && state != LBM_STATE_ENABLED)
 		return usage("--weight goes with enable only");
+	cli.how.state = state;
 
 	ret = lbm_open(&lb, target, &cli.opt);
-	if (ret < 0) {
+	if (ret < 0)
 		ret = fail(&cli, lb, ret);
-	} else if (!strcmp(command, "list")) {
+	else if (!strcmp(command, "list"))
 		ret = cmd_list(&cli, lb, argv + optind + 2, nargs);
-	} else if (!strcmp(command, "status")) {
+	else if (!strcmp(command, "status"))
 		ret = cmd_status(&cli, lb, argv + optind + 2, nargs);
-	} else {
-		ret = cmd_set(&cli, lb, state, command, argv + optind + 2, nargs);
-	}
+	else
+		ret = cmd_set(&cli, lb, argv + optind + 2, nargs);
 	lbm_close(lb);
 	return ret;
 }
