@@ -5,7 +5,7 @@
 set -euo pipefail
 
 LBM_PACKAGES=(
-	build-essential cmake pkg-config clang libclang-rt-14-dev valgrind
+	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev valgrind
 	libnl-3-dev libnl-genl-3-dev libjansson-dev libcurl4-openssl-dev liblua5.4-dev
 	lua5.4 luarocks haproxy libsystemd-dev python3 openssl ca-certificates
 	ansible

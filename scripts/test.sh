@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Install, build from scratch and run the whole test suite: once as built for
-# users, once under AddressSanitizer + UndefinedBehaviorSanitizer, once with
-# every program of ours under valgrind memcheck (but the tests in the IPVS VM,
-# label vm: see docs/reliability.md), then every libFuzzer harness for a
-# bounded time (LBM_FUZZ_SECONDS, default 60 each).
+# Install, check the formatting, build from scratch and run the whole test
+# suite: once as built for users, once under AddressSanitizer +
+# UndefinedBehaviorSanitizer, once with every program of ours under valgrind
+# memcheck (but the tests in the IPVS VM, label vm: see docs/reliability.md),
+# then every libFuzzer harness for a bounded time (LBM_FUZZ_SECONDS, default
+# 60 each).
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 
 lbm_install
 cd "$LBM_ROOT"
+echo "== format (.clang-format)"
+git ls-files -z '*.c' '*.h' | xargs -0 clang-format --dry-run -Werror
 rm -rf build build-asan build-valgrind build-fuzz
 echo "== build"
 lbm_build build

@@ -45,7 +45,7 @@ int nagios_range_parse(const char *text, struct nagios_range *r, char *why, size
 {
 	const char *s = text, *colon;
 
-	*r = (struct nagios_range){.start = 0, .end = INFINITY, .text = text};
+	*r = (struct nagios_range){ .start = 0, .end = INFINITY, .text = text };
 	if (*s == '@') {
 		r->inside = true;
 		s++;
