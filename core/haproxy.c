@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -223,11 +224,9 @@ static void haproxy_close(struct lbm *lb)
 	lb->priv = NULL;
 }
 
-/* revents, 0 once the deadline has passed, or -errno. */
-static int poll_until(int fd, short events, double deadline)
+/* How many of pfd are ready, 0 once the deadline has passed, or -errno. */
+static int poll_many(struct pollfd *pfd, size_t n, double deadline)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
-
 	for (;;) {
 		double left = deadline - lbm_now();
 		int ret;
@@ -235,12 +234,19 @@ static int poll_until(int fd, short events, double deadline)
 		if (left <= 0)
 			return 0;
 		/* In slices, so that a huge timeout cannot overflow poll()'s int. */
-		ret = poll(&pfd, 1, left > 60 ? 60000 : (int)(left * 1000) + 1);
-		if (ret > 0)
-			return pfd.revents;
-		if (ret < 0 && errno != EINTR)
-			return -errno;
+		ret = poll(pfd, (nfds_t)n, left > 60 ? 60000 : (int)(left * 1000) + 1);
+		if (ret != 0 && !(ret < 0 && errno == EINTR))
+			return ret < 0 ? -errno : ret;
 	}
+}
+
+/* revents, 0 once the deadline has passed, or -errno. */
+static int poll_until(int fd, short events, double deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int ret = poll_many(&pfd, 1, deadline);
+
+	return ret > 0 ? pfd.revents : ret;
 }
 
 static int connect_error(struct lbm *lb, const struct haproxy *hp, int err)
@@ -327,55 +333,72 @@ static int recv_some(struct lbm *lb, const struct haproxy *hp, int fd, struct bu
 	return 0;
 }
 
-/* Send the request while reading the reply (HAProxy answers as it reads, so
- * a large request must not wait for the whole of it to be sent) until HAProxy
- * closes the connection. Whatever arrived is in *reply, also on failure. */
-static int exchange(struct lbm *lb, const struct buf *req, struct buf *reply)
+/* Up to this many connections at once: a listing's two commands. */
+#define HAP_PARALLEL 2
+
+/* Send each request on its own connection while reading its reply (HAProxy
+ * answers as it reads, so a large request must not wait for the whole of it
+ * to be sent) until HAProxy closes each connection. The connections run
+ * side by side: a multi-threaded HAProxy (nbthread defaults to the number
+ * of CPUs) serves them at the same time. Whatever arrived is in replies,
+ * also on failure. */
+static int exchange(struct lbm *lb, const struct buf *reqs, struct buf *replies, size_t n)
 {
 	const struct haproxy *hp = lb->priv;
 	double deadline = lbm_now() + lb->timeout_s;
-	size_t sent = 0;
-	bool eof = false;
-	int fd, ret = 0;
+	struct pollfd pfd[HAP_PARALLEL];
+	size_t sent[HAP_PARALLEL] = { 0 }, open = 0;
+	int ret = 0;
 
-	fd = hap_connect(lb, hp, deadline);
-	if (fd < 0)
-		return fd;
-	if ((ret = buf_add(lb, reply, "", 0)) < 0)
-		goto out;
-	while (!eof) {
-		int revents = poll_until(fd, (short)(POLLIN | (sent < req->len ? POLLOUT : 0)), deadline);
+	for (size_t i = 0; i < n; i++)
+		pfd[i].fd = -1;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		pfd[i].fd = hap_connect(lb, hp, deadline);
+		if (pfd[i].fd < 0)
+			ret = pfd[i].fd;
+		else if ((ret = buf_add(lb, &replies[i], "", 0)) == 0)
+			open++;
+	}
+	while (ret == 0 && open) {
+		int ready;
 
-		if (revents == 0) {
+		for (size_t i = 0; i < n; i++)
+			pfd[i].events = pfd[i].fd < 0 ? 0 : (short)(POLLIN | (sent[i] < reqs[i].len ? POLLOUT : 0));
+		ready = poll_many(pfd, n, deadline);
+		if (ready == 0)
 			ret = lbm_driver_fail(lb, LBM_ETIMEDOUT,
 					      "%s did not answer within %g s "
 					      "(a hung HAProxy, or not a runtime API socket?)",
 					      hp->where, lb->timeout_s);
-			break;
-		}
-		if (revents < 0) {
-			ret = lbm_driver_fail(lb, LBM_EIO, "poll: %s", strerror(-revents));
-			break;
-		}
-		if ((revents & POLLOUT) && sent < req->len) {
-			ssize_t n = send(fd, req->data + sent, req->len - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		else if (ready < 0)
+			ret = lbm_driver_fail(lb, LBM_EIO, "poll: %s", strerror(-ready));
+		for (size_t i = 0; i < n && ret == 0; i++) {
+			bool eof = false;
 
-			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				/* HAProxy may close early (e.g. a line it refused): read what it said. */
-				sent = req->len;
+			if (pfd[i].fd < 0)
 				continue;
+			if ((pfd[i].revents & POLLOUT) && sent[i] < reqs[i].len) {
+				ssize_t got = send(pfd[i].fd, reqs[i].data + sent[i], reqs[i].len - sent[i],
+						   MSG_DONTWAIT | MSG_NOSIGNAL);
+
+				if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+					/* HAProxy may close early (e.g. a line it refused): read what it said. */
+					sent[i] = reqs[i].len;
+				else if (got > 0)
+					sent[i] += (size_t)got;
 			}
-			if (n > 0)
-				sent += (size_t)n;
-		}
-		if (revents & (POLLIN | POLLHUP | POLLERR)) {
-			ret = recv_some(lb, hp, fd, reply, &eof);
-			if (ret < 0)
-				break;
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				ret = recv_some(lb, hp, pfd[i].fd, &replies[i], &eof);
+			if (ret == 0 && eof) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open--;
+			}
 		}
 	}
-out:
-	close(fd);
+	for (size_t i = 0; i < n; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
 	return ret;
 }
 
@@ -416,34 +439,43 @@ static void chomp(char *s)
 		s[--len] = '\0';
 }
 
-/* Send "prompt", the commands, "quit"; return the reply, positioned after
- * the prompt command's own (empty) output. */
-static int run(struct lbm *lb, const struct buf *cmds, struct buf *reply, char **cursor)
+/* Send "prompt", the commands, "quit" on one connection per cmds[i];
+ * return each reply, positioned after the prompt command's own (empty)
+ * output. */
+static int run(struct lbm *lb, const struct buf *cmds, struct buf *replies, char **cursors, size_t n)
 {
 	const struct haproxy *hp = lb->priv;
-	struct buf req = { 0 };
+	struct buf reqs[HAP_PARALLEL] = { 0 };
 	char ex[64];
-	int ret;
+	int ret = 0;
 
-	if ((ret = buf_add(lb, &req, "prompt\n", 7)) < 0 || (ret = buf_add(lb, &req, cmds->data, cmds->len)) < 0 ||
-	    (ret = buf_add(lb, &req, "quit\n", 5)) < 0)
-		goto out;
-	ret = exchange(lb, &req, reply);
-	*cursor = reply->data;
-	if (reply->data && next_block(cursor))
-		goto out;
-	*cursor = NULL;
-	if (ret == 0 && reply->data && !strncmp(reply->data, "master> ", 8))
-		ret = lbm_driver_fail(lb, LBM_EPROTO,
-				      "%s is HAProxy's master CLI: give the 'stats socket' of the worker instead",
-				      hp->where);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		ret = buf_add(lb, &reqs[i], "prompt\n", 7);
+		if (ret == 0)
+			ret = buf_add(lb, &reqs[i], cmds[i].data, cmds[i].len);
+		if (ret == 0)
+			ret = buf_add(lb, &reqs[i], "quit\n", 5);
+	}
 	if (ret == 0)
-		ret = lbm_driver_fail(lb, LBM_EPROTO,
-				      "%s does not answer like an HAProxy runtime API (got '%s'): expected a "
-				      "'stats socket'",
-				      hp->where, excerpt(reply->data ? reply->data : "", ex, sizeof(ex)));
-out:
-	free(req.data);
+		ret = exchange(lb, reqs, replies, n);
+	for (size_t i = 0; i < n; i++) {
+		free(reqs[i].data);
+		cursors[i] = replies[i].data;
+		if (replies[i].data && next_block(&cursors[i]))
+			continue;
+		cursors[i] = NULL;
+		if (ret == 0 && replies[i].data && !strncmp(replies[i].data, "master> ", 8))
+			ret = lbm_driver_fail(lb, LBM_EPROTO,
+					      "%s is HAProxy's master CLI: give the 'stats socket' of the worker "
+					      "instead",
+					      hp->where);
+		if (ret == 0)
+			ret = lbm_driver_fail(lb, LBM_EPROTO,
+					      "%s does not answer like an HAProxy runtime API (got '%s'): expected a "
+					      "'stats socket'",
+					      hp->where,
+					      excerpt(replies[i].data ? replies[i].data : "", ex, sizeof(ex)));
+	}
 	return ret;
 }
 
@@ -452,10 +484,13 @@ static size_t split(char *line, char sep, char **fields, size_t max)
 {
 	size_t n = 0;
 
+	/* A byte loop, not strchr(): fields are a few bytes long, and a call
+	 * per field cost more than the scan. */
 	while (n < max) {
 		fields[n++] = line;
-		line = strchr(line, sep);
-		if (!line)
+		while (*line && *line != sep)
+			line++;
+		if (!*line)
 			break;
 		*line++ = '\0';
 	}
@@ -579,21 +614,29 @@ static const struct stat_row *find_stat(struct stats *st, const char *be, const 
 	return NULL;
 }
 
+/* A decimal field, or fallback when it is anything else. Not strtol():
+ * seven numbers per server, and strtol() was a fifth of a listing's CPU. */
 static long parse_long(const char *s, long fallback)
 {
-	char *end;
-	long v;
+	bool negative = *s == '-';
+	long v = 0;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	return (errno || end == s || *end) ? fallback : v;
+	s += negative;
+	if (!*s)
+		return fallback;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (LONG_MAX - (*s - '0')) / 10)
+			return fallback;
+		v = v * 10 + (*s - '0');
+	}
+	return negative ? -v : v;
 }
 
 static void append(char *dst, size_t dstsz, const char *s)
 {
 	size_t len = strlen(dst);
 
-	snprintf(dst + len, dstsz - len, "%s", s);
+	lbm_copy(dst + len, dstsz - len, s);
 }
 
 /* Said in the status of a server with an agent check: its agent can force
@@ -776,39 +819,45 @@ static int check_replies(struct lbm *lb, const char *pool, char *state, char *st
 	return 0;
 }
 
-/* Every backend, or the n named ones, with two commands each in one
- * connection: `show servers state` for the state, `show stat` (type 4:
- * servers only) for what it shows. */
+/* Every backend, or the n named ones: `show servers state` for the state
+ * on one connection, `show stat` (type 4: servers only) for what it shows
+ * on another, side by side. */
 static int haproxy_list(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
-	struct buf cmds = { 0 }, reply = { 0 };
+	enum {
+		STATE,
+		STAT
+	};
+	struct buf cmds[2] = { 0 }, replies[2] = { 0 };
 	struct stats st = { 0 };
-	char *cursor, **blocks = NULL;
-	size_t nblocks = names ? 2 * n : 2;
+	char *cursors[2], **blocks = NULL;
+	size_t nblocks = names ? n : 1;
 	int ret = 0;
 
 	for (size_t i = 0; names && i < n && ret == 0; i++) {
 		/* The core checked them already; this guards the command line itself. */
 		if (!valid_name(names[i]))
 			ret = name_error(lb, names[i]);
-		else
-			ret = buf_printf(lb, &cmds, "show servers state %s\nshow stat %s 4 -1\n", names[i], names[i]);
+		else if ((ret = buf_printf(lb, &cmds[STATE], "show servers state %s\n", names[i])) == 0)
+			ret = buf_printf(lb, &cmds[STAT], "show stat %s 4 -1\n", names[i]);
 	}
-	if (!names)
-		ret = buf_printf(lb, &cmds, "show servers state\nshow stat -1 4 -1\n");
-	if (ret == 0 && !(blocks = calloc(nblocks, sizeof(*blocks))))
+	if (!names && (ret = buf_printf(lb, &cmds[STATE], "show servers state\n")) == 0)
+		ret = buf_printf(lb, &cmds[STAT], "show stat -1 4 -1\n");
+	if (ret == 0 && !(blocks = calloc(2 * nblocks, sizeof(*blocks))))
 		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
-	if (ret < 0 || (ret = run(lb, &cmds, &reply, &cursor)) < 0)
+	if (ret < 0 || (ret = run(lb, cmds, replies, cursors, 2)) < 0)
 		goto out;
-	for (size_t i = 0; i < nblocks; i++)
-		blocks[i] = next_block(&cursor);
+	for (size_t i = 0; i < nblocks; i++) {
+		blocks[2 * i] = next_block(&cursors[STATE]);
+		blocks[2 * i + 1] = next_block(&cursors[STAT]);
+	}
 	/* Every stat reply first: the state rows are matched against them all. */
-	for (size_t i = 0; i < nblocks / 2 && ret == 0; i++) {
+	for (size_t i = 0; i < nblocks && ret == 0; i++) {
 		ret = check_replies(lb, names ? names[i] : NULL, blocks[2 * i], blocks[2 * i + 1]);
 		if (ret == 0)
 			ret = parse_stat(lb, blocks[2 * i + 1], &st);
 	}
-	for (size_t i = 0; i < nblocks / 2 && ret == 0; i++) {
+	for (size_t i = 0; i < nblocks && ret == 0; i++) {
 		size_t before = out->n;
 
 		ret = parse_state(lb, blocks[2 * i], &st, out);
@@ -819,8 +868,10 @@ static int haproxy_list(struct lbm *lb, const char *const *names, size_t n, stru
 out:
 	free(blocks);
 	free(st.rows);
-	free(cmds.data);
-	free(reply.data);
+	for (size_t i = 0; i < 2; i++) {
+		free(cmds[i].data);
+		free(replies[i].data);
+	}
 	return ret;
 }
 
@@ -873,16 +924,21 @@ static int item_error(struct lbm *lb, const struct lbm_item *item, char *block)
 	return reply_error(lb, what, block);
 }
 
-/* Walk the replies in order; an item is done when every line of it was
- * answered with nothing. The first error is reported; later items that
- * HAProxy accepted are still marked done. */
-static int mark_done(struct lbm *lb, struct lbm_item *items, size_t n, char *cursor, int ret)
+/* The errors of one apply, over all its batches. */
+struct tally {
+	size_t failed;
+	int first; /* its message is the handle's */
+};
+
+/* Walk the replies to items[from] to items[to - 1] in order; an item is
+ * done when every line of it was answered with nothing. The first error is
+ * reported; later items that HAProxy accepted are still marked done. */
+static int mark_done(struct lbm *lb, struct lbm_item *items, size_t from, size_t to, size_t n, char *cursor, int ret,
+		     struct tally *t)
 {
 	const struct haproxy *hp = lb->priv;
-	size_t failed = 0;
-	int first = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = from; i < to; i++) {
 		int lines = items[i].weight >= 0 ? 2 : 1;
 		bool ok = true;
 
@@ -890,26 +946,21 @@ static int mark_done(struct lbm *lb, struct lbm_item *items, size_t n, char *cur
 			char *block = next_block(&cursor);
 
 			if (!block) {
-				if (first || ret < 0)
-					return first ? first : ret;
+				if (t->first || ret < 0)
+					return t->first ? t->first : ret;
 				return lbm_driver_fail(lb, LBM_EPROTO,
 						       "%s closed the connection after %zu of %zu changes", hp->where,
 						       i, n);
 			}
 			if (*block && ok) {
 				ok = false;
-				if (!failed++)
-					first = item_error(lb, &items[i], block);
+				if (!t->failed++)
+					t->first = item_error(lb, &items[i], block);
 			}
 		}
 		items[i].done = ok;
 	}
-	if (failed > 1) {
-		size_t len = strlen(lb->errmsg);
-
-		snprintf(lb->errmsg + len, sizeof(lb->errmsg) - len, " (and %zu more failed)", failed - 1);
-	}
-	return first ? first : ret;
+	return t->first ? t->first : ret;
 }
 
 /* The agent's next report can undo an enable that HAProxy accepted. */
@@ -926,25 +977,57 @@ static void warn_agents(struct lbm *lb, const struct lbm_item *items, size_t n)
 			 first->member->name, count > 1 ? " (and others)" : "");
 }
 
+/* Commands per connection stay under this: HAProxy 3.2.0 stops answering a
+ * connection after about 16 KB of commands (fixed in 3.3), and batches side
+ * by side are applied by as many of HAProxy's threads at once. */
+#define HAP_BATCH_MAX 8192
+
 static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 {
-	struct buf cmds = { 0 }, reply = { 0 };
-	char *cursor = NULL;
+	struct buf cmds[HAP_PARALLEL] = { 0 }, replies[HAP_PARALLEL] = { 0 };
+	size_t first[HAP_PARALLEL + 1], next = 0;
+	struct tally t = { 0 };
 	int ret = 0;
 
 	for (size_t i = 0; i < n && ret == 0; i++)
 		ret = haproxy_check(lb, &items[i]);
-	if (ret == 0)
-		ret = build_apply(lb, items, n, &cmds);
-	if (ret == 0) {
-		ret = run(lb, &cmds, &reply, &cursor);
-		if (cursor)
-			ret = mark_done(lb, items, n, cursor, ret);
+	while (ret == 0 && next < n) {
+		char *cursors[HAP_PARALLEL];
+		size_t k = 0;
+
+		for (; k < HAP_PARALLEL && next < n && ret == 0; k++) {
+			cmds[k].len = 0;
+			replies[k].len = 0;
+			first[k] = next;
+			while (next < n && ret == 0 && (next == first[k] || cmds[k].len < HAP_BATCH_MAX))
+				ret = build_apply(lb, &items[next++], 1, &cmds[k]);
+		}
+		first[k] = next;
+		if (ret < 0)
+			break;
+		ret = run(lb, cmds, replies, cursors, k);
+		for (size_t b = 0; b < k; b++) {
+			int done =
+				cursors[b] ? mark_done(lb, items, first[b], first[b + 1], n, cursors[b], ret, &t) : ret;
+
+			/* A refused item does not stop the rest; a lost connection does. */
+			if (ret == 0 && done < 0 && !t.first)
+				ret = done;
+		}
 	}
+	if (t.failed > 1) {
+		size_t len = strlen(lb->errmsg);
+
+		snprintf(lb->errmsg + len, sizeof(lb->errmsg) - len, " (and %zu more failed)", t.failed - 1);
+	}
+	if (ret == 0 && t.first)
+		ret = t.first;
 	if (ret == 0)
 		warn_agents(lb, items, n);
-	free(cmds.data);
-	free(reply.data);
+	for (size_t b = 0; b < HAP_PARALLEL; b++) {
+		free(cmds[b].data);
+		free(replies[b].data);
+	}
 	return ret;
 }
 
