@@ -65,6 +65,7 @@ struct dest {
 	bool has_tun;
 	unsigned tun_type, tun_port, tun_flags;
 	long active, inactive;
+	char address[INET6_ADDRSTRLEN];
 	char name[INET6_ADDRSTRLEN + 8]; /* "[ADDR]:65535" */
 };
 
@@ -82,16 +83,47 @@ static struct lvs *priv(struct lbm *lb)
 
 static void addr_text(int af, const unsigned char *addr, char *out, size_t outsz)
 {
+	/* glibc's inet_ntop() formats IPv4 with sprintf(): a fifth of listing
+	 * 10,000 destinations. */
+	if (af == AF_INET && outsz >= INET_ADDRSTRLEN) {
+		for (int i = 0; i < 4; i++) {
+			unsigned v = addr[i];
+
+			if (v >= 100)
+				*out++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*out++ = (char)('0' + v / 10 % 10);
+			*out++ = (char)('0' + v % 10);
+			*out++ = i < 3 ? '.' : '\0';
+		}
+		return;
+	}
 	if (!inet_ntop(af, addr, out, (socklen_t)outsz))
 		lbm_copy(out, outsz, "?");
 }
 
+/* The address as text, and "ADDR:PORT" or "[ADDR]:PORT": without
+ * snprintf(), which was a tenth of listing 10,000 destinations. */
 static void dest_name(struct dest *d)
 {
-	char a[INET6_ADDRSTRLEN];
+	char port[8], *digits = port + sizeof(port) - 1, *out = d->name;
+	unsigned v = d->port;
+	size_t len;
 
-	addr_text(d->af, d->addr, a, sizeof(a));
-	snprintf(d->name, sizeof(d->name), d->af == AF_INET6 ? "[%s]:%u" : "%s:%u", a, d->port);
+	addr_text(d->af, d->addr, d->address, sizeof(d->address));
+	*digits = '\0';
+	do
+		*--digits = (char)('0' + v % 10);
+	while ((v /= 10) && digits > port);
+	len = strlen(d->address);
+	if (d->af == AF_INET6)
+		*out++ = '[';
+	memcpy(out, d->address, len);
+	out += len;
+	if (d->af == AF_INET6)
+		*out++ = ']';
+	*out++ = ':';
+	memcpy(out, digits, strlen(digits) + 1);
 }
 
 static const char *proto_name(unsigned protocol)
@@ -660,8 +692,10 @@ static void append(char *buf, size_t sz, const char *fmt, ...)
 static void describe_dest(const struct dest *d, bool with_weight, char *out, size_t outsz)
 {
 	static const char *const tun_types[] = { "ipip", "gue", "gre" };
+	size_t len;
 
-	append(out, outsz, "%s", fwd_name(d->fwd));
+	len = strlen(out);
+	lbm_copy(out + len, outsz - len, fwd_name(d->fwd));
 	if (d->has_tun && d->fwd == IP_VS_CONN_F_TUNNEL && d->tun_type)
 		append(out, outsz, " %s port %u", d->tun_type < 3 ? tun_types[d->tun_type] : "?", d->tun_port);
 	if (with_weight)
@@ -716,7 +750,7 @@ static int add_members(struct lbm *lb, struct lbm_listing *l, struct lbm_pool *p
 		m = lbm_pool_add_member(l, pool, d->name);
 		if (!m)
 			return lbm_driver_fail(lb, LBM_ENOMEM, "out of memory");
-		addr_text(d->af, d->addr, m->address, sizeof(m->address));
+		lbm_copy(m->address, sizeof(m->address), d->address);
 		m->port = d->port ? d->port : s->port;
 		status[0] = '\0';
 		if (removed) {
@@ -972,6 +1006,10 @@ static int connect_here(struct lbm *lb)
 	lvs->family = ret;
 	/* Requests that want an ACK ask for it: a dump must not get one. */
 	nl_socket_disable_auto_ack(lvs->sk);
+	/* The kernel fills each round of a dump up to the reader's buffer (32
+	 * KiB at most): libnl's default of a page makes up to eight times the
+	 * rounds (listing 10,000 destinations: 1.21 -> 1.34x ipvsadm's speed). */
+	nl_socket_set_msg_buf_size(lvs->sk, 32768);
 	lvs->quiescent_fd = open(EXPIRE_QUIESCENT, O_RDONLY | O_CLOEXEC);
 	return 0;
 }
