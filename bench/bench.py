@@ -386,7 +386,7 @@ def cmp_bulk(ctx, h, names):
         t.faster("%s %d: vs socat loop (seed article)" % (verb, n), med[("lbmember", verb)], med[("socat", verb)], 50)
         r = med[("lbmember", verb)] / med[("floor", verb)]
         t.add("%s %d: vs floor (one raw connection)" % (verb, n), fmt_s(med[("lbmember", verb)]),
-              fmt_s(med[("floor", verb)]), "%.2f× the floor" % r, "≤ 2× the floor", r <= 2)
+              fmt_s(med[("floor", verb)]), "%.2f× the floor" % r, "≤ 1.5× the floor", r <= 1.5)
         t.faster("%s %d: vs community.general.haproxy loop (extrapolated)" % (verb, n), med[("lbmember", verb)],
                  med[("cg", verb)] * n)
     t.smaller("peak RSS (largest process)", median([r.rss for r in s[("lbmember", "disable")]]),
@@ -492,11 +492,11 @@ def cmp_nagios_haproxy(ctx, h, n):
         r = measure([CHECK_HAPROXY_STATS, "-s", h.unix_socket], env=env)
         need(r.rc == 0, "check_haproxy_stats did not say OK", r)
         s["theirs"].append(r)
-    t.faster("wall time", median([r.wall for r in s["ours"]]), median([r.wall for r in s["theirs"]]))
+    t.faster("wall time", median([r.wall for r in s["ours"]]), median([r.wall for r in s["theirs"]]), 5)
     t.smaller("peak RSS", median([r.rss for r in s["ours"]]), median([r.rss for r in s["theirs"]]))
     t.notes += ["check_haproxy_stats %s (Perl, `show stat` over the unix socket) from Debian's "
                 "monitoring-plugins-contrib, the packaged HAProxy check that can run here; both exit OK. "
-                "The issue sets no numeric goal." % deb_version("monitoring-plugins-contrib"),
+                "Goal (issue 16): at least 5× faster." % deb_version("monitoring-plugins-contrib"),
                 "ours: `check_lb_members -T haproxy://SOCK`: %s" % s["ours"][0].out.strip()[:150]]
     ctx.keep("nagios-haproxy", ours_wall=[r.wall for r in s["ours"]], theirs_wall=[r.wall for r in s["theirs"]],
              ours_rss=[r.rss for r in s["ours"]], theirs_rss=[r.rss for r in s["theirs"]])
@@ -620,10 +620,12 @@ def cmp_ipvs(ctx):
         need(not bad, "%s: exit status %d" % (tag, bad[0][2] if bad else 0))
         return median([x[i] for x in v])
 
-    t3a.faster("wall time", col("list-lbmember"), col("list-ipvsadm"), 1)
-    t3a.smaller("peak RSS", col("list-lbmember", 1), col("list-ipvsadm", 1))
+    t3a.faster("wall time", col("list-lbmember"), col("list-ipvsadm"), 1.2)
+    rss = col("list-lbmember", 1) / col("list-ipvsadm", 1)
+    t3a.add("peak RSS", fmt_kib(col("list-lbmember", 1)), fmt_kib(col("list-ipvsadm", 1)),
+            "%.2f× ipvsadm's" % rss, "≤ 2× ipvsadm's", rss <= 2)
     lines = [i for i in info if i.startswith("BENCH-LINES")]
-    t3a.notes.append("Goal: no slower than ipvsadm (ratio ≥ 1×). Output lines: %s. VM: QEMU TCG (no KVM), 1 vCPU, "
+    t3a.notes.append("Goals (issue 16): at least 1.2× faster than ipvsadm, peak RSS at most 2× its. Output lines: %s. VM: QEMU TCG (no KVM), 1 vCPU, "
                      "so absolute times are several times those of real hardware; the ratio is what counts."
                      % (lines[0][12:] if lines else "?"))
     base = a.ipvs_sizes[0]
