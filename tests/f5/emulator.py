@@ -1278,6 +1278,10 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # http.server writes the status line, each header and the body apart:
+    # with Nagle's algorithm each answer then waits for the client's delayed
+    # ACK (40 ms), which no BIG-IP does.
+    disable_nagle_algorithm = True
     server_version = "Apache"
     sys_version = ""
 
