@@ -393,8 +393,9 @@ def cmp_bulk(ctx, h, names):
               median([r.rss for r in s[("socat", "disable")]]))
     t.add("reference: `lbmember list bulk` (one listing exchange)", fmt_s(med[("lbmember", "list")]), "—", "—")
     t.notes += [
-        "lbmember: `lbmember haproxy://SOCK disable bulk s0001 … s%04d --min-enabled 0` — one process, one "
-        "connection per exchange (list, pipelined apply, read-back). Median of %d runs." % (n, ctx.args.runs),
+        "lbmember: `lbmember haproxy://SOCK disable bulk s0001 … s%04d --min-enabled 0` — one process: a "
+        "listing (two connections side by side), the changes pipelined in batches of under 8 KB (two "
+        "connections at a time), the read-back listing. Median of %d runs." % (n, ctx.args.runs),
         "socat loop: `for s in …; do echo \"disable server bulk/$s\" | socat stdio SOCK; done` in bash; "
         "median of %d runs." % ctx.args.bulk_runs,
         "floor: bench/floor.c writes `prompt`, the same %d `set server … state` lines lbmember sends, `quit` "
