@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* The state store: see statestore.h.
  *
- * Test hook: when LBM_STATE_TEST_PAUSE_S is set, lbm_store_put() sleeps that
- * many seconds after writing half of the temporary file, so that a test can
- * kill the process with SIGKILL in the middle of a write. Nothing else reads
- * that variable. */
+ * Test hook: when LBM_STATE_TEST_PAUSE_S is set, lbm_file_replace() sleeps
+ * that many seconds after writing half of the temporary file, so that a test
+ * can kill the process with SIGKILL in the middle of a write. Nothing else
+ * reads that variable. */
 #define _GNU_SOURCE
 
 #include "statestore.h"
@@ -265,7 +265,7 @@ static int fsync_dir(struct lbm *lb, const char *dir)
 	int ret = 0;
 
 	if (fd < 0 || fsync(fd) < 0)
-		ret = lbm_driver_fail(lb, LBM_EIO, "cannot sync state directory %s: %s", dir, strerror(errno));
+		ret = lbm_driver_fail(lb, LBM_EIO, "cannot sync directory %s: %s", dir, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return ret;
@@ -286,35 +286,33 @@ static bool write_all(int fd, const char *buf, size_t len)
 	return true;
 }
 
-static bool write_record(int fd, const char *text)
+static bool write_halves(int fd, const char *data, size_t len)
 {
 	const char *pause = getenv("LBM_STATE_TEST_PAUSE_S");
-	size_t len = strlen(text), half = len / 2;
+	size_t half = len / 2;
 
-	if (!write_all(fd, text, half))
+	if (!write_all(fd, data, half))
 		return false;
 	if (pause)
 		sleep_ms((long)(atof(pause) * 1000));
-	return write_all(fd, text + half, len - half) && fsync(fd) == 0;
+	return write_all(fd, data + half, len - half) && fsync(fd) == 0;
 }
 
-int lbm_store_put(struct lbm *lb, const struct lbm_store *st, const char *key, json_t *rec)
+int lbm_file_replace(struct lbm *lb, const char *path, char *tmp, const char *data, size_t len, mode_t mode)
 {
-	char path[PATH_MAX + NAME_MAX], tmp[PATH_MAX + NAME_MAX + 8];
-	char *text = NULL;
-	int fd = -1, ret;
+	size_t tlen = strlen(tmp);
+	char dir[PATH_MAX + NAME_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, ret = 0;
 
-	if ((ret = record_path(lb, st, key, path, sizeof(path))) < 0)
-		return ret;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (json_object_set_new(rec, "key", json_string(key)) < 0 ||
-	    !(text = json_dumps(rec, JSON_INDENT(1) | JSON_SORT_KEYS))) {
-		ret = lbm_driver_fail(lb, LBM_ENOMEM, "out of memory");
-		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !write_record(fd, text)) {
-		ret = lbm_driver_fail(lb, LBM_EIO, "cannot write state file %s: %s", tmp, strerror(errno));
+	if (tlen >= 6 && !strcmp(tmp + tlen - 6, "XXXXXX"))
+		fd = mkstemp(tmp);
+	else
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lbm_driver_fail(lb, LBM_EIO, "cannot create %s: %s", tmp, strerror(errno));
+	if (fchmod(fd, mode) < 0 || !write_halves(fd, data, len)) {
+		ret = lbm_driver_fail(lb, LBM_EIO, "cannot write %s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
@@ -323,10 +321,30 @@ int lbm_store_put(struct lbm *lb, const struct lbm_store *st, const char *key, j
 		unlink(tmp);
 		goto out;
 	}
-	ret = fsync_dir(lb, st->dir);
+	if (!slash)
+		lbm_copy(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	ret = fsync_dir(lb, dir);
 out:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
+	return ret;
+}
+
+int lbm_store_put(struct lbm *lb, const struct lbm_store *st, const char *key, json_t *rec)
+{
+	char path[PATH_MAX + NAME_MAX], tmp[PATH_MAX + NAME_MAX + 8];
+	char *text = NULL;
+	int ret;
+
+	if ((ret = record_path(lb, st, key, path, sizeof(path))) < 0)
+		return ret;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_object_set_new(rec, "key", json_string(key)) < 0 ||
+	    !(text = json_dumps(rec, JSON_INDENT(1) | JSON_SORT_KEYS)))
+		ret = lbm_driver_fail(lb, LBM_ENOMEM, "out of memory");
+	else
+		ret = lbm_file_replace(lb, path, tmp, text, strlen(text), 0600);
 	free(text);
 	return ret;
 }

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <sys/types.h>
 
 struct lbm_store {
 	char dir[PATH_MAX];
@@ -32,6 +33,11 @@ int lbm_store_del(struct lbm *lb, const struct lbm_store *st, const char *key);
  * from fn stops the scan and is returned. */
 int lbm_store_scan(struct lbm *lb, const struct lbm_store *st, const char *prefix,
 		   int (*fn)(struct lbm *lb, const char *key, json_t *rec, void *arg), void *arg);
+/* Replace path with data, crash-safely: write tmp (beside path, on the same
+ * file system) and fsync it, rename it over path, fsync the directory. A tmp
+ * ending in "XXXXXX" is made unique first (mkstemp()), for writers that hold
+ * no lock. */
+int lbm_file_replace(struct lbm *lb, const char *path, char *tmp, const char *data, size_t len, mode_t mode);
 /* The file that holds key's record; false when it does not fit in out. */
 bool lbm_store_path(const struct lbm_store *st, const char *key, char *out, size_t outsz);
 
