@@ -65,6 +65,9 @@ struct lbm_driver {
 	 * beyond the state and explicit weight the core already sets (LVS:
 	 * draining means weight 0). */
 	void (*predict)(const struct lbm_item *item, struct lbm_member *after);
+	/* Optional: write the runtime state where the balancer reloads it from
+	 * (lbm_save_state()); path is absolute. */
+	int (*save_state)(struct lbm *lb, const char *path);
 };
 
 struct lbm {

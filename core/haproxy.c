@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT
-/* HAProxy over its runtime API (the "stats socket"), on a unix socket or TCP.
+/* HAProxy over its runtime API (the "stats socket"), on a unix socket or TCP,
+ * or over the master CLI of the master-worker mode (-W, -Ws).
  *
- * Every exchange is one connection in interactive mode: "prompt", one command
- * per line, "quit". HAProxy then ends each command's output with "\n> ", so
- * the replies can be told apart and a bulk change of thousands of servers is
- * one connection. The whole exchange is bounded by one deadline. */
+ * Every connection is in interactive mode: "prompt", one command per line,
+ * "quit". HAProxy then ends each command's output with a prompt ("\n> ", the
+ * master CLI "\nmaster> "), so the replies can be told apart and a bulk
+ * change of thousands of servers takes a few connections, side by side. On
+ * the master CLI every command is sent to the current worker ("@1 "), and
+ * the connections that old workers still hold after a reload are counted
+ * too. One deadline bounds each exchange. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "driver.h"
+#include "statestore.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A reply larger than this is not a runtime API talking. */
@@ -45,14 +51,23 @@ enum {
 	OP_STOPPED = 0,
 	OP_STOPPING = 3
 };
-/* srv_check_state and srv_agent_state: CHK_ST_CONFIGURED */
+/* srv_check_state and srv_agent_state: CHK_ST_CONFIGURED, CHK_ST_ENABLED */
 #define CHK_CONFIGURED 0x02
+#define CHK_ENABLED 0x04
 
 struct haproxy {
 	int family;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char where[LBM_NAME_MAX]; /* the socket path or HOST:PORT, for messages */
+	char where[LBM_NAME_MAX];  /* the socket path or HOST:PORT, for messages */
+	char state_file[PATH_MAX]; /* written after every change; "" for none */
+	/* What answers: learnt from the first reply, which says "master> " on
+	 * the master CLI. */
+	enum {
+		CLI_UNKNOWN,
+		CLI_WORKER,
+		CLI_MASTER
+	} cli;
 };
 
 struct buf {
@@ -200,22 +215,58 @@ static int open_tcp(struct lbm *lb, struct haproxy *hp, const char *location)
 	return 0;
 }
 
+/* "?state-file=PATH" after the socket, or the state_file option (one of
+ * them, or both the same). */
+static int open_state_file(struct lbm *lb, struct haproxy *hp, const char *query, const char *option)
+{
+	static const char key[] = "?state-file=";
+	const char *path = option;
+
+	if (query && strncmp(query, key, strlen(key)))
+		return lbm_driver_fail(lb, LBM_EINVAL, "target option '%.64s' is not known: expected ?state-file=PATH",
+				       query + 1);
+	if (query) {
+		path = query + strlen(key);
+		if (option && strcmp(option, path))
+			return lbm_driver_fail(lb, LBM_EINVAL,
+					       "state file given twice, '%.64s' in the target and '%.64s' as "
+					       "state_file",
+					       path, option);
+	}
+	if (!path)
+		return 0;
+	if (*path != '/')
+		return lbm_driver_fail(lb, LBM_EINVAL, "state file '%.64s' is not an absolute path", path);
+	if (!lbm_copy(hp->state_file, sizeof(hp->state_file), path))
+		return lbm_driver_fail(lb, LBM_EINVAL, "state file path is longer than %zu bytes",
+				       sizeof(hp->state_file) - 1);
+	return 0;
+}
+
 static int haproxy_open(struct lbm *lb, const char *location, const struct lbm_options *opt)
 {
+	char where[LBM_NAME_MAX];
+	const char *query = strchr(location, '?');
 	struct haproxy *hp;
+	int ret;
 
-	(void)opt;
 	lb->priv = hp = calloc(1, sizeof(*hp));
 	if (!hp)
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	lb->follows_across_pools = true; /* "track B/S" may name any backend */
-	if (!*location)
+	if (!*location || location == query)
 		return lbm_driver_fail(lb, LBM_EINVAL,
 				       "no runtime API socket given: expected haproxy:///path/to/admin.sock or "
 				       "haproxy://IP:PORT");
-	if (*location == '/')
-		return open_unix(lb, hp, location);
-	return open_tcp(lb, hp, location);
+	if ((size_t)(query ? query - location : (ptrdiff_t)strlen(location)) >= sizeof(where))
+		return lbm_driver_fail(lb, LBM_EINVAL, "target is longer than %zu bytes", sizeof(where) - 1);
+	snprintf(where, sizeof(where), "%.*s", (int)(query ? query - location : (ptrdiff_t)strlen(location)), location);
+	ret = open_state_file(lb, hp, query, opt->state_file);
+	if (ret < 0)
+		return ret;
+	if (*where == '/')
+		return open_unix(lb, hp, where);
+	return open_tcp(lb, hp, where);
 }
 
 static void haproxy_close(struct lbm *lb)
@@ -289,8 +340,20 @@ static int hap_connect(struct lbm *lb, const struct haproxy *hp, double deadline
 	fd = socket(hp->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return lbm_driver_fail(lb, LBM_EIO, "socket: %s", strerror(errno));
-	if (connect(fd, (const struct sockaddr *)&hp->addr, hp->addrlen) == 0)
-		return fd;
+	/* A unix socket whose backlog is full (HAProxy at its "stats maxconn",
+	 * other clients busy) says EAGAIN at once: try again until the deadline. */
+	for (;;) {
+		if (connect(fd, (const struct sockaddr *)&hp->addr, hp->addrlen) == 0)
+			return fd;
+		if (errno != EAGAIN || hp->family != AF_UNIX)
+			break;
+		if (lbm_now() >= deadline) {
+			close(fd);
+			return lbm_driver_fail(lb, LBM_ETIMEDOUT, "%s accepted no connection within %g s (busy?)",
+					       hp->where, lb->timeout_s);
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
+	}
 	if (errno != EINPROGRESS) {
 		err = errno;
 		close(fd);
@@ -333,38 +396,48 @@ static int recv_some(struct lbm *lb, const struct haproxy *hp, int fd, struct bu
 	return 0;
 }
 
-/* Up to this many connections at once: a listing's two commands. */
+/* Up to this many connections at once: HAProxy's "stats maxconn" is 10 by
+ * default, shared with every other client of the socket. */
 #define HAP_PARALLEL 2
 
 /* Send each request on its own connection while reading its reply (HAProxy
  * answers as it reads, so a large request must not wait for the whole of it
- * to be sent) until HAProxy closes each connection. The connections run
- * side by side: a multi-threaded HAProxy (nbthread defaults to the number
- * of CPUs) serves them at the same time. Whatever arrived is in replies,
- * also on failure. */
+ * to be sent) until HAProxy closes the connection. Up to HAP_PARALLEL run
+ * side by side, the next starting as one ends: a multi-threaded HAProxy
+ * (nbthread is the number of CPUs by default) serves them at the same
+ * time. Whatever arrived is in replies, also on failure. */
 static int exchange(struct lbm *lb, const struct buf *reqs, struct buf *replies, size_t n)
 {
 	const struct haproxy *hp = lb->priv;
 	double deadline = lbm_now() + lb->timeout_s;
 	struct pollfd pfd[HAP_PARALLEL];
-	size_t sent[HAP_PARALLEL] = { 0 }, open = 0;
+	size_t req[HAP_PARALLEL], sent[HAP_PARALLEL], next = 0, open = 0;
 	int ret = 0;
 
-	for (size_t i = 0; i < n; i++)
-		pfd[i].fd = -1;
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		pfd[i].fd = hap_connect(lb, hp, deadline);
-		if (pfd[i].fd < 0)
-			ret = pfd[i].fd;
-		else if ((ret = buf_add(lb, &replies[i], "", 0)) == 0)
-			open++;
-	}
-	while (ret == 0 && open) {
+	for (size_t k = 0; k < HAP_PARALLEL; k++)
+		pfd[k].fd = -1;
+	while (ret == 0 && (open || next < n)) {
 		int ready;
 
-		for (size_t i = 0; i < n; i++)
-			pfd[i].events = pfd[i].fd < 0 ? 0 : (short)(POLLIN | (sent[i] < reqs[i].len ? POLLOUT : 0));
-		ready = poll_many(pfd, n, deadline);
+		for (size_t k = 0; k < HAP_PARALLEL && next < n && ret == 0; k++) {
+			if (pfd[k].fd >= 0)
+				continue;
+			pfd[k].fd = hap_connect(lb, hp, deadline);
+			if (pfd[k].fd < 0) {
+				ret = pfd[k].fd;
+				pfd[k].fd = -1;
+			} else if ((ret = buf_add(lb, &replies[next], "", 0)) == 0) {
+				req[k] = next++;
+				sent[k] = 0;
+				open++;
+			}
+		}
+		if (ret < 0)
+			break;
+		for (size_t k = 0; k < HAP_PARALLEL; k++)
+			pfd[k].events =
+				pfd[k].fd < 0 ? 0 : (short)(POLLIN | (sent[k] < reqs[req[k]].len ? POLLOUT : 0));
+		ready = poll_many(pfd, HAP_PARALLEL, deadline);
 		if (ready == 0)
 			ret = lbm_driver_fail(lb, LBM_ETIMEDOUT,
 					      "%s did not answer within %g s "
@@ -372,49 +445,74 @@ static int exchange(struct lbm *lb, const struct buf *reqs, struct buf *replies,
 					      hp->where, lb->timeout_s);
 		else if (ready < 0)
 			ret = lbm_driver_fail(lb, LBM_EIO, "poll: %s", strerror(-ready));
-		for (size_t i = 0; i < n && ret == 0; i++) {
+		for (size_t k = 0; k < HAP_PARALLEL && ret == 0; k++) {
+			const struct buf *r = &reqs[req[k]];
 			bool eof = false;
 
-			if (pfd[i].fd < 0)
+			if (pfd[k].fd < 0)
 				continue;
-			if ((pfd[i].revents & POLLOUT) && sent[i] < reqs[i].len) {
-				ssize_t got = send(pfd[i].fd, reqs[i].data + sent[i], reqs[i].len - sent[i],
+			if ((pfd[k].revents & POLLOUT) && sent[k] < r->len) {
+				ssize_t got = send(pfd[k].fd, r->data + sent[k], r->len - sent[k],
 						   MSG_DONTWAIT | MSG_NOSIGNAL);
 
 				if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 					/* HAProxy may close early (e.g. a line it refused): read what it said. */
-					sent[i] = reqs[i].len;
+					sent[k] = r->len;
 				else if (got > 0)
-					sent[i] += (size_t)got;
+					sent[k] += (size_t)got;
 			}
-			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-				ret = recv_some(lb, hp, pfd[i].fd, &replies[i], &eof);
+			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
+				ret = recv_some(lb, hp, pfd[k].fd, &replies[req[k]], &eof);
 			if (ret == 0 && eof) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
+				close(pfd[k].fd);
+				pfd[k].fd = -1;
 				open--;
 			}
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		if (pfd[i].fd >= 0)
-			close(pfd[i].fd);
+	for (size_t k = 0; k < HAP_PARALLEL; k++)
+		if (pfd[k].fd >= 0)
+			close(pfd[k].fd);
 	return ret;
+}
+
+/* The length of the master CLI's prompt at s, or 0: "master> ", and
+ * "master[ReloadFailed]> " or "master(x)> " in some states. */
+static size_t master_prompt(const char *s)
+{
+	const char *p = s;
+
+	if (strncmp(p, "master", 6))
+		return 0;
+	p += 6;
+	if (*p == '[' && (p = strchr(p, ']')))
+		p++;
+	if (p && *p == '(' && (p = strchr(p, ')')))
+		p++;
+	return p && !strncmp(p, "> ", 2) ? (size_t)(p + 2 - s) : 0;
 }
 
 /* The next command's output in an interactive-mode reply, NUL-terminated in
  * place, or NULL when the reply ends before that output is complete. */
-static char *next_block(char **cursor)
+static char *next_block(const struct haproxy *hp, char **cursor)
 {
-	char *block = *cursor, *end;
+	char *block = *cursor, *end = block;
+	size_t len = 0;
 
 	if (!block)
 		return NULL;
-	end = strstr(block, HAP_PROMPT);
+	if (hp->cli != CLI_MASTER) {
+		end = strstr(block, HAP_PROMPT);
+		len = strlen(HAP_PROMPT);
+	} else {
+		while ((end = strstr(end, "\nmaster")) && !(len = master_prompt(end + 1)))
+			end++;
+		len += 1;
+	}
 	if (!end)
 		return NULL;
 	*end = '\0';
-	*cursor = end + strlen(HAP_PROMPT);
+	*cursor = end + len;
 	return block;
 }
 
@@ -439,43 +537,72 @@ static void chomp(char *s)
 		s[--len] = '\0';
 }
 
-/* Send "prompt", the commands, "quit" on one connection per cmds[i];
- * return each reply, positioned after the prompt command's own (empty)
- * output. */
-static int run(struct lbm *lb, const struct buf *cmds, struct buf *replies, char **cursors, size_t n)
+/* run() found the master CLI where it sent a worker's commands: build them
+ * again for it (nothing was applied: it knows none of them). */
+#define HAP_RETRY 1
+
+/* A request: "prompt", the commands, "quit"; on the master CLI each command
+ * line that names no process ("@...") goes to the current worker. */
+static int request(struct lbm *lb, const struct buf *cmds, struct buf *req)
 {
 	const struct haproxy *hp = lb->priv;
-	struct buf reqs[HAP_PARALLEL] = { 0 };
-	char ex[64];
-	int ret = 0;
+	const char *line = cmds->data, *end = cmds->data + cmds->len;
+	int ret = buf_add(lb, req, "prompt\n", 7);
 
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		ret = buf_add(lb, &reqs[i], "prompt\n", 7);
+	while (ret == 0 && line < end) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t len = nl ? (size_t)(nl + 1 - line) : (size_t)(end - line);
+
+		if (hp->cli == CLI_MASTER && *line != '@')
+			ret = buf_add(lb, req, "@1 ", 3);
 		if (ret == 0)
-			ret = buf_add(lb, &reqs[i], cmds[i].data, cmds[i].len);
-		if (ret == 0)
-			ret = buf_add(lb, &reqs[i], "quit\n", 5);
+			ret = buf_add(lb, req, line, len);
+		line += len;
 	}
+	return ret ? ret : buf_add(lb, req, "quit\n", 5);
+}
+
+/* Send each cmds[i] on a connection of its own; return each reply,
+ * positioned after the prompt command's own (empty) output, or HAP_RETRY. */
+static int run(struct lbm *lb, const struct buf *cmds, struct buf *replies, char **cursors, size_t n)
+{
+	struct haproxy *hp = lb->priv;
+	struct buf *reqs = calloc(n, sizeof(*reqs));
+	char ex[64];
+	int ret = reqs ? 0 : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = request(lb, &cmds[i], &reqs[i]);
 	if (ret == 0)
 		ret = exchange(lb, reqs, replies, n);
 	for (size_t i = 0; i < n; i++) {
-		free(reqs[i].data);
+		size_t master = replies[i].data ? master_prompt(replies[i].data) : 0;
+
+		if (reqs)
+			free(reqs[i].data);
 		cursors[i] = replies[i].data;
-		if (replies[i].data && next_block(&cursors[i]))
+		if (ret == 0 && master && hp->cli != CLI_MASTER) {
+			hp->cli = CLI_MASTER;
+			ret = HAP_RETRY;
+		}
+		/* Also after a failure: what was answered tells what was done. */
+		if (hp->cli == CLI_MASTER && master && ret != HAP_RETRY) {
+			cursors[i] += master;
 			continue;
+		}
+		if (replies[i].data && hp->cli != CLI_MASTER && next_block(hp, &cursors[i])) {
+			hp->cli = CLI_WORKER;
+			continue;
+		}
 		cursors[i] = NULL;
-		if (ret == 0 && replies[i].data && !strncmp(replies[i].data, "master> ", 8))
-			ret = lbm_driver_fail(lb, LBM_EPROTO,
-					      "%s is HAProxy's master CLI: give the 'stats socket' of the worker "
-					      "instead",
-					      hp->where);
 		if (ret == 0)
 			ret = lbm_driver_fail(lb, LBM_EPROTO,
 					      "%s does not answer like an HAProxy runtime API (got '%s'): expected a "
-					      "'stats socket'",
+					      "'stats socket' or the master CLI",
 					      hp->where,
 					      excerpt(replies[i].data ? replies[i].data : "", ex, sizeof(ex)));
 	}
+	free(reqs);
 	return ret;
 }
 
@@ -552,6 +679,7 @@ static size_t find_cols(char *header, char sep, const char *const *names, size_t
 /* One server's `show stat` row, as the fields we use. */
 struct stat_row {
 	const char *px, *sv, *scur, *status, *tracked;
+	long old; /* connections on old workers (master CLI); -1: not countable */
 };
 
 struct stats {
@@ -584,8 +712,8 @@ static int parse_stat(struct lbm *lb, char *block, struct stats *st)
 			st->rows = grown;
 			st->cap = st->cap ? 2 * st->cap : 64;
 		}
-		st->rows[st->n++] = (struct stat_row){ f[pos[T_PX]], f[pos[T_SV]], f[pos[T_SCUR]], f[pos[T_STATUS]],
-						       f[pos[T_TRACKED]] };
+		st->rows[st->n++] = (struct stat_row){ f[pos[T_PX]],	 f[pos[T_SV]],	    f[pos[T_SCUR]],
+						       f[pos[T_STATUS]], f[pos[T_TRACKED]], 0 };
 	}
 	return 0;
 }
@@ -644,7 +772,7 @@ static void append(char *dst, size_t dstsz, const char *s)
 #define AGENT_NOTE " agent-check"
 
 /* HAProxy's status text, then the administrative flags behind it. */
-static const char *status_of(struct lbm_listing *l, const char *status, long admin, bool agent)
+static const char *status_of(struct lbm_listing *l, const char *status, long admin, long agent)
 {
 	static const struct {
 		long bit;
@@ -667,8 +795,8 @@ static const char *status_of(struct lbm_listing *l, const char *status, long adm
 	}
 	if (*sep == ',')
 		append(text, sizeof(text), "]");
-	if (agent)
-		append(text, sizeof(text), AGENT_NOTE);
+	if (agent & CHK_CONFIGURED)
+		append(text, sizeof(text), agent & CHK_ENABLED ? AGENT_NOTE : AGENT_NOTE " (paused)");
 	return lbm_str(l, text);
 }
 
@@ -706,6 +834,8 @@ static void fill_member(struct lbm_listing *l, struct lbm_member *m, char **f, c
 	m->port = port > 0 && port < 65536 ? (unsigned)port : 0;
 	m->weight = (int)parse_long(f[pos[S_UWEIGHT]], -1);
 	m->active = parse_long(st->scur, -1);
+	if (m->active >= 0)
+		m->active = st->old < 0 ? -1 : m->active + st->old;
 	/* State comes from this one `show servers state` line only. HAProxy
 	 * writes MAINT or DRAIN in `show stat` only for these admin flags, and
 	 * that row is read by a second command: another client's change can
@@ -723,7 +853,7 @@ static void fill_member(struct lbm_listing *l, struct lbm_member *m, char **f, c
 		m->health = op == OP_STOPPED ? LBM_HEALTH_DOWN : LBM_HEALTH_UP;
 	if (agent & CHK_CONFIGURED)
 		m->flags |= LBM_MEMBER_AGENT;
-	m->status = status_of(l, st->status, admin, agent & CHK_CONFIGURED);
+	m->status = status_of(l, st->status, admin, agent);
 	m->held = held_of(l, m, admin, op, parse_long(f[pos[S_IWEIGHT]], -1), st);
 	m->follows = *st->tracked ? lbm_str(l, st->tracked) : NULL;
 }
@@ -819,37 +949,153 @@ static int check_replies(struct lbm *lb, const char *pool, char *state, char *st
 	return 0;
 }
 
+/* Old workers counted at most: beyond, their connections are not counted. */
+#define HAP_OLD_MAX 64
+
+/* The PIDs of the old workers in the master CLI's `show proc`: the first
+ * field of each line under "# old workers", in every layout (2.0 to 3.x).
+ * Returns how many, or HAP_OLD_MAX + 1 when there are more. */
+static size_t old_workers(char *block, long *pids)
+{
+	char *line, *save = NULL, *end;
+	bool old = false;
+	size_t n = 0;
+
+	for (line = strtok_r(block, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (*line == '#') {
+			old = !strncmp(line, "# old workers", 13);
+			continue;
+		}
+		if (!old)
+			continue;
+		if (n == HAP_OLD_MAX)
+			return HAP_OLD_MAX + 1;
+		pids[n] = strtol(line, &end, 10);
+		if (end != line && pids[n] > 0)
+			n++;
+	}
+	return n;
+}
+
+/* Add what an old worker holds (its `show info`, then one `show stat` per
+ * pool) to st's rows. A worker gone meanwhile holds nothing; one that
+ * lists no row for a server (2.2 hides the proxies of a stopping worker)
+ * but still holds connections makes that server's count unknown. */
+static int add_old_worker(struct lbm *lb, struct stats *st, char **cursor, size_t nstats)
+{
+	struct stats old = { 0 };
+	char *info = next_block(lb->priv, cursor);
+	const char *conns = info ? strstr(info, "CurrConns: ") : NULL;
+	long held = conns ? strtol(conns + strlen("CurrConns: "), NULL, 10) : -1;
+	int ret = 0;
+
+	if (!info || strstr(info, "Can't find the target PID"))
+		return 0;
+	for (size_t i = 0; i < nstats && ret == 0; i++) {
+		char *block = next_block(lb->priv, cursor);
+
+		if (block && *block == '#')
+			ret = parse_stat(lb, block, &old);
+	}
+	for (size_t i = 0; i < st->n && ret == 0; i++) {
+		struct stat_row *row = &st->rows[i];
+		const struct stat_row *o = old.n ? find_stat(&old, row->px, row->sv) : NULL;
+		long scur = o ? parse_long(o->scur, -1) : (held == 0 ? 0 : -1);
+
+		row->old = row->old < 0 || scur < 0 ? -1 : row->old + scur;
+	}
+	free(old.rows);
+	return ret;
+}
+
+/* On the master CLI: the connections old workers still hold, one
+ * connection per worker (the master CLI closes one that names a worker
+ * gone meanwhile). */
+static int count_old_workers(struct lbm *lb, const char *const *names, size_t n, char *proc, struct stats *st)
+{
+	long pids[HAP_OLD_MAX];
+	size_t npids = old_workers(proc, pids);
+	struct buf *cmds, *replies;
+	char **cursors;
+	int ret = 0;
+
+	if (npids > HAP_OLD_MAX) {
+		for (size_t i = 0; i < st->n; i++)
+			st->rows[i].old = -1;
+		return 0;
+	}
+	if (!npids)
+		return 0;
+	cmds = calloc(npids, sizeof(*cmds));
+	replies = calloc(npids, sizeof(*replies));
+	cursors = calloc(npids, sizeof(*cursors));
+	if (!cmds || !replies || !cursors)
+		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	for (size_t p = 0; p < npids && ret == 0; p++) {
+		ret = buf_printf(lb, &cmds[p], "@!%ld show info\n", pids[p]);
+		for (size_t i = 0; i < (names ? n : 1) && ret == 0; i++)
+			ret = buf_printf(lb, &cmds[p], "@!%ld show stat %s 4 -1\n", pids[p], names ? names[i] : "-1");
+	}
+	if (ret == 0)
+		ret = run(lb, cmds, replies, cursors, npids);
+	for (size_t p = 0; p < npids && ret == 0; p++)
+		if (cursors[p])
+			ret = add_old_worker(lb, st, &cursors[p], names ? n : 1);
+	for (size_t p = 0; cmds && replies && p < npids; p++) {
+		free(cmds[p].data);
+		free(replies[p].data);
+	}
+	free(cmds);
+	free(replies);
+	free(cursors);
+	return ret;
+}
+
 /* Every backend, or the n named ones: `show servers state` for the state
  * on one connection, `show stat` (type 4: servers only) for what it shows
- * on another, side by side. */
+ * on another, side by side; on the master CLI, `show proc` first, then
+ * what the old workers hold. */
 static int haproxy_list(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
 	enum {
 		STATE,
 		STAT
 	};
+	const struct haproxy *hp = lb->priv;
 	struct buf cmds[2] = { 0 }, replies[2] = { 0 };
 	struct stats st = { 0 };
-	char *cursors[2], **blocks = NULL;
+	char *cursors[2], **blocks = NULL, *proc = NULL;
 	size_t nblocks = names ? n : 1;
 	int ret = 0;
 
-	for (size_t i = 0; names && i < n && ret == 0; i++) {
+	for (size_t i = 0; names && i < n && ret == 0; i++)
 		/* The core checked them already; this guards the command line itself. */
 		if (!valid_name(names[i]))
 			ret = name_error(lb, names[i]);
-		else if ((ret = buf_printf(lb, &cmds[STATE], "show servers state %s\n", names[i])) == 0)
-			ret = buf_printf(lb, &cmds[STAT], "show stat %s 4 -1\n", names[i]);
-	}
-	if (!names && (ret = buf_printf(lb, &cmds[STATE], "show servers state\n")) == 0)
-		ret = buf_printf(lb, &cmds[STAT], "show stat -1 4 -1\n");
 	if (ret == 0 && !(blocks = calloc(2 * nblocks, sizeof(*blocks))))
 		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
-	if (ret < 0 || (ret = run(lb, cmds, replies, cursors, 2)) < 0)
+	do {
+		for (size_t i = 0; i < 2; i++)
+			cmds[i].len = replies[i].len = 0;
+		if (ret == HAP_RETRY)
+			ret = 0;
+		if (ret == 0 && hp->cli == CLI_MASTER)
+			ret = buf_printf(lb, &cmds[STATE], "@master show proc\n");
+		for (size_t i = 0; names && i < n && ret == 0; i++)
+			if ((ret = buf_printf(lb, &cmds[STATE], "show servers state %s\n", names[i])) == 0)
+				ret = buf_printf(lb, &cmds[STAT], "show stat %s 4 -1\n", names[i]);
+		if (!names && ret == 0 && (ret = buf_printf(lb, &cmds[STATE], "show servers state\n")) == 0)
+			ret = buf_printf(lb, &cmds[STAT], "show stat -1 4 -1\n");
+		if (ret == 0)
+			ret = run(lb, cmds, replies, cursors, 2);
+	} while (ret == HAP_RETRY);
+	if (ret < 0)
 		goto out;
+	if (hp->cli == CLI_MASTER)
+		proc = next_block(hp, &cursors[STATE]);
 	for (size_t i = 0; i < nblocks; i++) {
-		blocks[2 * i] = next_block(&cursors[STATE]);
-		blocks[2 * i + 1] = next_block(&cursors[STAT]);
+		blocks[2 * i] = next_block(hp, &cursors[STATE]);
+		blocks[2 * i + 1] = next_block(hp, &cursors[STAT]);
 	}
 	/* Every stat reply first: the state rows are matched against them all. */
 	for (size_t i = 0; i < nblocks && ret == 0; i++) {
@@ -857,6 +1103,8 @@ static int haproxy_list(struct lbm *lb, const char *const *names, size_t n, stru
 		if (ret == 0)
 			ret = parse_stat(lb, blocks[2 * i + 1], &st);
 	}
+	if (ret == 0 && proc)
+		ret = count_old_workers(lb, names, n, proc, &st);
 	for (size_t i = 0; i < nblocks && ret == 0; i++) {
 		size_t before = out->n;
 
@@ -899,20 +1147,35 @@ static int haproxy_check(struct lbm *lb, const struct lbm_item *item)
 	return 0;
 }
 
-/* Each item is one or two lines: the weight first, so that a server coming
- * back takes its new weight from its first connection. */
-static int build_apply(struct lbm *lb, const struct lbm_item *items, size_t n, struct buf *cmds)
+static bool has_agent(const struct lbm_item *item)
 {
+	return item->member->flags & LBM_MEMBER_AGENT;
+}
+
+/* The lines of an item: its weight first, so that a server coming back
+ * takes its new weight from its first connection; then its state. An agent
+ * answering "ready" puts a drained or disabled server back within one
+ * agent-inter, so it is paused before the server goes out, and resumed
+ * after it comes back. */
+static int item_lines(const struct lbm_item *item)
+{
+	return 1 + (item->weight >= 0) + has_agent(item);
+}
+
+static int build_apply(struct lbm *lb, const struct lbm_item *item, struct buf *cmds)
+{
+	const char *be = item->pool, *srv = item->member->name;
+	bool out = item->state != LBM_STATE_ENABLED;
 	int ret = 0;
 
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		const char *be = items[i].pool, *srv = items[i].member->name;
-
-		if (items[i].weight >= 0)
-			ret = buf_printf(lb, cmds, "set server %s/%s weight %d\n", be, srv, items[i].weight);
-		if (ret == 0)
-			ret = buf_printf(lb, cmds, "set server %s/%s state %s\n", be, srv, state_words[items[i].state]);
-	}
+	if (has_agent(item) && out)
+		ret = buf_printf(lb, cmds, "disable agent %s/%s\n", be, srv);
+	if (ret == 0 && item->weight >= 0)
+		ret = buf_printf(lb, cmds, "set server %s/%s weight %d\n", be, srv, item->weight);
+	if (ret == 0)
+		ret = buf_printf(lb, cmds, "set server %s/%s state %s\n", be, srv, state_words[item->state]);
+	if (ret == 0 && has_agent(item) && !out)
+		ret = buf_printf(lb, cmds, "enable agent %s/%s\n", be, srv);
 	return ret;
 }
 
@@ -939,11 +1202,11 @@ static int mark_done(struct lbm *lb, struct lbm_item *items, size_t from, size_t
 	const struct haproxy *hp = lb->priv;
 
 	for (size_t i = from; i < to; i++) {
-		int lines = items[i].weight >= 0 ? 2 : 1;
+		int lines = item_lines(&items[i]);
 		bool ok = true;
 
 		for (int l = 0; l < lines; l++) {
-			char *block = next_block(&cursor);
+			char *block = next_block(hp, &cursor);
 
 			if (!block) {
 				if (t->first || ret < 0)
@@ -963,18 +1226,26 @@ static int mark_done(struct lbm *lb, struct lbm_item *items, size_t from, size_t
 	return t->first ? t->first : ret;
 }
 
-/* The agent's next report can undo an enable that HAProxy accepted. */
-static void warn_agents(struct lbm *lb, const struct lbm_item *items, size_t n)
+/* What the agents of the items changed do now, said once for all. */
+static void tell_agents(struct lbm *lb, const struct lbm_item *items, size_t n)
 {
-	const struct lbm_item *first = NULL;
-	size_t count = 0;
+	const struct lbm_item *first[2] = { NULL, NULL };
+	size_t count[2] = { 0, 0 };
 
-	for (size_t i = 0; i < n; i++)
-		if (items[i].state == LBM_STATE_ENABLED && (items[i].member->flags & LBM_MEMBER_AGENT) && !count++)
-			first = &items[i];
-	if (first)
-		lbm_warn(lb, "%s/%s%s has an agent check: its agent can drain or disable it again", first->pool,
-			 first->member->name, count > 1 ? " (and others)" : "");
+	for (size_t i = 0; i < n; i++) {
+		bool out = items[i].state != LBM_STATE_ENABLED;
+
+		if (items[i].done && has_agent(&items[i]) && !count[out]++)
+			first[out] = &items[i];
+	}
+	if (first[1])
+		lbm_warn(lb,
+			 "%s/%s%s has an agent check: paused while it is out of rotation, or its agent would put it "
+			 "back; enabling resumes it",
+			 first[1]->pool, first[1]->member->name, count[1] > 1 ? " (and others)" : "");
+	if (first[0])
+		lbm_warn(lb, "%s/%s%s has an agent check: its agent can drain or disable it again", first[0]->pool,
+			 first[0]->member->name, count[0] > 1 ? " (and others)" : "");
 }
 
 /* Commands per connection stay under this: HAProxy 3.2.0 stops answering a
@@ -982,38 +1253,135 @@ static void warn_agents(struct lbm *lb, const struct lbm_item *items, size_t n)
  * by side are applied by as many of HAProxy's threads at once. */
 #define HAP_BATCH_MAX 8192
 
+/* `show servers state` of every backend, as HAProxy reads it back with
+ * load-server-state-from-file: the state file after a change. */
+static int save_state(struct lbm *lb, const char *path)
+{
+	const struct haproxy *hp = lb->priv;
+	struct buf cmds = { 0 }, reply = { 0 };
+	char tmp[PATH_MAX + 16], *cursor, *block = NULL;
+	int ret;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
+		return lbm_driver_fail(lb, LBM_EINVAL, "state file path is longer than %zu bytes", sizeof(tmp) - 8);
+	do {
+		cmds.len = reply.len = 0;
+		ret = buf_printf(lb, &cmds, "show servers state\n");
+		if (ret == 0)
+			ret = run(lb, &cmds, &reply, &cursor, 1);
+	} while (ret == HAP_RETRY);
+	if (ret == 0)
+		block = next_block(hp, &cursor);
+	if (ret == 0 && (!block || strncmp(block, "1\n# ", 4)))
+		ret = lbm_driver_fail(lb, LBM_EPROTO, "unexpected reply to 'show servers state' from %s", hp->where);
+	if (ret == 0)
+		ret = lbm_file_replace(lb, path, tmp, block, strlen(block), 0644);
+	free(cmds.data);
+	free(reply.data);
+	return ret;
+}
+
+static int haproxy_save_state(struct lbm *lb, const char *path)
+{
+	if (!path || *path != '/')
+		return lbm_driver_fail(lb, LBM_EINVAL, "state file '%.64s' is not an absolute path", path ? path : "");
+	return save_state(lb, path);
+}
+
+/* After a change: keep it across reloads, or say that a reload forgets it. */
+static void persist(struct lbm *lb, const struct lbm_item *items, size_t n)
+{
+	const struct haproxy *hp = lb->priv;
+	bool changed = false, out = false;
+
+	for (size_t i = 0; i < n; i++) {
+		changed |= items[i].done;
+		out |= items[i].done && items[i].state != LBM_STATE_ENABLED;
+	}
+	if (!changed)
+		return;
+	if (*hp->state_file) {
+		char errmsg[LBM_ERRMSG_MAX];
+
+		memcpy(errmsg, lb->errmsg, sizeof(errmsg));
+		if (save_state(lb, hp->state_file) < 0)
+			lbm_warn(lb, "the change is made, but a reload will forget it: %s", lb->errmsg);
+		memcpy(lb->errmsg, errmsg, sizeof(errmsg));
+	} else if (out) {
+		lbm_warn(lb, "HAProxy forgets this at its next reload: give the target ?state-file=PATH (option "
+			     "state_file), and HAProxy 'server-state-file PATH' (global) with "
+			     "'load-server-state-from-file global' (defaults)");
+	}
+}
+
+struct batches {
+	struct buf *cmds, *replies;
+	char **cursors;
+	size_t *first; /* first[b]: batch b's first item; first[n] is past the last */
+	size_t n;
+};
+
+static void free_batches(struct batches *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->cmds[i].data);
+		free(b->replies[i].data);
+	}
+	free(b->cmds);
+	free(b->replies);
+	free(b->cursors);
+	free(b->first);
+	*b = (struct batches){ 0 };
+}
+
+/* Each run of commands below HAP_BATCH_MAX is a batch. */
+static int build_batches(struct lbm *lb, const struct lbm_item *items, size_t n, struct batches *b)
+{
+	size_t max = 1;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++)
+		max += item_lines(&items[i]);
+	/* A batch holds at least one line: never more batches than lines. */
+	b->cmds = calloc(max, sizeof(*b->cmds));
+	b->replies = calloc(max, sizeof(*b->replies));
+	b->cursors = calloc(max, sizeof(*b->cursors));
+	b->first = calloc(max + 1, sizeof(*b->first));
+	if (!b->cmds || !b->replies || !b->cursors || !b->first)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		if (!b->n || b->cmds[b->n - 1].len >= HAP_BATCH_MAX)
+			b->first[b->n++] = i;
+		ret = build_apply(lb, &items[i], &b->cmds[b->n - 1]);
+	}
+	b->first[b->n] = n;
+	return ret;
+}
+
 static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 {
-	struct buf cmds[HAP_PARALLEL] = { 0 }, replies[HAP_PARALLEL] = { 0 };
-	size_t first[HAP_PARALLEL + 1], next = 0;
+	struct batches b = { 0 };
 	struct tally t = { 0 };
 	int ret = 0;
 
 	for (size_t i = 0; i < n && ret == 0; i++)
 		ret = haproxy_check(lb, &items[i]);
-	while (ret == 0 && next < n) {
-		char *cursors[HAP_PARALLEL];
-		size_t k = 0;
-
-		for (; k < HAP_PARALLEL && next < n && ret == 0; k++) {
-			cmds[k].len = 0;
-			replies[k].len = 0;
-			first[k] = next;
-			while (next < n && ret == 0 && (next == first[k] || cmds[k].len < HAP_BATCH_MAX))
-				ret = build_apply(lb, &items[next++], 1, &cmds[k]);
-		}
-		first[k] = next;
-		if (ret < 0)
+	while (ret == 0) {
+		ret = build_batches(lb, items, n, &b);
+		if (ret == 0)
+			ret = run(lb, b.cmds, b.replies, b.cursors, b.n);
+		if (ret != HAP_RETRY)
 			break;
-		ret = run(lb, cmds, replies, cursors, k);
-		for (size_t b = 0; b < k; b++) {
-			int done =
-				cursors[b] ? mark_done(lb, items, first[b], first[b + 1], n, cursors[b], ret, &t) : ret;
+		free_batches(&b);
+		ret = 0;
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		int done =
+			b.cursors[i] ? mark_done(lb, items, b.first[i], b.first[i + 1], n, b.cursors[i], ret, &t) : ret;
 
-			/* A refused item does not stop the rest; a lost connection does. */
-			if (ret == 0 && done < 0 && !t.first)
-				ret = done;
-		}
+		/* A refused item does not stop the rest; a lost connection does. */
+		if (ret == 0 && done < 0 && !t.first)
+			ret = done;
 	}
 	if (t.failed > 1) {
 		size_t len = strlen(lb->errmsg);
@@ -1022,27 +1390,38 @@ static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 	}
 	if (ret == 0 && t.first)
 		ret = t.first;
-	if (ret == 0)
-		warn_agents(lb, items, n);
-	for (size_t b = 0; b < HAP_PARALLEL; b++) {
-		free(cmds[b].data);
-		free(replies[b].data);
-	}
+	tell_agents(lb, items, n);
+	persist(lb, items, n);
+	free_batches(&b);
 	return ret;
 }
+
+static const struct lbm_option_def haproxy_options[] = {
+	{ { .name = "state_file",
+	    .type = LBM_OPTION_PATH,
+	    .value = "FILE",
+	    .help = "After every change, write HAProxy's server state to FILE (atomically), for "
+		    "'load-server-state-from-file' to keep it across reloads; the target may say "
+		    "?state-file=FILE instead." },
+	  LBM_OPTION_AT(state_file) },
+	{ { 0 }, 0 },
+};
 
 const struct lbm_driver lbm_driver_haproxy = {
 	.info = {
 		.scheme = "haproxy",
 		.name = "HAProxy",
-		.usage = "haproxy:///PATH/admin.sock, haproxy://IP:PORT",
-		.summary = "one HAProxy process, through its runtime API socket at level admin",
+		.usage = "haproxy:///PATH/SOCKET[?state-file=FILE], haproxy://IP:PORT[?state-file=FILE]",
+		.summary = "one HAProxy, through a 'stats socket' at level admin or the master CLI (-S): "
+			   "the master CLI also counts the connections old workers hold after a reload",
 		.naming = "pool: a backend; member: a server name, or its ADDR[:PORT]",
 	},
+	.options = haproxy_options,
 	.open = haproxy_open,
 	.close = haproxy_close,
 	.list = haproxy_list,
 	.apply = haproxy_apply,
+	.save_state = haproxy_save_state,
 	.pool_name = haproxy_pool_name,
 	.check = haproxy_check,
 };

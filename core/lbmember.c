@@ -1254,3 +1254,10 @@ int lbm_member_set_state(struct lbm *lb, const char *pool, const char *member, c
 
 	return lbm_set_state(lb, &ref, 1, how, res);
 }
+
+int lbm_save_state(struct lbm *lb, const char *path)
+{
+	if (!lb->driver->save_state)
+		return lbm_fail(lb, LBM_ENOTSUP, "%s keeps its state itself: nothing to save", lb->driver->info.name);
+	return lb->driver->save_state(lb, path);
+}

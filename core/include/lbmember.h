@@ -98,6 +98,7 @@ struct lbm_options {
 	const char *ca_file;	    /**< CA bundle to verify the balancer's TLS certificate */
 	int insecure;		    /**< do not verify TLS (only when asked for) */
 	const char *state_dir;	    /**< LVS state store; NULL: $LBM_STATE_DIR, then /var/lib/lbmember */
+	const char *state_file; /**< HAProxy: server state written after every change (load-server-state-from-file) */
 };
 
 #define LBM_OPTIONS_INIT                                                                                               \
@@ -392,6 +393,15 @@ LBM_EXPORT void lbm_result_free(struct lbm_result *res);
 
 /** "unchanged", "applied", "not_applied" or "would_apply". */
 LBM_EXPORT const char *lbm_outcome_result_name(enum lbm_outcome_result result);
+
+/**
+ * Write the balancer's runtime state where it reloads it from, atomically
+ * (a temporary file beside path, fsynced, renamed over it): HAProxy's
+ * `show servers state`, which 'server-state-file' and
+ * 'load-server-state-from-file' make a reload keep; for an ExecReload hook.
+ * path is absolute. LBM_ENOTSUP where the balancer keeps its state itself.
+ */
+LBM_EXPORT int lbm_save_state(struct lbm *lb, const char *path);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,8 @@ enum {
 
 static const char usage_text[] = "Usage: lbmember [OPTIONS] TARGET list [POOL...]\n"
 				 "       lbmember [OPTIONS] TARGET status POOL MEMBER\n"
-				 "       lbmember [OPTIONS] TARGET enable|drain|disable POOL MEMBER [MEMBER...]\n";
+				 "       lbmember [OPTIONS] TARGET enable|drain|disable POOL MEMBER [MEMBER...]\n"
+				 "       lbmember [OPTIONS] TARGET save-state FILE\n";
 
 static const char intro_text[] = "\n"
 				 "Take load-balancer members out of rotation gently, and put them back, the same\n"
@@ -42,6 +43,9 @@ static const char commands_text[] =
 	"  disable             out of rotation entirely (LVS: destination removed, and its\n"
 	"                      connections dropped: drain first); HAProxy: maintenance\n"
 	"  Asking for the state a member is already in changes nothing.\n"
+	"  save-state FILE     HAProxy: write its server state to FILE for the next reload\n"
+	"                      (server-state-file, load-server-state-from-file): an\n"
+	"                      ExecReload hook; after a change, --state-file does it\n"
 	"\n"
 	"Options for enable, drain and disable:\n"
 	"  --wait S            then wait up to S seconds: until active connections reach 0\n"
@@ -90,7 +94,7 @@ static void print_help(void)
 	}
 	fputs(commands_text, stdout);
 	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
-		char name[64], line[160];
+		char name[64], line[512];
 		int len;
 
 		if (o->type == LBM_OPTION_SECRET)
@@ -322,6 +326,20 @@ static int print_table(const struct lbm_listing *l)
 	free(line);
 	free(status);
 	return 0;
+}
+
+static int cmd_save_state(const struct cli *cli, struct lbm *lb, char **args, int nargs)
+{
+	int ret;
+
+	if (nargs != 1)
+		return usage("save-state takes FILE");
+	ret = lbm_save_state(lb, args[0]);
+	if (ret < 0)
+		return fail(cli, lb, ret);
+	if (cli->json)
+		print_json(json_pack("{s:s}", "saved", args[0]));
+	return EXIT_OK;
 }
 
 static int cmd_list(const struct cli *cli, struct lbm *lb, char **args, int nargs)
@@ -624,8 +642,10 @@ int main(int argc, char **argv)
 	command = argv[optind + 1];
 	nargs = argc - optind - 2;
 	/* The verbs, as the core spells states; "enabled" works too. */
-	if (strcmp(command, "list") && strcmp(command, "status") && lbm_state_parse(command, &state) < 0)
-		return usage("unknown command '%s': expected list, status, enable, drain or disable", command);
+	if (strcmp(command, "list") && strcmp(command, "status") && strcmp(command, "save-state") &&
+	    lbm_state_parse(command, &state) < 0)
+		return usage("unknown command '%s': expected list, status, enable, drain, disable or save-state",
+			     command);
 	if (state == LBM_STATE_UNKNOWN && cli.state_opts)
 		return usage("--wait, --weight, --min-enabled and --dry-run go with enable, drain or disable");
 	if ((cli.how.flags & LBM_CHANGE_HAS_WEIGHT) && state != LBM_STATE_ENABLED)
@@ -639,6 +659,8 @@ int main(int argc, char **argv)
 		ret = cmd_list(&cli, lb, argv + optind + 2, nargs);
 	else if (!strcmp(command, "status"))
 		ret = cmd_status(&cli, lb, argv + optind + 2, nargs);
+	else if (!strcmp(command, "save-state"))
+		ret = cmd_save_state(&cli, lb, argv + optind + 2, nargs);
 	else
 		ret = cmd_set(&cli, lb, argv + optind + 2, nargs);
 	lbm_close(lb);

@@ -412,6 +412,19 @@ static int h_close(lua_State *L)
 	return 1;
 }
 
+/* lb:save_state(path): the balancer's runtime state where it reloads it
+ * from (HAProxy's server-state-file); true, or fail, message, code. */
+static int h_save_state(lua_State *L)
+{
+	struct lbm *lb = tolb(L);
+	int ret = lbm_save_state(lb, luaL_checkstring(L, 2));
+
+	if (ret < 0)
+		return fail(L, ret, lbm_errmsg(lb));
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static int h_tostring(lua_State *L)
 {
 	struct handle *h = luaL_checkudata(L, 1, HANDLE);
@@ -590,8 +603,8 @@ static const luaL_Reg funcs[] = {
 };
 
 static const luaL_Reg meth[] = {
-	{ "pools", h_pools },	  { "member", h_member }, { "enable", h_enable }, { "drain", h_drain },
-	{ "disable", h_disable }, { "close", h_close },	  { NULL, NULL },
+	{ "pools", h_pools },	  { "member", h_member },	  { "enable", h_enable }, { "drain", h_drain },
+	{ "disable", h_disable }, { "save_state", h_save_state }, { "close", h_close },	  { NULL, NULL },
 };
 
 static const luaL_Reg metameth[] = {

@@ -28,10 +28,11 @@ enum {
 	OPT_TABLE = 1000 /* + an option of lbm_option_info() */
 };
 
-/* The core's options but timeout, which -t bounds the whole run with. */
+/* The core's options but timeout, which -t bounds the whole run with, and
+ * state_file: a check changes nothing, so it has no state to write. */
 static bool offered(const struct lbm_option_info *o)
 {
-	return strcmp(o->name, "timeout");
+	return strcmp(o->name, "timeout") && strcmp(o->name, "state_file");
 }
 
 struct args {
@@ -117,7 +118,7 @@ static void print_help(void)
 	     "    Bound on the whole run (default 10): UNKNOWN, naming the stage that\n"
 	     "    timed out. Also bounds each exchange with the balancer.");
 	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
-		char name[64], text[256];
+		char name[64], text[512];
 
 		if (!offered(o))
 			continue;

@@ -193,7 +193,7 @@ def group_playbook():
         "bad choice": "value of state must be one of: enabled, draining, disabled, got: off",
         "unknown option": "Unsupported parameters for (lb_member) module: backend. Supported parameters include: "
                           "basic_auth, ca_file, login_provider, member, min_enabled, password, password_file, pool, "
-                          "state, state_dir, target, timeout, user, validate_certs, wait, wait_timeout, weight "
+                          "state, state_dir, state_file, target, timeout, user, validate_certs, wait, wait_timeout, weight "
                           "(ca_path).",
     }
     with Ansible(module=MODULE_FAKE) as a:

@@ -21,7 +21,7 @@ COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
 # the alias of the table's ca_file.
 OPTIONS = ["target", "pool", "member", "state", "weight", "wait", "wait_timeout", "min_enabled", "user",
            "password", "password_file", "login_provider", "basic_auth", "validate_certs", "ca_file", "timeout",
-           "state_dir"]
+           "state_dir", "state_file"]
 
 
 def group_doc():

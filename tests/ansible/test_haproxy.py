@@ -89,6 +89,16 @@ def group_cycle():
         check(e.h.server_stat("app", "s3")["weight"] == "5", "witness weight 5")
         e.expect("app", "s1", "enabled")
 
+        # A reload forgets a drain unless the server state is saved (issue 15.2).
+        r = only_result(e.a.playbook([e.lb("drain s3", pool="app", member="s3", state="draining")]))
+        check(any("forgets this at its next reload" in w for w in r.get("warnings", [])), "reload warning", r)
+        state = os.path.join(e.a.tmp, "server-state")
+        r = only_result(e.a.playbook([e.lb("enable s3", pool="app", member="s3", state="enabled", weight=1,
+                                           state_file=state)]))
+        check(r["changed"] is True and not r.get("warnings"), "enable with a state file", r)
+        with open(state) as f:
+            check(f.read().startswith("1\n# be_id "), "state file written", state)
+
 
 def group_wait():
     with Env() as e:

@@ -40,7 +40,7 @@ HAProxy(backends, check=False, workdir=None, mode="http",
     ipv4@127.0.0.1:<free port>, both at level admin, plus one unix socket
     and one TCP port per extra level in `levels` (for permission tests);
     with ipv6=True also on ipv6@[::1]:<free port> at level admin. With
-    master=True haproxy runs in master-worker mode (-W) and its master CLI
+    master=True haproxy runs in master-worker mode (-Ws) and its master CLI
     listens on <workdir>/master.sock (attribute master_socket).
     workdir defaults to a fresh temporary directory removed by stop().
     start() runs the real haproxy in the foreground (-db) as a child and
@@ -65,10 +65,18 @@ HAProxy(backends, check=False, workdir=None, mode="http",
       hold(backend, server, timeout=5) -> socket
           open a client connection through HAProxy held on that server (its
           BackendServer must be running); close the socket to end it.
+    With master=True (started with -Ws, as Debian's systemd unit does):
+      master_command(cmd) -> str         one master CLI command's output
+      workers() -> ([pid], [pid])        current and old workers (show proc)
+      worker_pid() -> int                the admin socket's worker (show info)
+      reload() -> int                    SIGUSR2 to the master, as systemctl
+                                         reload does; the new worker's PID
 """
 
 import os
+import re
 import shutil
+import signal
 import socket
 import socketserver
 import subprocess
@@ -306,7 +314,9 @@ class HAProxy:
                 if os.path.exists(p):
                     os.unlink(p)
             logf = open(self.log, "w")
-            master = ["-W", "-S", self.master_socket] if self.master_socket else []
+            # As Debian's and Ubuntu's unit starts it: -Ws (master-worker,
+            # systemd notify; without $NOTIFY_SOCKET the same as -W).
+            master = ["-Ws", "-S", self.master_socket] if self.master_socket else []
             self.proc = subprocess.Popen([self.haproxy, "-db"] + master + ["-f", self.config],
                                          stdin=subprocess.DEVNULL, stdout=logf,
                                          stderr=subprocess.STDOUT)
@@ -328,21 +338,53 @@ class HAProxy:
 
     def _master_ready(self):
         """The master CLI listens only once the master has re-executed itself,
-        which may be after the worker already answers."""
+        which may be after the worker already answers; then its `show proc`
+        lists a current worker (3.1+ dropped the "# programs" line)."""
         if not self.master_socket:
             return True
+        return bool(self.workers()[0])
+
+    def master_command(self, cmd, timeout=10):
+        """One command on the master CLI (in interactive mode, which ends the
+        reply with a prompt and lets "quit" close the connection); the
+        command's output, without the prompts."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(2)
+            s.settimeout(timeout)
             s.connect(self.master_socket)
-            s.sendall(b"show proc\n")
-            # The master CLI keeps the connection open after answering.
-            reply = b""
-            while b"# programs" not in reply:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                reply += chunk
-            return b"worker" in reply
+            s.sendall(b"prompt\n" + cmd.encode() + b"\nquit\n")
+            reply = _recv_all(s)
+        return re.sub(r"^master[^\n]*?> ", "", re.sub(r"\nmaster[^\n]*?> ", "\n", reply))
+
+    def workers(self):
+        """([current worker PIDs], [old worker PIDs]) from the master CLI."""
+        cur, old, section = [], [], None
+        for line in self.master_command("show proc").splitlines():
+            if line.startswith("#"):
+                section = line
+            elif line.split() and line.split()[0].isdigit() and section in ("# workers", "# old workers"):
+                (cur if section == "# workers" else old).append(int(line.split()[0]))
+        return cur, old
+
+    def worker_pid(self):
+        """The PID the admin socket's worker reports."""
+        m = re.search(r"^Pid: (\d+)", self.command("show info"), re.M)
+        return int(m.group(1)) if m else None
+
+    def reload(self, timeout=15):
+        """Reload as systemctl reload does (SIGUSR2 to the master); return
+        once a new worker answers on the admin socket. Its PID."""
+        before = self.worker_pid()
+        os.kill(self.proc.pid, signal.SIGUSR2)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                pid = self.worker_pid()
+                if pid and pid != before and pid in self.workers()[0]:
+                    return pid
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("haproxy did not reload within %s s" % timeout)
 
     def _kill(self):
         if self.proc and self.proc.poll() is None:

@@ -38,7 +38,7 @@ test("open misuse raises", function()
 	-- Adapted for 0.2: the names come from the core's option table
 	-- (lbm_option_info: the common ones, then LVS's, then F5's), each alias
 	-- after its name, so the order changed.
-	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, state_dir, user, password, "
+	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, state_dir, state_file, user, password, "
 		.. "password_file, login_provider, basic_auth, ca_file, ca_path, insecure%)",
 		"typo in an option", lbm.open, TARGET, { tiemout = 5 })
 	check.raises("option names must be strings, got a number key", "array opts", lbm.open, TARGET, { 5 })
@@ -78,13 +78,18 @@ test("lbm.options: the core's option table", function()
 		check.match(o.type, "^%l+$", o.name .. " type")
 		check.match(o.help, "%.$", o.name .. " help")
 	end
-	check.eq(table.concat(names, " "), "timeout state_dir user password password_file login_provider "
+	check.eq(table.concat(names, " "), "timeout state_dir state_file user password password_file login_provider "
 		.. "basic_auth ca_file/ca_path insecure", "names")
 	check.eq(lbm.options[1].type, "seconds", "timeout type")
 	check.eq(lbm.options[1].schemes, nil, "timeout is for every target")
-	check.eq(lbm.options[4].type, "secret", "password type")
-	check.eq(lbm.options[4].schemes, "f5", "password is F5's")
-	check.eq(lbm.options[7].value, nil, "a flag takes no value")
+	local by_name = {}
+	for _, o in ipairs(lbm.options) do
+		by_name[o.name] = o
+	end
+	check.eq(by_name.password.type, "secret", "password type")
+	check.eq(by_name.password.schemes, "f5", "password is F5's")
+	check.eq(by_name.basic_auth.value, nil, "a flag takes no value")
+	check.eq(by_name.state_file.schemes, "haproxy", "state_file is HAProxy's")
 end)
 
 test("every option is accepted", function()

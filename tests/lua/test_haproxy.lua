@@ -141,6 +141,31 @@ test("the min_enabled guard touches nothing", function()
 	check.ok("enable api/a2", lb:enable("api", "a2"))
 end)
 
+test("a reload keeps a change only with a state file: state_file, save_state", function()
+	local path = os.getenv("LBM_CTL") .. "/server-state"
+	local plain <close> = open()
+	local r = check.ok("drain api/a2", plain:drain("api", "a2"))
+	local said = false
+	for _, w in ipairs(r.warnings) do
+		said = said or w:find("forgets this at its next reload", 1, true) ~= nil
+	end
+	check.truthy(said, "no reload warning without a state file")
+	check.ok("enable api/a2", plain:enable("api", "a2"))
+	local lb <close> = check.ok("open with state_file", lbm.open(TARGET, { timeout = 5, state_file = path }))
+	r = check.ok("drain api/a2 with a state file", lb:drain("api", "a2"))
+	check.eq(#r.warnings, 0, "warnings with a state file")
+	local f = assert(io.open(path))
+	local text = f:read("a")
+	f:close()
+	check.match(text, "^1\n# be_id ", "state file")
+	check.match(text, "\n%d+ api %d+ a2 [^\n]* 8 ", "a2 drained (admin state 8) in the state file")
+	check.ok("enable api/a2", lb:enable("api", "a2"))
+	check.eq(check.ok("save_state", plain:save_state(path .. ".saved")), true, "save_state")
+	check.fails("EINVAL", "is not an absolute path", "relative path", plain:save_state("relative"))
+	check.fails("EINVAL", "state file given twice", "twice",
+		lbm.open(TARGET .. "?state-file=" .. path, { state_file = path .. "2" }))
+end)
+
 test("waiting for connections: ETIMEDOUT, then done once they close", function()
 	local lb <close> = open()
 	local calls = {}

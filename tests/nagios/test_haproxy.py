@@ -185,6 +185,23 @@ class HTTP404(socketserver.ThreadingTCPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
+class HAProxyMasterCLI(PluginTest):
+    """The master CLI of master-worker mode (-Ws -S, as Debian's unit runs
+    HAProxy) as the target: the same verdict as the worker's socket."""
+
+    def test_master_cli_target(self):
+        h = HAProxy({"web": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9)]}, master=True).start()
+        try:
+            h.command("set server web/s2 state drain")
+            worker = run(["-T", h.target_unix, "-w", "0"])
+            master = run(["-T", "haproxy://" + h.master_socket, "-w", "0"])
+            self.assertStatus(master, 1)
+            self.assertEqual(master.text, worker.text)
+            self.assertEqual(master.perfdata, worker.perfdata)
+        finally:
+            h.stop()
+
+
 class HAProxyStatusPrefixes(PluginTest):
     """Statuses HAProxy decorates: MAINT (via b/s), DRAIN (agent), NOLB, DOWN."""
 
