@@ -511,39 +511,6 @@ static const struct option own_options[] = {
 	{ "version", no_argument, NULL, 'V' },
 };
 
-#define NAMES_MAX 64
-
-/* getopt's table: ours, then every option of the core's table, by name and
- * by alias, dashed. A secret is there too, taking an optional argument, to
- * be refused by name: getopt_long would otherwise take it for the
- * abbreviation of another (--password for --password-file). */
-static struct option *build_options(char (*names)[32])
-{
-	size_t n = sizeof(own_options) / sizeof(own_options[0]), k = n;
-	const struct lbm_option_info *o;
-	struct option *all;
-
-	for (size_t i = 0; lbm_option_info(i); i++)
-		n += 2;
-	all = calloc(n + 1, sizeof(*all));
-	if (!all)
-		return NULL;
-	memcpy(all, own_options, sizeof(own_options));
-	for (size_t i = 0; (o = lbm_option_info(i)) && k + 2 <= n && 2 * i + 1 < NAMES_MAX; i++) {
-		int arg = o->type == LBM_OPTION_FLAG	 ? no_argument
-			  : o->type == LBM_OPTION_SECRET ? optional_argument
-							 : required_argument;
-
-		lbm_help_dashed(names[2 * i], sizeof(names[0]), o->name);
-		all[k++] = (struct option){ names[2 * i], arg, NULL, OPT_TABLE + (int)i };
-		if (o->alias) {
-			lbm_help_dashed(names[2 * i + 1], sizeof(names[0]), o->alias);
-			all[k++] = (struct option){ names[2 * i + 1], arg, NULL, OPT_TABLE_ALIAS + (int)i };
-		}
-	}
-	return all;
-}
-
 /* There is no option for a secret: say what to use instead. */
 static int no_secret(const struct lbm_option_info *o)
 {
@@ -571,8 +538,8 @@ static int table_option(struct cli *cli, const struct lbm_option_info *o, const 
 /* Returns -1 to go on, or an exit status. */
 static int parse_options(struct cli *cli, int argc, char **argv)
 {
-	static char names[NAMES_MAX][32];
-	struct option *options = build_options(names);
+	struct option *options = lbm_help_getopt(own_options, sizeof(own_options) / sizeof(own_options[0]), NULL,
+						 OPT_TABLE, OPT_TABLE_ALIAS);
 	int c, ret = -1;
 
 	if (!options) {
@@ -616,7 +583,7 @@ static int parse_options(struct cli *cli, int argc, char **argv)
 		case ':': ret = usage("option '%s' needs a value", argv[optind - 1]); break;
 		case '?': ret = usage("unknown option '%s'", argv[optind - 1]); break;
 		default:
-			if (c >= OPT_TABLE && c < OPT_TABLE_ALIAS + NAMES_MAX)
+			if (c >= OPT_TABLE && c < OPT_TABLE_ALIAS + 1000)
 				ret = table_option(cli, lbm_option_info((size_t)(c % 1000)), optarg) ? EXIT_USAGE : -1;
 			break;
 		}

@@ -236,36 +236,6 @@ static const struct option own_options[] = {
 	{ "version", no_argument, NULL, 'V' },
 };
 
-#define NAMES_MAX 32
-
-/* getopt's table: ours, then the core's options, dashed. A secret is there
- * too, to be refused by name: getopt_long would take --password for the
- * abbreviation of --password-file. */
-static struct option *build_options(char (*names)[32])
-{
-	size_t n = sizeof(own_options) / sizeof(own_options[0]), k = n;
-	const struct lbm_option_info *o;
-	struct option *all;
-
-	for (size_t i = 0; lbm_option_info(i); i++)
-		n++;
-	all = calloc(n + 1, sizeof(*all));
-	if (!all)
-		return NULL;
-	memcpy(all, own_options, sizeof(own_options));
-	for (size_t i = 0; (o = lbm_option_info(i)) && i < NAMES_MAX; i++) {
-		if (!offered(o))
-			continue;
-		lbm_help_dashed(names[i], sizeof(names[0]), o->name);
-		all[k++] = (struct option){ names[i],
-					    o->type == LBM_OPTION_FLAG	   ? no_argument
-					    : o->type == LBM_OPTION_SECRET ? optional_argument
-									   : required_argument,
-					    NULL, OPT_TABLE + (int)i };
-	}
-	return all;
-}
-
 static int table_option(struct args *a, const struct lbm_option_info *o, const char *text)
 {
 	char err[LBM_ERRMSG_MAX];
@@ -281,8 +251,8 @@ static int table_option(struct args *a, const struct lbm_option_info *o, const c
 /* -1 when the run goes on; otherwise the exit code. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static char names[NAMES_MAX][32];
-	struct option *longopts = build_options(names);
+	struct option *longopts =
+		lbm_help_getopt(own_options, sizeof(own_options) / sizeof(own_options[0]), offered, OPT_TABLE, 0);
 	int c, ret = -1;
 
 	if (!longopts)
@@ -333,7 +303,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case ':': ret = usage_error("option '%s' needs a value", argv[optind - 1]); break;
 		default:
-			if (c >= OPT_TABLE && c < OPT_TABLE + NAMES_MAX)
+			if (c >= OPT_TABLE && c < OPT_TABLE + 1000)
 				ret = table_option(a, lbm_option_info((size_t)(c - OPT_TABLE)), optarg);
 			else
 				ret = usage_error("unknown or ambiguous option '%s'", argv[optind - 1]);

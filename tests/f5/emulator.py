@@ -860,10 +860,7 @@ class Emulator:
     def authenticate(self, headers, peer, uri):
         auth = headers.get("Authorization", "")
         if auth.startswith("Basic "):
-            try:
-                user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
-            except ValueError:
-                user, password = "", None
+            user, password = basic_credentials(auth)
             if user == self.user and password == self.password:
                 return
             raise rest_error(401, "Authorization failed: user=%s resource=%s verb=GET uri:http://localhost:8100%s"
@@ -1392,36 +1389,37 @@ def default_fault_body(status, peer, emu):
     return emu.error_body(F5Error(status, "injected fault %d" % status, api_error=1))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def basic_credentials(auth):
+    """(user, password) of an "Authorization: Basic ..." value; ("", None) if unreadable."""
+    try:
+        user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+        return user, password
+    except ValueError:
+        return "", None
+
+
+def server_arguments(description):
+    """The arguments both servers take (this one and replay.py)."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--cert", required=True, help="server certificate (PEM)")
     ap.add_argument("--key", required=True, help="server private key (PEM)")
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free one)")
     ap.add_argument("--user", default="admin")
     ap.add_argument("--password-file", required=True, help="file holding the accepted password")
-    ap.add_argument("--pools", help="JSON file: {\"/Part/pool\": {\"members\": [{\"name\": \"NODE:PORT\"...}]}}")
-    ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every /mgmt request")
-    ap.add_argument("--token-lifetime", type=float, default=1200.0, help="token timeout in seconds")
-    ap.add_argument("--version", default=VERSION, help="BIG-IP version to answer as, N.N[.N[.N]] "
-                    "(default $LBM_F5_VERSION or 15.1.10)")
-    args = ap.parse_args()
-    try:
-        parse_version(args.version)
-    except ValueError as err:
-        ap.error(str(err))
+    return ap
 
-    with open(args.password_file) as f:
-        password = f.readline().rstrip("\n")
-    pools = DEFAULT_POOLS
-    if args.pools:
-        with open(args.pools) as f:
-            pools = json.load(f)
-    emu = Emulator(args.user, password, pools, version=args.version)
-    emu.latency = args.latency
-    emu.token_lifetime = args.token_lifetime
 
-    server = Server(("127.0.0.1", args.port), Handler)
-    server.emulator = emu
+def read_password(path):
+    with open(path) as f:
+        return f.readline().rstrip("\n")
+
+
+def serve_tls(args, handler, **attributes):
+    """HTTPS on 127.0.0.1:args.port until interrupted; "LISTENING PORT" on
+    stdout once it accepts. attributes are set on the server, for handler."""
+    server = Server(("127.0.0.1", args.port), handler)
+    for name, value in attributes.items():
+        setattr(server, name, value)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     # The handshake happens in each request's thread, so a stalled or refused
@@ -1433,6 +1431,31 @@ def main():
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def main():
+    ap = server_arguments(__doc__.splitlines()[0])
+    ap.add_argument("--pools", help="JSON file: {\"/Part/pool\": {\"members\": [{\"name\": \"NODE:PORT\"...}]}}")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every /mgmt request")
+    ap.add_argument("--token-lifetime", type=float, default=1200.0, help="token timeout in seconds")
+    ap.add_argument("--version", default=VERSION, help="BIG-IP version to answer as, N.N[.N[.N]] "
+                    "(default $LBM_F5_VERSION or 15.1.10)")
+    args = ap.parse_args()
+    try:
+        parse_version(args.version)
+    except ValueError as err:
+        ap.error(str(err))
+
+    password = read_password(args.password_file)
+    pools = DEFAULT_POOLS
+    if args.pools:
+        with open(args.pools) as f:
+            pools = json.load(f)
+    emu = Emulator(args.user, password, pools, version=args.version)
+    emu.latency = args.latency
+    emu.token_lifetime = args.token_lifetime
+
+    return serve_tls(args, Handler, emulator=emu)
 
 
 if __name__ == "__main__":

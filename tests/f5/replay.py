@@ -35,14 +35,11 @@ Outside /mgmt, for tests (no authentication):
   GET  /__replay__/requests     {"count":N,"log":[[METHOD,PATH],...]}
   POST /__replay__/requests/reset
 """
-import argparse
-import base64
 import copy
 import json
 import os
 import re
 import secrets
-import ssl
 import sys
 import threading
 import time
@@ -52,7 +49,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import emulator  # noqa: E402  (shared helpers only: names, validation, TLS server)
-from emulator import LOCAL, F5Error, Server, member_not_found, split_member_name, split_path, tilde  # noqa: E402
+from emulator import LOCAL, F5Error, member_not_found, split_member_name, split_path, tilde  # noqa: E402
 
 FIXTURES = os.path.join(HERE, "fixtures")
 MR = ("mr.msgIn", "mr.msgOut", "mr.reqIn", "mr.reqOut", "mr.respIn", "mr.respOut")
@@ -311,10 +308,7 @@ class Replay:
     def authenticate(self, headers, peer, uri):
         auth = headers.get("Authorization", "")
         if auth.startswith("Basic "):
-            try:
-                user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
-            except ValueError:
-                user, password = "", None
+            user, password = emulator.basic_credentials(auth)
             if user == self.user and password == self.password:
                 return
             raise self.rest_401("Authorization failed: user=%s resource=URI verb=GET uri:http://localhost:8100URI"
@@ -663,12 +657,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cert", required=True, help="server certificate (PEM)")
-    ap.add_argument("--key", required=True, help="server private key (PEM)")
-    ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free one)")
-    ap.add_argument("--user", default="admin")
-    ap.add_argument("--password-file", required=True, help="file holding the accepted password")
+    ap = emulator.server_arguments(__doc__.splitlines()[0])
     ap.add_argument("--version", required=True, help="fixture directory to replay: v16.1 (or 16.1, 16.1.4)")
     ap.add_argument("--fixtures", default=FIXTURES, help="fixture root (default tests/f5/fixtures)")
     ap.add_argument("--drain-reads", type=int, default=3,
@@ -677,21 +666,10 @@ def main():
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+){0,2}", args.version)
     if not m:
         ap.error("--version takes a fixture directory such as v16.1")
-    with open(args.password_file) as f:
-        password = f.readline().rstrip("\n")
+    password = emulator.read_password(args.password_file)
     replay = Replay(Fixtures(args.fixtures, "v%s.%s" % m.groups()), args.user, password, args.drain_reads)
 
-    server = Server(("127.0.0.1", args.port), Handler)
-    server.replay = replay
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    print("LISTENING %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return emulator.serve_tls(args, Handler, replay=replay)
 
 
 if __name__ == "__main__":
