@@ -25,4 +25,40 @@ const char *lbm_strings_add(struct lbm_strings **s, const char *text, size_t len
 bool lbm_strings_failed(const struct lbm_strings *s);
 void lbm_strings_free(struct lbm_strings *s);
 
+/* ---- lbmember.c: a change in steps, as a group takes it on each balancer ---- */
+
+struct change;
+
+/* Check, list and plan (the guard applied): nothing touched; *out holds the
+ * outcomes a dry run reports, also on failure. */
+int lbm_change_plan(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
+		    struct change **out);
+/* Apply the plan, read it back. */
+int lbm_change_apply(struct lbm *lb, struct change *c);
+/* Wait up to wait_s for the members to settle (0: tell the progress
+ * function once). */
+int lbm_change_wait(struct lbm *lb, struct change *c, double wait_s);
+/* Put back as `before` what the applied change changed (state, and the
+ * weight it moved): each such outcome becomes LBM_OUTCOME_UNDONE, or
+ * LBM_OUTCOME_NOT_UNDONE. How many were undone, or the first failure. */
+int lbm_change_undo(struct lbm *lb, struct change *c);
+/* The change's result (the handle's warnings in it); frees the rest. */
+void lbm_change_finish(struct lbm *lb, struct change *c, struct lbm_result *res);
+/* Append src's outcomes and warnings to dst, strings copied; warnings get
+ * prefix first. 0 or LBM_ENOMEM. */
+int lbm_result_append(struct lbm_result *dst, const struct lbm_result *src, const char *prefix);
+/* Append src's pools to dst, strings copied. 0 or LBM_ENOMEM. */
+int lbm_listing_append(struct lbm_listing *dst, const struct lbm_listing *src);
+
+/* ---- group.c: a handle over several balancers (targets with commas) ---- */
+
+/* Whether targets lists several: a comma before another "SCHEME://". */
+bool lbm_group_targets(const char *targets);
+int lbm_group_open(struct lbm *lb, const char *targets, const struct lbm_options *opt);
+int lbm_group_pools(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out);
+int lbm_group_member_get(struct lbm *lb, const char *pool, const char *member, struct lbm_listing *out);
+int lbm_group_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
+			struct lbm_result *res);
+int lbm_group_save_state(struct lbm *lb, const char *path);
+
 #endif

@@ -71,8 +71,13 @@ struct lbm_driver {
 };
 
 struct lbm {
-	const struct lbm_driver *driver;
+	const struct lbm_driver *driver; /* NULL for a group */
 	void *priv;
+	char *name; /* the target it was opened with: names the balancer in results */
+	/* A group (targets separated by commas, core/group.c): a handle per
+	 * balancer, each with its driver. */
+	struct lbm **parts;
+	size_t n_parts;
 	double timeout_s;
 	/* Set by open() when a member may follow (lbm_member.follows) a member
 	 * of another pool: the guard then lists every pool to judge a change. */

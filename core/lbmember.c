@@ -262,6 +262,8 @@ const char *lbm_outcome_result_name(enum lbm_outcome_result result)
 	case LBM_OUTCOME_APPLIED: return "applied";
 	case LBM_OUTCOME_NOT_APPLIED: return "not_applied";
 	case LBM_OUTCOME_WOULD_APPLY: return "would_apply";
+	case LBM_OUTCOME_UNDONE: return "undone";
+	case LBM_OUTCOME_NOT_UNDONE: return "not_undone";
 	}
 	return "unknown";
 }
@@ -290,6 +292,10 @@ int lbm_open(struct lbm **out, const char *target, const struct lbm_options *opt
 	if (!(opt->timeout_s >= 0) || isinf(opt->timeout_s))
 		return lbm_fail(lb, LBM_EINVAL, "timeout must be a positive number of seconds");
 	lb->timeout_s = opt->timeout_s > 0 ? opt->timeout_s : 5.0;
+	if (target && !(lb->name = strdup(target)))
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	if (target && lbm_group_targets(target))
+		return lbm_group_open(lb, target, opt);
 
 	sep = target ? strstr(target, "://") : NULL;
 	if (!sep)
@@ -309,8 +315,24 @@ void lbm_close(struct lbm *lb)
 		return;
 	if (lb->driver && lb->driver->close)
 		lb->driver->close(lb);
+	for (size_t i = 0; i < lb->n_parts; i++)
+		lbm_close(lb->parts[i]);
+	free(lb->parts);
 	clear_warnings(lb);
+	free(lb->name);
 	free(lb);
+}
+
+size_t lbm_balancers(const struct lbm *lb)
+{
+	return lb->n_parts ? lb->n_parts : 1;
+}
+
+const char *lbm_balancer(const struct lbm *lb, size_t i)
+{
+	if (lb->n_parts)
+		return i < lb->n_parts ? lb->parts[i]->name : NULL;
+	return i == 0 ? lb->name : NULL;
 }
 
 /* ---- listing ---------------------------------------------------------------------- */
@@ -363,6 +385,12 @@ static int list(struct lbm *lb, const char *const *typed, size_t n, struct lbm_l
 			goto out;
 	}
 	ret = lb->driver->list(lb, typed ? names : NULL, k, out);
+	if (ret == 0 && out->n) {
+		const char *balancer = lbm_str(out, lb->name);
+
+		for (size_t i = 0; i < out->n; i++)
+			out->pools[i].balancer = balancer;
+	}
 	if (ret == 0 && lbm_strings_failed(out->strings))
 		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
 out:
@@ -376,6 +404,8 @@ out:
 int lbm_pools(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
 	lb->errmsg[0] = '\0';
+	if (lb->n_parts)
+		return lbm_group_pools(lb, names, n, out);
 	return list(lb, names, n, out);
 }
 
@@ -501,6 +531,8 @@ int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct 
 	lb->errmsg[0] = '\0';
 	if (!member || !*member)
 		return lbm_fail(lb, LBM_EINVAL, "no member given");
+	if (lb->n_parts)
+		return lbm_group_member_get(lb, pool, member, out);
 	ret = list(lb, wildcard_pool(pool) ? NULL : &pool, 1, &all);
 	if (ret < 0)
 		return ret;
@@ -530,6 +562,7 @@ int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct 
 		goto out;
 	}
 	one->detail = lbm_str(out, found_pool->detail);
+	one->balancer = lbm_str(out, found_pool->balancer);
 	one->n_members = 1;
 	keep_member(&out->strings, one->members, found);
 	ret = lbm_strings_failed(out->strings) ? lbm_fail(lb, LBM_ENOMEM, "out of memory") : 0;
@@ -548,6 +581,62 @@ void lbm_result_free(struct lbm_result *res)
 	free(res->warnings);
 	lbm_strings_free(res->strings);
 	*res = (struct lbm_result){ 0 };
+}
+
+int lbm_result_append(struct lbm_result *dst, const struct lbm_result *src, const char *prefix)
+{
+	struct lbm_outcome *outcomes = realloc(dst->outcomes, (dst->n + src->n + 1) * sizeof(*outcomes));
+	const char **warnings =
+		outcomes ? realloc(dst->warnings, (dst->n_warnings + src->n_warnings + 1) * sizeof(*warnings)) : NULL;
+
+	if (outcomes)
+		dst->outcomes = outcomes;
+	if (!warnings)
+		return LBM_ENOMEM;
+	dst->warnings = warnings;
+	for (size_t i = 0; i < src->n; i++) {
+		struct lbm_outcome *o = &dst->outcomes[dst->n++];
+
+		*o = (struct lbm_outcome){ .changed = src->outcomes[i].changed,
+					   .result = src->outcomes[i].result,
+					   .waiting = src->outcomes[i].waiting };
+		o->balancer = keep(&dst->strings, NULL, src->outcomes[i].balancer);
+		o->pool = keep(&dst->strings, NULL, src->outcomes[i].pool);
+		keep_member(&dst->strings, &o->before, &src->outcomes[i].before);
+		keep_member(&dst->strings, &o->after, &src->outcomes[i].after);
+		dst->changed |= o->changed;
+	}
+	for (size_t i = 0; i < src->n_warnings; i++) {
+		size_t len = strlen(prefix) + strlen(src->warnings[i]) + 1;
+		char *text = malloc(len);
+		const char *w;
+
+		if (!text)
+			return LBM_ENOMEM;
+		snprintf(text, len, "%s%s", prefix, src->warnings[i]);
+		w = lbm_strings_add(&dst->strings, text, strlen(text));
+		free(text);
+		if (w)
+			dst->warnings[dst->n_warnings++] = w;
+	}
+	return lbm_strings_failed(dst->strings) ? LBM_ENOMEM : 0;
+}
+
+int lbm_listing_append(struct lbm_listing *dst, const struct lbm_listing *src)
+{
+	for (size_t p = 0; p < src->n; p++) {
+		const struct lbm_pool *from = &src->pools[p];
+		struct lbm_pool *to = lbm_pool_add(dst, from->name);
+
+		if (!to || (from->n_members && !(to->members = calloc(from->n_members, sizeof(*to->members)))))
+			return LBM_ENOMEM;
+		to->balancer = lbm_str(dst, from->balancer);
+		to->detail = lbm_str(dst, from->detail);
+		for (size_t i = 0; i < from->n_members; i++)
+			keep_member(&dst->strings, &to->members[i], &from->members[i]);
+		to->n_members = from->n_members;
+	}
+	return lbm_strings_failed(dst->strings) ? LBM_ENOMEM : 0;
 }
 
 /* ---- the plan ------------------------------------------------------------------------ */
@@ -1135,115 +1224,239 @@ static void give_warnings(struct lbm *lb, struct lbm_result *res)
 	}
 }
 
-int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
-		  struct lbm_result *res)
-{
-	struct plan plan = { 0 };
-	struct lag lag = { 0 };
-	struct lbm_listing listing = { 0 };
-	struct lbm_item *todo = NULL;
-	size_t ntodo = 0;
+/* A change on one handle, in the steps a group takes on each of its
+ * balancers in turn: planned on all before any is touched. */
+struct change {
+	struct lbm_change how;
+	struct plan plan;
+	struct lag lag;
+	struct lbm_listing listing;
+	struct lbm_item *todo;
+	size_t ntodo;
 	const char *pool_name;
+	struct lbm_result res;
+};
+
+int lbm_change_plan(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
+		    struct change **out)
+{
+	struct change *c = calloc(1, sizeof(*c));
+	struct lbm_result *res;
 	unsigned min_enabled;
 	int ret;
 
-	*res = (struct lbm_result){ 0 };
+	*out = c;
 	lb->errmsg[0] = '\0';
 	clear_warnings(lb);
+	if (!c)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	c->how = *how;
+	res = &c->res;
 	ret = check_change(lb, how, n);
 	if (ret < 0)
 		return ret;
 	min_enabled = (how->flags & LBM_CHANGE_HAS_MIN_ENABLED) ? how->min_enabled : 1;
-
-	ret = list_for_plan(lb, refs, n, how, min_enabled, &listing);
+	ret = list_for_plan(lb, refs, n, how, min_enabled, &c->listing);
 	if (ret < 0)
-		goto out;
-	plan.pools = listing.pools;
-	plan.npools = listing.n;
-	plan.item_of = calloc(listing.n + 1, sizeof(*plan.item_of)); /* + 1: no pool is no failure */
-	if (!plan.item_of) {
-		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		ret = plan_ref(lb, &plan, &refs[i], how);
-		if (ret < 0)
-			goto out;
-	}
-	ret = check_plan(lb, &plan);
+		return ret;
+	c->plan.pools = c->listing.pools;
+	c->plan.npools = c->listing.n;
+	c->plan.item_of = calloc(c->listing.n + 1, sizeof(*c->plan.item_of)); /* + 1: no pool is no failure */
+	if (!c->plan.item_of)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = plan_ref(lb, &c->plan, &refs[i], how);
 	if (ret == 0)
-		ret = guard(lb, &plan, min_enabled);
+		ret = check_plan(lb, &c->plan);
+	if (ret == 0)
+		ret = guard(lb, &c->plan, min_enabled);
 	if (ret < 0)
-		goto out;
-	pool_name = planned_pool(&plan);
+		return ret;
+	c->pool_name = planned_pool(&c->plan);
 
-	res->outcomes = calloc(plan.n, sizeof(*res->outcomes));
-	todo = calloc(plan.n, sizeof(*todo));
-	if (!res->outcomes || !todo) {
-		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
-		goto out;
-	}
-	res->n = plan.n;
-	for (size_t i = 0; i < plan.n; i++) {
+	res->outcomes = calloc(c->plan.n, sizeof(*res->outcomes));
+	c->todo = calloc(c->plan.n, sizeof(*c->todo));
+	if (!res->outcomes || !c->todo)
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	res->n = c->plan.n;
+	for (size_t i = 0; i < c->plan.n; i++) {
 		struct lbm_outcome *o = &res->outcomes[i];
-		bool change = needs_change(&plan.items[i]);
-
+		bool change = needs_change(&c->plan.items[i]);
 		struct lbm_member predicted;
 
-		o->pool = keep(&res->strings, i ? res->outcomes[i - 1].pool : NULL, plan.items[i].pool);
-		keep_member(&res->strings, &o->before, plan.items[i].member);
-		predict(lb, &plan.items[i], &predicted);
+		o->balancer = keep(&res->strings, i ? res->outcomes[i - 1].balancer : NULL, lb->name);
+		o->pool = keep(&res->strings, i ? res->outcomes[i - 1].pool : NULL, c->plan.items[i].pool);
+		keep_member(&res->strings, &o->before, c->plan.items[i].member);
+		predict(lb, &c->plan.items[i], &predicted);
 		o->after = o->before;
 		keep_member(&res->strings, &o->after, &predicted);
 		o->changed = member_changed(&o->before, &o->after);
 		o->result = change ? LBM_OUTCOME_WOULD_APPLY : LBM_OUTCOME_UNCHANGED;
 		res->changed |= o->changed;
 		if (change)
-			todo[ntodo++] = plan.items[i];
+			c->todo[c->ntodo++] = c->plan.items[i];
 	}
-	if (lbm_strings_failed(res->strings)) {
-		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (how->flags & LBM_CHANGE_DRY_RUN)
-		goto out;
+	return lbm_strings_failed(res->strings) ? lbm_fail(lb, LBM_ENOMEM, "out of memory") : 0;
+}
 
-	if (ntodo)
-		ret = lb->driver->apply(lb, todo, ntodo);
-	if (ntodo || how->wait_s > 0) {
+int lbm_change_apply(struct lbm *lb, struct change *c)
+{
+	struct lbm_result *res = &c->res;
+	int ret = 0;
+
+	if (c->ntodo)
+		ret = lb->driver->apply(lb, c->todo, c->ntodo);
+	if (c->ntodo || c->how.wait_s > 0) {
 		/* Read back even after a failed apply: the result must say what was done. */
 		char errmsg[LBM_ERRMSG_MAX];
 		int read_ret;
 
 		memcpy(errmsg, lb->errmsg, sizeof(errmsg));
-		read_ret = read_back(lb, res, pool_name, &lag);
-		set_results(res, &plan, todo, read_ret == 0);
+		read_ret = read_back(lb, res, c->pool_name, &c->lag);
+		set_results(res, &c->plan, c->todo, read_ret == 0);
 		if (ret < 0) {
 			memcpy(lb->errmsg, errmsg, sizeof(errmsg));
-			goto out;
+			return ret;
 		}
 		ret = read_ret;
 	}
 	if (ret == 0)
-		ret = check_reached(lb, res, &plan);
-	if (ret == 0 && lag.leader)
+		ret = check_reached(lb, res, &c->plan);
+	if (ret == 0 && c->lag.leader)
 		ret = lbm_fail(lb, LBM_EPROTO, "%s/%s is %s, but '%s', which follows it, still takes new connections",
-			       lag.leader->pool, lag.leader->after.name, lbm_state_name(lag.leader->after.state),
-			       lag.follower);
-	if (ret == 0 && how->wait_s > 0)
-		ret = wait_settled(lb, res, pool_name, how);
-	else if (ret == 0)
-		tell(how, res, 0, 0, 0);
-out:
+			       c->lag.leader->pool, c->lag.leader->after.name,
+			       lbm_state_name(c->lag.leader->after.state), c->lag.follower);
+	return ret;
+}
+
+int lbm_change_wait(struct lbm *lb, struct change *c, double wait_s)
+{
+	c->how.wait_s = wait_s;
+	if (wait_s > 0)
+		return wait_settled(lb, &c->res, c->pool_name, &c->how);
+	tell(&c->how, &c->res, 0, 0, 0);
+	return 0;
+}
+
+/* How to put o back as it was: its state, and its weight when the change
+ * moved it (LVS restores the recorded weight itself). */
+static struct lbm_change undo_how(const struct lbm_outcome *o)
+{
+	struct lbm_change how = LBM_CHANGE_INIT;
+
+	how.state = o->before.state;
+	how.flags = LBM_CHANGE_HAS_MIN_ENABLED; /* putting back never empties a pool the change did not */
+	if (o->before.state == LBM_STATE_ENABLED && o->before.weight >= 0 && o->before.weight != o->after.weight &&
+	    o->after.state == LBM_STATE_ENABLED) {
+		how.flags |= LBM_CHANGE_HAS_WEIGHT;
+		how.weight = (unsigned)o->before.weight;
+	}
+	return how;
+}
+
+static bool needs_undo(const struct lbm_outcome *o)
+{
+	return o->result == LBM_OUTCOME_APPLIED && o->changed;
+}
+
+int lbm_change_undo(struct lbm *lb, struct change *c)
+{
+	struct lbm_result *res = &c->res;
+	struct lbm_ref *refs = calloc(res->n + 1, sizeof(*refs));
+	char errmsg[LBM_ERRMSG_MAX] = "";
+	bool *done = calloc(res->n + 1, sizeof(*done));
+	int ret = 0, undone = 0;
+
+	/* The change's own warnings go to its result before the undo's own. */
+	give_warnings(lb, res);
+	clear_warnings(lb);
+	if (!refs || !done) {
+		free(refs);
+		free(done);
+		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < res->n; i++) {
+		struct lbm_change how;
+		struct lbm_result back;
+		size_t n = 0;
+		int r;
+
+		if (done[i] || !needs_undo(&res->outcomes[i]))
+			continue;
+		/* The others to put back the same way, in one call. */
+		how = undo_how(&res->outcomes[i]);
+		for (size_t j = i; j < res->n; j++) {
+			struct lbm_change other = undo_how(&res->outcomes[j]);
+
+			if (done[j] || !needs_undo(&res->outcomes[j]) || other.state != how.state ||
+			    other.flags != how.flags || other.weight != how.weight)
+				continue;
+			done[j] = true;
+			refs[n++] = (struct lbm_ref){ res->outcomes[j].pool, res->outcomes[j].before.name };
+		}
+		r = lbm_set_state(lb, refs, n, &how, &back);
+		for (size_t j = i; j < res->n; j++) {
+			struct lbm_outcome *o = &res->outcomes[j];
+
+			if (!done[j] || o->result != LBM_OUTCOME_APPLIED)
+				continue;
+			for (size_t k = 0; k < back.n; k++)
+				if (!strcmp(back.outcomes[k].pool, o->pool) &&
+				    !strcmp(back.outcomes[k].before.name, o->before.name))
+					keep_member(&res->strings, &o->after, &back.outcomes[k].after);
+			o->changed = member_changed(&o->before, &o->after);
+			o->result = r == 0 && !o->changed ? LBM_OUTCOME_UNDONE : LBM_OUTCOME_NOT_UNDONE;
+			undone += o->result == LBM_OUTCOME_UNDONE;
+		}
+		lbm_result_free(&back);
+		if (r < 0 && ret == 0) {
+			ret = r;
+			memcpy(errmsg, lb->errmsg, sizeof(errmsg));
+		}
+	}
+	clear_warnings(lb);
+	res->changed = 0;
+	for (size_t i = 0; i < res->n; i++)
+		res->changed |= res->outcomes[i].changed;
+	free(refs);
+	free(done);
+	if (ret < 0)
+		memcpy(lb->errmsg, errmsg, sizeof(errmsg));
+	return ret < 0 ? ret : undone;
+}
+
+void lbm_change_finish(struct lbm *lb, struct change *c, struct lbm_result *res)
+{
+	*res = (struct lbm_result){ 0 };
+	if (!c)
+		return;
+	*res = c->res;
 	give_warnings(lb, res);
 	if (!res->n && !res->n_warnings)
 		lbm_result_free(res);
-	free(todo);
-	free(plan.items);
-	for (size_t p = 0; plan.item_of && p < listing.n; p++)
-		free(plan.item_of[p]);
-	free(plan.item_of);
-	lbm_listing_free(&listing);
+	free(c->todo);
+	free(c->plan.items);
+	for (size_t p = 0; c->plan.item_of && p < c->listing.n; p++)
+		free(c->plan.item_of[p]);
+	free(c->plan.item_of);
+	lbm_listing_free(&c->listing);
+	free(c);
+}
+
+int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
+		  struct lbm_result *res)
+{
+	struct change *c;
+	int ret;
+
+	if (lb->n_parts)
+		return lbm_group_set_state(lb, refs, n, how, res);
+	ret = lbm_change_plan(lb, refs, n, how, &c);
+	if (ret == 0 && !(how->flags & LBM_CHANGE_DRY_RUN))
+		ret = lbm_change_apply(lb, c);
+	if (ret == 0 && !(how->flags & LBM_CHANGE_DRY_RUN))
+		ret = lbm_change_wait(lb, c, how->wait_s);
+	lbm_change_finish(lb, c, res);
 	return ret;
 }
 
@@ -1257,6 +1470,8 @@ int lbm_member_set_state(struct lbm *lb, const char *pool, const char *member, c
 
 int lbm_save_state(struct lbm *lb, const char *path)
 {
+	if (lb->n_parts)
+		return lbm_group_save_state(lb, path);
 	if (!lb->driver->save_state)
 		return lbm_fail(lb, LBM_ENOTSUP, "%s keeps its state itself: nothing to save", lb->driver->info.name);
 	return lb->driver->save_state(lb, path);

@@ -161,11 +161,26 @@ struct lbm;
  * (the URI, the options, an HAProxy socket path) is checked here; F5 logs
  * in here.
  *
+ * target may name several balancers separated by commas (an HA pair:
+ * "haproxy:///run/lb1.sock,haproxy://192.0.2.2:9999"), each opened with
+ * the same options: one handle over all of them. Then every listing holds
+ * the pools of each (lbm_pool.balancer says whose), and lbm_set_state()
+ * plans the change on every balancer before it touches any, applies it on
+ * all side by side, and puts back what it changed on the others when one
+ * fails (LBM_OUTCOME_UNDONE). A failure names its balancer first.
+ *
  * On success *out is the handle. On failure *out is still a handle that
  * holds the error message (read it with lbm_errmsg()), except when memory
  * ran out, where *out is NULL. Either way, pass *out to lbm_close().
  */
 LBM_EXPORT int lbm_open(struct lbm **out, const char *target, const struct lbm_options *opt);
+
+/** How many balancers the handle is over (1, or the targets given). */
+LBM_EXPORT size_t lbm_balancers(const struct lbm *lb);
+
+/** The i-th balancer's target, as opened (lbm_pool.balancer and
+ *  lbm_outcome.balancer are these strings' copies); NULL past the last. */
+LBM_EXPORT const char *lbm_balancer(const struct lbm *lb, size_t i);
 
 /** Close a handle and release what it holds. NULL is allowed. */
 LBM_EXPORT void lbm_close(struct lbm *lb);
@@ -229,6 +244,7 @@ struct lbm_member {
 
 /** A pool: HAProxy backend, LVS virtual service, F5 pool. */
 struct lbm_pool {
+	const char *balancer; /**< the target of the balancer that reported it, as opened */
 	const char *name;
 	const char *detail; /**< e.g. LVS "rr persistent 60"; "" when none */
 	size_t n_members;
@@ -322,10 +338,18 @@ enum lbm_outcome_result {
 	LBM_OUTCOME_NOT_APPLIED,
 	/** Dry run: the change would be sent; nothing was. */
 	LBM_OUTCOME_WOULD_APPLY,
+	/** Several balancers (lbm_open() with several targets): the change was
+	 *  made here, then put back as `before` because another balancer
+	 *  failed. `after` is what this balancer reports once put back. */
+	LBM_OUTCOME_UNDONE,
+	/** The same, but putting it back failed: the member stays as `after`;
+	 *  the call's error says why. */
+	LBM_OUTCOME_NOT_UNDONE,
 };
 
 /** What happened to one member in one pool. */
 struct lbm_outcome {
+	const char *balancer; /**< the target of its balancer, as opened */
 	const char *pool;
 	struct lbm_member before;
 	struct lbm_member after; /**< read back from the balancer (predicted on a dry run) */
@@ -391,7 +415,7 @@ LBM_EXPORT int lbm_member_set_state(struct lbm *lb, const char *pool, const char
 /** Release a result; safe twice and on a zeroed one. */
 LBM_EXPORT void lbm_result_free(struct lbm_result *res);
 
-/** "unchanged", "applied", "not_applied" or "would_apply". */
+/** "unchanged", "applied", "not_applied", "would_apply", "undone" or "not_undone". */
 LBM_EXPORT const char *lbm_outcome_result_name(enum lbm_outcome_result result);
 
 /**
