@@ -607,12 +607,18 @@ static json_t *to_bool(json_t *value, char **why)
 	return NULL;
 }
 
+static json_t *to_raw(json_t *value, char **why)
+{
+	(void)why;
+	return json_incref(value);
+}
+
 static const struct {
 	convert_fn convert;
 	const char *name;
 } types[] = {
 	[AS_STR] = { to_str, "str" },	    [AS_PATH] = { to_path, "path" }, [AS_INT] = { to_int, "int" },
-	[AS_FLOAT] = { to_float, "float" }, [AS_BOOL] = { to_bool, "bool" },
+	[AS_FLOAT] = { to_float, "float" }, [AS_BOOL] = { to_bool, "bool" }, [AS_RAW] = { to_raw, "raw" },
 };
 
 static bool add_no_log(json_t *no_log, const char *s)

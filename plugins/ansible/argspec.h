@@ -15,6 +15,7 @@ enum as_type {
 	AS_INT,	  /* int, or a string int() accepts; a bool stays a bool (True is an int) */
 	AS_FLOAT, /* float, int, bool, or a string float() accepts */
 	AS_BOOL,  /* Ansible's boolean(): 'yes', 'on', 1, 'true', 't', 'y', '1'... */
+	AS_RAW,	  /* kept as given (type: raw) */
 };
 
 struct as_option {

@@ -26,6 +26,7 @@ struct module {
 	json_t *no_log;	  /* values never to print */
 	json_t *warnings; /* AnsibleModule's, then the core's: one string each */
 	json_t *result;
+	bool multi; /* several balancers: results name theirs */
 };
 
 static int fail(struct module *m, const char *fmt, ...)
@@ -209,10 +210,11 @@ static char *summary(const struct module *m, const struct lbm_result *res)
 			continue;
 		describe(before, sizeof(before), &o->before, weight);
 		describe(after, sizeof(after), &o->after, weight);
+		fprintf(f, "%s%s%s", n++ ? "; " : "", m->multi ? o->balancer : "", m->multi ? ": " : "");
 		if (o->changed)
-			fprintf(f, "%s%s/%s: %s -> %s", n++ ? "; " : "", o->pool, o->before.name, before, after);
+			fprintf(f, "%s/%s: %s -> %s", o->pool, o->before.name, before, after);
 		else
-			fprintf(f, "%s%s/%s: already %s", n++ ? "; " : "", o->pool, o->before.name, after);
+			fprintf(f, "%s/%s: already %s", o->pool, o->before.name, after);
 	}
 	if (fclose(f) != 0) {
 		free(text);
@@ -234,13 +236,14 @@ static json_t *diff_text(const struct lbm_member *mb)
 
 /* Ansible's diff format, one entry per member and pool: state and weight,
  * the two things `changed` is about. */
-static json_t *diff_list(const struct lbm_result *res)
+static json_t *diff_list(const struct module *m, const struct lbm_result *res)
 {
 	json_t *list = json_array();
 
 	for (size_t i = 0; i < res->n; i++) {
 		const struct lbm_outcome *o = &res->outcomes[i];
-		json_t *header = json_sprintf("%s/%s", o->pool, o->before.name);
+		json_t *header = json_sprintf("%s%s%s/%s", m->multi ? o->balancer : "", m->multi ? ": " : "", o->pool,
+					      o->before.name);
 
 		json_array_append_new(list,
 				      json_pack("{s:O, s:O, s:o, s:o}", "before_header", header, "after_header", header,
@@ -257,7 +260,7 @@ static void report(struct module *m, const struct lbm_result *res)
 	json_object_set_new(m->result, "changed", json_boolean(res->changed));
 	json_object_set_new(m->result, "members", lbm_json_outcomes(res));
 	if (m->diff)
-		json_object_set_new(m->result, "diff", diff_list(res));
+		json_object_set_new(m->result, "diff", diff_list(m, res));
 	warnings = lbm_json_warnings(res);
 	json_array_extend(m->warnings, warnings);
 	json_decref(warnings);
@@ -278,19 +281,58 @@ static void set_change(const struct module *m, struct lbm_change *how)
 		how->wait_s = opt_float(m, "wait_timeout");
 }
 
+/* target: one URI, or a list of them (an HA pair), as the core takes
+ * several: each after a comma. malloc'd; NULL with the failure set. */
+static char *target_of(struct module *m)
+{
+	const json_t *v = json_object_get(m->params, "target");
+	size_t i, len = 0;
+	json_t *item;
+	char *out;
+
+	if (json_is_string(v))
+		return strdup(json_string_value(v));
+	if (!json_is_array(v) || !json_array_size(v)) {
+		fail(m, "target must be a balancer URI or a list of them, got: %s", json_kind(v));
+		return NULL;
+	}
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item)) {
+			fail(m, "target entry %zu must be a balancer URI, got: %s", i + 1, json_kind(item));
+			return NULL;
+		}
+		len += strlen(json_string_value(item)) + 1;
+	}
+	out = calloc(1, len + 1);
+	json_array_foreach(v, i, item) {
+		if (out && i)
+			strcat(out, ",");
+		if (out)
+			strcat(out, json_string_value(item));
+	}
+	if (!out)
+		fail(m, "out of memory");
+	return out;
+}
+
 static int run(struct module *m)
 {
 	struct lbm_options opt = LBM_OPTIONS_INIT;
 	struct lbm_change how = LBM_CHANGE_INIT;
 	struct lbm_result res = { 0 };
 	struct lbm *lb;
-	char err[LBM_ERRMSG_MAX], *msg;
+	char err[LBM_ERRMSG_MAX], *msg, *target;
 	int ret;
 
 	if (spec_open_options(&m->spec, m->params, &opt, err, sizeof(err)) < 0)
 		return fail(m, "%s", err);
 	set_change(m, &how);
-	ret = lbm_open(&lb, opt_str(m, "target"), &opt);
+	target = target_of(m);
+	if (!target)
+		return -1;
+	ret = lbm_open(&lb, target, &opt);
+	free(target);
+	m->multi = lb && lbm_balancers(lb) > 1;
 	if (ret == 0)
 		ret = lbm_member_set_state(lb, opt_str(m, "pool"), opt_str(m, "member"), &how, &res);
 	report(m, &res);

@@ -14,7 +14,8 @@
 #include "spec.h"
 
 static const char *const yaml_types[] = {
-	[AS_STR] = "str", [AS_PATH] = "path", [AS_INT] = "int", [AS_FLOAT] = "float", [AS_BOOL] = "bool",
+	[AS_STR] = "str",     [AS_PATH] = "path", [AS_INT] = "int",
+	[AS_FLOAT] = "float", [AS_BOOL] = "bool", [AS_RAW] = "raw",
 };
 
 /* s as a YAML double-quoted scalar. The stub is a Python r''' string: a

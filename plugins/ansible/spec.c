@@ -10,7 +10,7 @@ static const char *const states[] = { "enabled", "draining", "disabled", NULL };
 /* What only the module has (the table holds what lbm_open() takes). Keep in
  * step with DOCUMENTATION in lb_member.py.in, in this order. */
 static const struct as_option module_options[] = {
-	{ .name = "target", .type = AS_STR, .required = true },
+	{ .name = "target", .type = AS_RAW, .required = true }, /* a string, or a list of them */
 	{ .name = "pool", .type = AS_STR },
 	{ .name = "member", .type = AS_STR, .required = true },
 	{ .name = "state", .type = AS_STR, .required = true, .choices = states },

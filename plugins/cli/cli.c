@@ -116,8 +116,10 @@ struct cli {
 	int json;
 	int dry_run;
 	int state_opts; /* an enable/drain/disable option was given */
-	int told;	/* the outcomes were printed while the change went on */
-	double waited;	/* how long the last wait took */
+	int multi;	/* several balancers: every line names its own */
+	char **told;	/* the balancers whose outcomes were printed while the change went on */
+	size_t n_told;
+	double waited; /* how long the last wait took */
 };
 
 static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -233,6 +235,7 @@ static const char *status_text(char **buf, const struct lbm_member *m)
 
 /* Columns as wide as their widest cell, like ipvsadm -Ln. */
 enum {
+	COL_BALANCER,
 	COL_POOL,
 	COL_MEMBER,
 	COL_ADDRESS,
@@ -243,8 +246,8 @@ enum {
 	COL_INACTIVE,
 	COLS
 };
-static const char *const headers[COLS] = { "POOL",   "MEMBER", "ADDRESS", "STATE",
-					   "HEALTH", "WEIGHT", "ACTIVE",  "INACTIVE" };
+static const char *const headers[COLS] = { "BALANCER", "POOL",	 "MEMBER", "ADDRESS", "STATE",
+					   "HEALTH",   "WEIGHT", "ACTIVE", "INACTIVE" };
 
 struct row {
 	const char *cell[COLS];
@@ -254,9 +257,10 @@ struct row {
 
 /* Cells point into the member or the row, formatted without printf: a
  * table of 10,000 members is mostly this, twice (sizing, then printing). */
-static void member_row(const char *pool, const struct lbm_member *m, struct row *r)
+static void member_row(const struct lbm_pool *pool, const struct lbm_member *m, struct row *r)
 {
-	r->cell[COL_POOL] = pool;
+	r->cell[COL_BALANCER] = pool->balancer ? pool->balancer : "";
+	r->cell[COL_POOL] = pool->name;
 	r->cell[COL_MEMBER] = m->name;
 	r->cell[COL_ADDRESS] = format_address(r->address, m);
 	r->cell[COL_STATE] = lbm_state_name(m->state);
@@ -278,8 +282,10 @@ static size_t put_cell(char *line, const char *text, int width)
 	return len + pad + 2;
 }
 
-static int print_table(const struct lbm_listing *l)
+/* With several balancers, the first column says whose each row is. */
+static int print_table(const struct lbm_listing *l, int multi)
 {
+	const int first = multi ? COL_BALANCER : COL_POOL;
 	char *status = NULL, *line;
 	size_t linecap = 0;
 	struct row r;
@@ -289,24 +295,28 @@ static int print_table(const struct lbm_listing *l)
 		w[c] = (int)strlen(headers[c]);
 	for (size_t p = 0; p < l->n; p++) {
 		for (size_t i = 0; i < l->pools[p].n_members; i++) {
-			member_row(l->pools[p].name, &l->pools[p].members[i], &r);
+			member_row(&l->pools[p], &l->pools[p].members[i], &r);
 			for (int c = 0; c < COLS; c++)
 				if ((int)strlen(r.cell[c]) > w[c])
 					w[c] = (int)strlen(r.cell[c]);
 		}
+		if ((int)strlen(l->pools[p].balancer) > w[COL_BALANCER])
+			w[COL_BALANCER] = (int)strlen(l->pools[p].balancer);
 	}
-	for (int c = 0; c < COLS; c++)
+	for (int c = first; c < COLS; c++)
 		linecap += (size_t)w[c] + 2;
 	line = malloc(linecap);
 	if (!line)
 		return -1;
-	for (int c = 0; c < COLS; c++)
+	for (int c = first; c < COLS; c++)
 		printf("%-*s  ", w[c], headers[c]);
 	printf("STATUS\n");
 	for (size_t p = 0; p < l->n; p++) {
 		const struct lbm_pool *pool = &l->pools[p];
 
 		if (!pool->n_members) {
+			if (multi)
+				printf("%-*s  ", w[COL_BALANCER], pool->balancer);
 			printf("%-*s  (no members)%s%s\n", w[COL_POOL], pool->name, pool->detail[0] ? "  " : "",
 			       pool->detail);
 			continue;
@@ -315,8 +325,8 @@ static int print_table(const struct lbm_listing *l)
 			const struct lbm_member *m = &pool->members[i];
 			size_t len = 0;
 
-			member_row(pool->name, m, &r);
-			for (int c = 0; c < COLS; c++)
+			member_row(pool, m, &r);
+			for (int c = first; c < COLS; c++)
 				len += put_cell(line + len, r.cell[c], w[c]);
 			fwrite(line, 1, len, stdout);
 			fputs(status_text(&status, m), stdout);
@@ -351,7 +361,7 @@ static int cmd_list(const struct cli *cli, struct lbm *lb, char **args, int narg
 		return fail(cli, lb, ret);
 	if (cli->json)
 		print_json(json_pack("{s:o}", "pools", lbm_json_pools(&l)));
-	else if (print_table(&l) < 0)
+	else if (print_table(&l, cli->multi) < 0)
 		ret = -1;
 	lbm_listing_free(&l);
 	if (ret < 0) {
@@ -374,14 +384,29 @@ static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int na
 	ret = lbm_member_get(lb, args[0], args[1], &l);
 	if (ret < 0)
 		return fail(cli, lb, ret);
-	m = &l.pools[0].members[0];
-	if (cli->json) {
-		print_json(
-			json_pack("{s:o, s:o}", "pool", lbm_json_text(l.pools[0].name), "member", lbm_json_member(m)));
-	} else {
-		member_row(l.pools[0].name, m, &r);
-		for (int c = COL_MEMBER; c < COLS; c++)
-			printf("%-9s %s\n", headers[c], r.cell[c]);
+	if (cli->json && !cli->multi) {
+		print_json(json_pack("{s:o, s:o, s:o}", "balancer", lbm_json_text(l.pools[0].balancer), "pool",
+				     lbm_json_text(l.pools[0].name), "member",
+				     lbm_json_member(&l.pools[0].members[0])));
+	} else if (cli->json) {
+		/* Several balancers: one entry each. */
+		json_t *members = json_array();
+
+		for (size_t p = 0; p < l.n; p++)
+			json_array_append_new(members, json_pack("{s:o, s:o, s:o}", "balancer",
+								 lbm_json_text(l.pools[p].balancer), "pool",
+								 lbm_json_text(l.pools[p].name), "member",
+								 lbm_json_member(&l.pools[p].members[0])));
+		print_json(json_pack("{s:o}", "members", members));
+	}
+	for (size_t p = 0; !cli->json && p < l.n; p++) {
+		m = &l.pools[p].members[0];
+		member_row(&l.pools[p], m, &r);
+		if (p)
+			putchar('\n');
+		for (int c = cli->multi ? COL_BALANCER : COL_MEMBER; c < COLS; c++)
+			if (c != COL_POOL)
+				printf("%-9s %s\n", headers[c], r.cell[c]);
 		printf("%-9s %s\n", "STATUS", status_text(&status, m));
 	}
 	free(status);
@@ -398,34 +423,66 @@ static void describe(char *buf, size_t size, const struct lbm_member *m, int wit
 		snprintf(buf, size, "%s", lbm_state_name(m->state));
 }
 
-/* One line per member, saying truly which of the four things happened. */
-static void print_outcomes(const struct lbm_result *res, enum lbm_state asked)
+static bool was_told(const struct cli *cli, const char *balancer)
+{
+	for (size_t i = 0; i < cli->n_told; i++)
+		if (!strcmp(cli->told[i], balancer))
+			return true;
+	return false;
+}
+
+/* One line per member, saying truly which thing happened; with several
+ * balancers, each line starts with its own. Those already told are skipped. */
+static void print_outcomes(struct cli *cli, const struct lbm_result *res, bool tell)
 {
 	char before[64], after[64];
 
 	for (size_t i = 0; i < res->n; i++) {
 		const struct lbm_outcome *o = &res->outcomes[i];
 		int weight_changed = o->before.weight != o->after.weight;
+		const char *b = cli->multi ? o->balancer : "", *sep = cli->multi ? ": " : "";
 
+		if (was_told(cli, o->balancer))
+			continue;
 		describe(before, sizeof(before), &o->before, weight_changed);
 		describe(after, sizeof(after), &o->after, weight_changed);
 		switch (o->result) {
-		case LBM_OUTCOME_UNCHANGED: printf("%s/%s: already %s\n", o->pool, o->before.name, before); break;
+		case LBM_OUTCOME_UNCHANGED:
+			printf("%s%s%s/%s: already %s\n", b, sep, o->pool, o->before.name, before);
+			break;
 		case LBM_OUTCOME_WOULD_APPLY:
-			printf("%s/%s: would change %s -> %s\n", o->pool, o->before.name, before, after);
+			printf("%s%s%s/%s: would change %s -> %s\n", b, sep, o->pool, o->before.name, before, after);
 			break;
 		case LBM_OUTCOME_NOT_APPLIED:
-			printf("%s/%s: not changed, still %s: the call failed before this change\n", o->pool,
-			       o->before.name, before);
+			printf("%s%s%s/%s: not changed, still %s: the call failed before this change\n", b, sep,
+			       o->pool, o->before.name, before);
 			break;
 		case LBM_OUTCOME_APPLIED:
 			if (o->changed)
-				printf("%s/%s: %s -> %s\n", o->pool, o->before.name, before, after);
+				printf("%s%s%s/%s: %s -> %s\n", b, sep, o->pool, o->before.name, before, after);
 			else
-				printf("%s/%s: asked for %s, but it is still %s\n", o->pool, o->before.name,
-				       lbm_state_name(asked), after);
+				printf("%s%s%s/%s: asked for %s, but it is still %s\n", b, sep, o->pool, o->before.name,
+				       lbm_state_name(cli->how.state), after);
+			break;
+		case LBM_OUTCOME_UNDONE:
+			printf("%s%s%s/%s: put back as it was, %s: the change failed on another balancer\n", b, sep,
+			       o->pool, o->before.name, before);
+			break;
+		case LBM_OUTCOME_NOT_UNDONE:
+			printf("%s%s%s/%s: %s -> %s, and could not be put back\n", b, sep, o->pool, o->before.name,
+			       before, after);
 			break;
 		}
+	}
+	for (size_t i = 0; tell && i < res->n; i++) {
+		char **grown;
+
+		if (was_told(cli, res->outcomes[i].balancer) ||
+		    !(grown = realloc(cli->told, (cli->n_told + 1) * sizeof(*grown))))
+			continue;
+		cli->told = grown;
+		if ((cli->told[cli->n_told] = strdup(res->outcomes[i].balancer)))
+			cli->n_told++;
 	}
 }
 
@@ -436,17 +493,16 @@ static void on_progress(const struct lbm_progress *p, void *arg)
 	struct cli *cli = arg;
 
 	cli->waited = p->waited_s;
-	if (cli->told)
+	if (!p->result->n || was_told(cli, p->result->outcomes[0].balancer))
 		return;
-	cli->told = 1;
-	print_outcomes(p->result, cli->how.state);
+	print_outcomes(cli, p->result, true);
 	if (p->waiting)
 		printf("waiting up to %g s for %s\n", cli->how.wait_s,
 		       cli->how.state == LBM_STATE_ENABLED ? "health checks to pass" : "active connections to finish");
 	fflush(stdout);
 }
 
-static void print_result(const struct cli *cli, struct lbm *lb, const struct lbm_result *res, int ret)
+static void print_result(struct cli *cli, struct lbm *lb, const struct lbm_result *res, int ret)
 {
 	if (cli->json) {
 		json_t *obj = json_pack("{s:b, s:b, s:o, s:o}", "changed", res->changed, "dry_run", cli->dry_run,
@@ -457,10 +513,9 @@ static void print_result(const struct cli *cli, struct lbm *lb, const struct lbm
 		print_json(obj);
 		return;
 	}
-	if (!cli->told)
-		print_outcomes(res, cli->how.state);
-	else if (ret == 0 && cli->how.wait_s > 0)
+	if (cli->n_told && ret == 0 && cli->how.wait_s > 0)
 		printf("settled after %.1f s\n", cli->waited);
+	print_outcomes(cli, res, false);
 	for (size_t i = 0; i < res->n_warnings; i++)
 		fprintf(stderr, "lbmember: warning: %s\n", res->warnings[i]);
 	if (ret < 0)
@@ -620,6 +675,7 @@ int main(int argc, char **argv)
 	cli.how.state = state;
 
 	ret = lbm_open(&lb, target, &cli.opt);
+	cli.multi = lb && lbm_balancers(lb) > 1;
 	if (ret < 0)
 		ret = fail(&cli, lb, ret);
 	else if (!strcmp(command, "list"))
@@ -631,5 +687,8 @@ int main(int argc, char **argv)
 	else
 		ret = cmd_set(&cli, lb, argv + optind + 2, nargs);
 	lbm_close(lb);
+	for (size_t i = 0; i < cli.n_told; i++)
+		free(cli.told[i]);
+	free(cli.told);
 	return ret;
 }

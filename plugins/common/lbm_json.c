@@ -49,7 +49,8 @@ json_t *lbm_json_member(const struct lbm_member *m)
 
 json_t *lbm_json_outcome(const struct lbm_outcome *o)
 {
-	return json_pack("{s:o, s:b, s:s, s:o, s:o}", "pool", lbm_json_text(o->pool), "changed", o->changed, "result",
+	return json_pack("{s:o, s:o, s:b, s:s, s:o, s:o}", "balancer", lbm_json_text(o->balancer ? o->balancer : ""),
+			 "pool", lbm_json_text(o->pool), "changed", o->changed, "result",
 			 lbm_outcome_result_name(o->result), "before", lbm_json_member(&o->before), "after",
 			 lbm_json_member(&o->after));
 }
@@ -81,9 +82,10 @@ json_t *lbm_json_pools(const struct lbm_listing *l)
 
 		for (size_t j = 0; j < l->pools[i].n_members; j++)
 			json_array_append_new(members, lbm_json_member(&l->pools[i].members[j]));
-		json_array_append_new(array,
-				      json_pack("{s:o, s:o, s:o}", "name", lbm_json_text(l->pools[i].name), "detail",
-						lbm_json_text(l->pools[i].detail), "members", members));
+		json_array_append_new(array, json_pack("{s:o, s:o, s:o, s:o}", "balancer",
+						       lbm_json_text(l->pools[i].balancer ? l->pools[i].balancer : ""),
+						       "name", lbm_json_text(l->pools[i].name), "detail",
+						       lbm_json_text(l->pools[i].detail), "members", members));
 	}
 	return array;
 }

@@ -15,14 +15,15 @@ json_t *lbm_json_text(const char *s);
  * not report, and an absent held or follows, are null; the last three are
  * booleans (enum lbm_member_flags). */
 json_t *lbm_json_member(const struct lbm_member *m);
-/* {"pool","changed","result","before":member,"after":member}; result is
- * "unchanged", "applied", "not_applied" or "would_apply" (lbmember.h). */
+/* {"balancer","pool","changed","result","before":member,"after":member};
+ * result is "unchanged", "applied", "not_applied", "would_apply", "undone"
+ * or "not_undone" (lbmember.h). */
 json_t *lbm_json_outcome(const struct lbm_outcome *o);
 /* [outcome, ...] */
 json_t *lbm_json_outcomes(const struct lbm_result *res);
 /* [warning, ...] */
 json_t *lbm_json_warnings(const struct lbm_result *res);
-/* [{"name","detail","members":[member, ...]}, ...] */
+/* [{"balancer","name","detail","members":[member, ...]}, ...] */
 json_t *lbm_json_pools(const struct lbm_listing *l);
 /* {"code":"ENOTFOUND","message":...} */
 json_t *lbm_json_error(int code, const char *message);

@@ -115,7 +115,8 @@ static void push_member(lua_State *L, const struct lbm_member *m)
 
 static void push_pool(lua_State *L, const struct lbm_pool *pool)
 {
-	lua_createtable(L, 0, 3);
+	lua_createtable(L, 0, 4);
+	set_string(L, "balancer", pool->balancer);
 	set_string(L, "name", pool->name);
 	set_string(L, "detail", pool->detail);
 	lua_createtable(L, (int)pool->n_members, 0);
@@ -142,7 +143,8 @@ static void push_outcomes(lua_State *L, const struct lbm_result *res)
 	for (size_t i = 0; i < res->n; i++) {
 		const struct lbm_outcome *o = &res->outcomes[i];
 
-		lua_createtable(L, 0, 6);
+		lua_createtable(L, 0, 7);
+		set_string(L, "balancer", o->balancer);
 		set_string(L, "pool", o->pool);
 		set_boolean(L, "changed", o->changed);
 		set_string(L, "result", lbm_outcome_result_name(o->result));
@@ -366,9 +368,38 @@ static void change_options(lua_State *L, int arg, struct lbm_change *how)
 
 /* ---- the module ---- */
 
+/* lbm.open{t1, t2}: several balancers, as the core takes them: one string,
+ * each target after a comma. */
+static const char *open_targets(lua_State *L)
+{
+	luaL_Buffer b;
+	lua_Integer n;
+
+	if (!lua_istable(L, 1))
+		return luaL_checkstring(L, 1);
+	n = luaL_len(L, 1);
+	if (n < 1)
+		luaL_argerror(L, 1, "expected a target, or a list of targets");
+	luaL_buffinit(L, &b);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (lua_rawgeti(L, 1, i) != LUA_TSTRING)
+			luaL_argerror(L, 1,
+				      lua_pushfstring(L, "target %d is a %s, expected a string", (int)i,
+						      luaL_typename(L, -1)));
+		lua_pop(L, 1);
+		if (i > 1)
+			luaL_addchar(&b, ',');
+		lua_rawgeti(L, 1, i);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	lua_replace(L, 1);
+	return lua_tostring(L, 1);
+}
+
 static int lbm_lua_open(lua_State *L)
 {
-	const char *target = luaL_checkstring(L, 1);
+	const char *target = open_targets(L);
 	struct lbm_options opt = LBM_OPTIONS_INIT;
 	char err[LBM_ERRMSG_MAX];
 	struct handle *h;
@@ -487,9 +518,21 @@ static int h_member(lua_State *L)
 
 	if (ret < 0)
 		return fail(L, ret, lbm_errmsg(lb));
-	if (s->listing.n != 1 || s->listing.pools[0].n_members != 1)
-		return fail(L, LBM_EPROTO, "lbm_member_get gave no member");
-	push_member(L, &s->listing.pools[0].members[0]);
+	for (size_t i = 0; i < s->listing.n; i++)
+		if (s->listing.pools[i].n_members != 1)
+			return fail(L, LBM_EPROTO, "lbm_member_get gave no member");
+	if (lbm_balancers(lb) == 1) {
+		push_member(L, &s->listing.pools[0].members[0]);
+		return 1;
+	}
+	/* Several balancers: the member on each, saying whose. */
+	lua_createtable(L, (int)s->listing.n, 0);
+	for (size_t i = 0; i < s->listing.n; i++) {
+		push_member(L, &s->listing.pools[i].members[0]);
+		set_string(L, "balancer", s->listing.pools[i].balancer);
+		set_string(L, "pool", s->listing.pools[i].name);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
 	return 1;
 }
 

@@ -99,7 +99,71 @@ enum check_status check_evaluate(const struct check_config *cfg, const struct lb
 			worst = res[i].status;
 	}
 	qsort(res, n, sizeof(*res), worst_first);
+	if (cfg->multi && worst < CHECK_WARNING && check_disagreements(res, n, NULL))
+		worst = CHECK_WARNING;
 	return worst;
+}
+
+static const struct lbm_member *member_in(const struct lbm_pool *pool, const char *name)
+{
+	for (size_t i = 0; i < pool->n_members; i++)
+		if (!strcmp(pool->members[i].name, name))
+			return &pool->members[i];
+	return NULL;
+}
+
+static const char *rotation_word(const struct lbm_member *m)
+{
+	if (lbm_member_in_rotation(m))
+		return "in rotation";
+	return m->health == LBM_HEALTH_DOWN && m->state == LBM_STATE_ENABLED ? "down" : lbm_state_name(m->state);
+}
+
+/* Each member once: where its pool is first met. */
+size_t check_disagreements(const struct check_pool *res, size_t n, FILE *f)
+{
+	size_t found = 0;
+
+	for (size_t p = 0; p < n; p++) {
+		const struct lbm_pool *pool = res[p].pool;
+
+		for (size_t i = 0; i < pool->n_members; i++) {
+			const struct lbm_member *m = &pool->members[i];
+			bool seen = false, differs = false;
+
+			for (size_t q = 0; q < n && !seen; q++)
+				seen = q < p && !strcmp(res[q].pool->name, pool->name) &&
+				       member_in(res[q].pool, m->name);
+			for (size_t q = p + 1; q < n && !seen; q++) {
+				const struct lbm_member *other =
+					strcmp(res[q].pool->name, pool->name) ? NULL : member_in(res[q].pool, m->name);
+
+				differs |= other && lbm_member_in_rotation(other) != lbm_member_in_rotation(m);
+			}
+			if (seen || !differs)
+				continue;
+			if (f && found < SUMMARY_MEMBERS) {
+				fputs(found ? ", " : "", f);
+				check_put_text(f, pool->name);
+				fputc(' ', f);
+				check_put_text(f, m->name);
+				for (size_t q = p, k = 0; q < n; q++) {
+					const struct lbm_member *other = strcmp(res[q].pool->name, pool->name)
+										 ? NULL
+										 : member_in(res[q].pool, m->name);
+
+					if (!other)
+						continue;
+					fprintf(f, "%s%s on ", k++ ? ", " : " ", rotation_word(other));
+					check_put_text(f, res[q].pool->balancer);
+				}
+			}
+			found++;
+		}
+	}
+	if (f && found > SUMMARY_MEMBERS)
+		fprintf(f, " and %zu more", found - SUMMARY_MEMBERS);
+	return found;
 }
 
 void check_put_text(FILE *f, const char *s)
@@ -108,16 +172,36 @@ void check_put_text(FILE *f, const char *s)
 		fputc(*s == '|' || (unsigned char)*s < 0x20 ? '_' : *s, f);
 }
 
-/* A perfdata label in single quotes, a quote in it doubled. */
-static void put_label(FILE *f, const char *pool, const char *what)
+static void put_quoted(FILE *f, const char *s)
 {
-	fputc('\'', f);
-	for (const char *s = pool; *s; s++) {
+	for (; *s; s++) {
 		if (*s == '\'')
 			fputc('\'', f);
 		fputc(*s == '|' || (unsigned char)*s < 0x20 ? '_' : *s, f);
 	}
+}
+
+/* A perfdata label in single quotes, a quote in it doubled; with several
+ * balancers, the balancer's first. */
+static void put_label(FILE *f, const struct check_config *cfg, const struct lbm_pool *pool, const char *what)
+{
+	fputc('\'', f);
+	if (cfg->multi) {
+		put_quoted(f, pool->balancer);
+		fputc(' ', f);
+	}
+	put_quoted(f, pool->name);
 	fprintf(f, " %s'", what);
+}
+
+/* A pool as the output names it: with several balancers, whose it is. */
+static void put_pool_name(FILE *f, const struct check_config *cfg, const struct lbm_pool *pool)
+{
+	if (cfg->multi) {
+		check_put_text(f, pool->balancer);
+		fputc(' ', f);
+	}
+	check_put_text(f, pool->name);
 }
 
 /* Percentages with at most two decimals and no trailing zeros: the
@@ -148,7 +232,7 @@ static void put_members_out(FILE *f, const struct check_config *cfg, const struc
 				continue;
 			if (shown++ < SUMMARY_MEMBERS) {
 				fputs(shown > 1 ? ", " : "", f);
-				check_put_text(f, pool->name);
+				put_pool_name(f, cfg, pool);
 				fputc(' ', f);
 				check_put_text(f, pool->members[i].name);
 				fprintf(f, " %s", why);
@@ -162,7 +246,7 @@ static void put_members_out(FILE *f, const struct check_config *cfg, const struc
 
 static void put_summary(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n)
 {
-	size_t members = 0, out = 0, thin = 0;
+	size_t members = 0, out = 0, thin = 0, disagree = 0;
 
 	for (size_t p = 0; p < n; p++) {
 		members += res[p].pool->n_members;
@@ -170,15 +254,20 @@ static void put_summary(FILE *f, const struct check_config *cfg, const struct ch
 		if (!res[p].thin)
 			continue;
 		fputs(thin++ ? ", " : "", f);
-		check_put_text(f, res[p].pool->name);
+		put_pool_name(f, cfg, res[p].pool);
 		fprintf(f, ": %zu of %zu members enabled (min %u)", res[p].enabled, res[p].pool->n_members,
 			cfg->min_enabled);
 	}
+	if (cfg->multi && (disagree = check_disagreements(res, n, NULL))) {
+		fprintf(f, "%s%zu member%s not the same on every balancer: ", thin ? ". " : "", disagree,
+			disagree == 1 ? "" : "s");
+		check_disagreements(res, n, f);
+	}
 	if (out) {
 		/* Not "; ": Nagios turns ';' into ':' in plugin output. */
-		fprintf(f, "%s%zu of %zu members out of rotation: ", thin ? ". " : "", out, members);
+		fprintf(f, "%s%zu of %zu members out of rotation: ", thin || disagree ? ". " : "", out, members);
 		put_members_out(f, cfg, res, n);
-	} else if (!thin) {
+	} else if (!thin && !disagree) {
 		fprintf(f, "all %zu members of %zu pool%s in rotation", members, n, n == 1 ? "" : "s");
 	}
 }
@@ -188,18 +277,18 @@ static void put_perfdata(FILE *f, const struct check_config *cfg, const struct c
 	const char *warn = cfg->has_warn ? cfg->warn.text : "", *crit = cfg->has_crit ? cfg->crit.text : "";
 	size_t total = res->pool->n_members;
 
-	put_label(f, res->pool->name, "enabled");
+	put_label(f, cfg, res->pool, "enabled");
 	fprintf(f, "=%zu;;", res->enabled);
 	if (cfg->min_enabled)
 		fprintf(f, "%u:", cfg->min_enabled);
 	fprintf(f, ";0;%zu ", total);
-	put_label(f, res->pool->name, "out");
+	put_label(f, cfg, res->pool, "out");
 	if (!cfg->percent) {
 		fprintf(f, "=%zu;%s;%s;0;%zu", res->out, warn, crit, total);
 		return;
 	}
 	fprintf(f, "=%zu;;;0;%zu ", res->out, total);
-	put_label(f, res->pool->name, "out_pct");
+	put_label(f, cfg, res->pool, "out_pct");
 	fputc('=', f);
 	put_pct(f, res->pct);
 	fprintf(f, "%%;%s;%s;0;100", warn, crit);
@@ -239,7 +328,7 @@ static void put_pool_line(FILE *f, const struct check_config *cfg, const struct 
 	const struct lbm_pool *pool = res->pool;
 	const char *sep = ": ";
 
-	check_put_text(f, pool->name);
+	put_pool_name(f, cfg, pool);
 	fprintf(f, " %s: %zu of %zu enabled", check_status_name(res->status), res->enabled, pool->n_members);
 	if (res->thin)
 		fprintf(f, " (min %u)", cfg->min_enabled);

@@ -31,6 +31,7 @@ struct check_config {
 	struct nagios_range warn, crit;
 	unsigned min_enabled; /* CRITICAL below this many enabled and not down */
 	int verbose;
+	bool multi; /* several balancers (-T given again): names and labels say whose */
 };
 
 /* One pool, judged. */
@@ -57,9 +58,15 @@ const char *check_member_out(const struct check_config *cfg, const struct lbm_me
  * perfdata and a newline a new line of output: both become '_'. */
 void check_put_text(FILE *f, const char *s);
 
-/* Judge n pools into res[n], sorted worst first; returns the worst status. */
+/* Judge n pools into res[n], sorted worst first; returns the worst status.
+ * With several balancers, a member that one holds out of rotation while
+ * another keeps it in makes it WARNING at least. */
 enum check_status check_evaluate(const struct check_config *cfg, const struct lbm_pool *pools, size_t n,
 				 struct check_pool *res);
+
+/* Members of the same pool whose rotation differs between balancers; when
+ * f is given, the first few as "app s1 draining on A, in rotation on B". */
+size_t check_disagreements(const struct check_pool *res, size_t n, FILE *f);
 
 /* Print the status line with its perfdata, then one line per pool. */
 void check_report(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n,

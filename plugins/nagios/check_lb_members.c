@@ -37,6 +37,7 @@ static bool offered(const struct lbm_option_info *o)
 
 struct args {
 	const char *target;
+	char *targets; /* -T's, joined */
 	const char **pools;
 	size_t n_pools;
 	unsigned timeout;
@@ -96,7 +97,9 @@ static void print_help(void)
 	puts("\nOptions:\n"
 	     " -T, --target=TARGET\n"
 	     "    The balancer (required): lvs:// or lvs://?netns=NAME,\n"
-	     "    haproxy:///path/to/admin.sock, haproxy://127.0.0.1:9999, f5://HOST[:PORT]\n"
+	     "    haproxy:///path/to/admin.sock, haproxy://127.0.0.1:9999, f5://HOST[:PORT].\n"
+	     "    Again for each balancer of an HA pair: a member out of rotation on one\n"
+	     "    and in rotation on another is WARNING; perfdata labels name the balancer.\n"
 	     " -P, --pool=POOL\n"
 	     "    A pool to check (repeatable; default: every pool). LVS tcp:VIP:PORT,\n"
 	     "    udp:..., fwm:MARK; HAProxy backend name; F5 /Partition/pool.\n"
@@ -248,6 +251,23 @@ static int table_option(struct args *a, const struct lbm_option_info *o, const c
 	return -1;
 }
 
+/* -T again: another balancer of the same pools (an HA pair), as the core
+ * takes several: separated by commas. */
+static int add_target(struct args *a, const char *target)
+{
+	size_t len = a->target ? strlen(a->target) + 1 : 0;
+	char *grown = realloc(a->targets, len + strlen(target) + 1);
+
+	if (!grown)
+		return -1;
+	if (len)
+		grown[len - 1] = ',';
+	strcpy(grown + len, target);
+	a->target = a->targets = grown;
+	a->cfg.multi = len > 0;
+	return 0;
+}
+
 /* -1 when the run goes on; otherwise the exit code. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -260,7 +280,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	opterr = 0;
 	while (ret < 0 && (c = getopt_long(argc, argv, ":T:P:w:c:t:u:vhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'T': a->target = optarg; break;
+		case 'T':
+			if (add_target(a, optarg) < 0)
+				ret = unknown("%s", "out of memory");
+			break;
 		case 'P':
 			if (add_pool(a, optarg) < 0)
 				ret = unknown("%s", "out of memory");
@@ -484,6 +507,7 @@ out:
 	free(msgs[0]);
 	free(msgs[1]);
 	free(a.pools);
+	free(a.targets);
 	fflush(stdout);
 	return status;
 }

@@ -196,7 +196,8 @@ def empty_backend(t):
         out = run_ok(e.target, "list")
         check([p["name"] for p in out["pools"]] == ["full"], "pools %s" % out)
         out = run_ok(e.target, "list", "empty")
-        check(out["pools"] == [{"name": "empty", "detail": "", "members": []}], out)
+        # Since issue 17 a pool names its balancer too.
+        check(out["pools"] == [{"balancer": e.target, "name": "empty", "detail": "", "members": []}], out)
 
 
 # --- every transition, twice --------------------------------------------------

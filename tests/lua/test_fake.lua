@@ -33,7 +33,10 @@ end)
 
 test("open misuse raises", function()
 	check.raises("bad argument #1 to 'lbmember.open' %(string expected, got no value%)", "no target", lbm.open)
-	check.raises("bad argument #1 .*string expected, got table", "table target", lbm.open, {})
+	-- Adapted for issue 17: a table lists several targets; an empty one is wrong.
+	check.raises("bad argument #1 .*expected a target, or a list of targets", "empty table target", lbm.open, {})
+	check.raises("bad argument #1 .*target 2 is a number, expected a string", "table of junk", lbm.open,
+		{ TARGET, 5 })
 	check.raises("bad argument #2 .*table expected, got string", "opts string", lbm.open, TARGET, "x")
 	-- Adapted for 0.2: the names come from the core's option table
 	-- (lbm_option_info: the common ones, then LVS's, then F5's), each alias
