@@ -941,7 +941,10 @@ def master_cli_target(t):
         return
     with Env(t, {"b": [("s1", "127.0.0.2", 1), ("s2", "127.0.0.2", 2)]}, master=True) as e:
         master = "haproxy://" + e.h.master_socket
-        check(run_ok(master, "list")["pools"] == run_ok(e.target, "list")["pools"], "master and worker disagree")
+        # Each pool names the balancer it was listed from (issue 17), so compare all but that.
+        def pools(target):
+            return [dict(p, balancer=None) for p in run_ok(target, "list")["pools"]]
+        check(pools(master) == pools(e.target), "master and worker disagree")
         out = run_ok(master, "drain", "b", "s1")
         check(out["outcomes"][0]["after"]["state"] == "draining" and e.h.status("b", "s1") == "DRAIN", out)
         run_ok(master, "enable", "b", "s1")
@@ -1081,6 +1084,104 @@ def errors_hang(t):
         check(4.5 < time.monotonic() - t0 < 5 + 3 * SLOW, "default timeout")
     finally:
         peer.close()
+
+
+# --- pair: two HAProxy of an HA pair as one target (issue 17) ----------------------
+
+def pair_env(t, servers=(), check=False):
+    """Two HAProxy processes with the same backend app (s1, s2), as the two
+    balancers behind VRRP: each keeps its own runtime state."""
+    if servers:
+        return (Env(t, {"app": [("s1", "a"), ("s2", "a")]}, servers=servers, check=check),
+                Env(t, {"app": [("s1", "a"), ("s2", "a")]}, servers=servers, check=check))
+    return (Env(t, {"app": [("s1", "127.0.0.2", 1), ("s2", "127.0.0.2", 2)]}, check=check),
+            Env(t, {"app": [("s1", "127.0.0.3", 1), ("s2", "127.0.0.3", 2)]}, check=check))
+
+
+@test("pair")
+def pair_planned_and_changed_together(t):
+    a, b = pair_env(t)
+    with a, b:
+        pair = a.target + "," + b.target
+        out = run_ok(pair, "list")
+        check([p["balancer"] for p in out["pools"]] == [a.target, b.target], "pools name their balancer: %s" % out)
+        out = run_ok(pair, "drain", "app", "s1")
+        got = [(o["balancer"], o["result"], o["after"]["state"]) for o in out["outcomes"]]
+        check(got == [(a.target, "applied", "draining"), (b.target, "applied", "draining")], got)
+        check(a.h.status("app", "s1") == "DRAIN" and b.h.status("app", "s1") == "DRAIN", "witness")
+        # Text: every line names its balancer.
+        p = subprocess.run([CLI, pair, "enable", "app", "s1"], capture_output=True, text=True, timeout=60)
+        lines = p.stdout.splitlines()
+        check(p.returncode == 0 and lines == ["%s: app/s1: draining -> enabled" % a.target,
+                                              "%s: app/s1: draining -> enabled" % b.target], p.stdout + p.stderr)
+        p = subprocess.run([CLI, pair, "list"], capture_output=True, text=True, timeout=60)
+        check(p.stdout.startswith("BALANCER ") and p.stdout.count(a.target) == 2, p.stdout)
+        out = run_ok(pair, "status", "app", "s2")
+        check([(m["balancer"], m["member"]["state"]) for m in out["members"]]
+              == [(a.target, "enabled"), (b.target, "enabled")], out)
+        # A dry run plans on both, changes nothing.
+        out = run_ok(pair, "disable", "app", "s2", "--dry-run")
+        check([o["result"] for o in out["outcomes"]] == ["would_apply", "would_apply"], out)
+        check(a.h.status("app", "s2") != "MAINT" and b.h.status("app", "s2") != "MAINT", "dry run changed")
+
+
+@test("pair")
+def pair_refused_before_anything_is_touched(t):
+    """The guard, the names: judged on each balancer before either is touched."""
+    a, b = pair_env(t)
+    with a, b:
+        pair = a.target + "," + b.target
+        b.h.command("set server app/s2 state maint")
+        before = (a.snapshot(), b.snapshot())
+        run_fail("EGUARD", "%s: refusing to make 's1' disabled: pool 'app' would keep 0 enabled members"
+                 % b.target, pair, "disable", "app", "s1")
+        run_fail("ENOTFOUND", "%s: " % a.target, pair, "drain", "nope", "s1")
+        check((a.snapshot(), b.snapshot()) == before, "a refused change touched a balancer")
+        run_fail("EINVAL", "state_file with several targets", "--state-file", "/tmp/x", pair, "list")
+        run_fail("EINVAL", "save-state takes one balancer", pair, "save-state", "/tmp/x")
+
+
+@test("pair")
+def pair_undone_when_one_fails(t):
+    """The second balancer refuses (a socket at level operator): what the
+    first changed is put back as it was, state and weight, and said."""
+    a, b = pair_env(t)
+    with a, b:
+        pair = a.target + "," + b.level_target("operator")
+        before = (a.snapshot(), b.snapshot())
+        out = run_fail("EPERM", "Permission denied", pair, "drain", "app", "s1")
+        check(out["error"]["message"].startswith(b.level_target("operator") + ": "), out["error"])
+        check("put back as it was on %s" % a.target in out["error"]["message"], out["error"])
+        got = [(o["balancer"], o["result"], o["after"]["state"]) for o in out["outcomes"]]
+        check(got == [(a.target, "undone", "enabled"), (b.level_target("operator"), "not_applied", "enabled")], got)
+        check((a.snapshot(), b.snapshot()) == before, "not put back: %s" % ((a.snapshot(), b.snapshot()),))
+        # A weight is put back too.
+        out = run_fail("EPERM", "Permission denied", pair, "enable", "app", "s2", "--weight", 7)
+        check(out["outcomes"][0]["result"] == "undone" and out["outcomes"][0]["after"]["weight"] == 1, out)
+        check(a.h.server_state("app", "s2")["srv_uweight"] == "1", "weight not put back")
+        p = subprocess.run([CLI, pair, "disable", "app", "s2", "--min-enabled", "0"], capture_output=True,
+                           text=True, timeout=60)
+        check(p.returncode == 1 and "%s: app/s2: put back as it was, enabled" % a.target in p.stdout, p.stdout)
+
+
+@test("pair")
+def pair_wait_on_both(t):
+    """--wait waits on every balancer: a connection held on the second one
+    keeps the drain from settling, and the timeout names that balancer."""
+    a, b = pair_env(t, servers=[("a", "127.0.0.2")])
+    with a, b:
+        pair = a.target + "," + b.target
+        held = b.h.hold("app", "s1")
+        try:
+            check(b.servers["a"].wait_held(1), "connection not held")
+            run_fail("ETIMEDOUT", "%s: app/s1: still not settled" % b.target, pair, "drain", "app", "s1",
+                     "--wait", 1)
+        finally:
+            b.servers["a"].release()
+            held.close()
+        out = run_ok(pair, "drain", "app", "s1", "--wait", 10)
+        check([o["after"]["active"] for o in out["outcomes"]] == [0, 0], out)
+        run_ok(pair, "enable", "app", "s1")
 
 
 def main():
