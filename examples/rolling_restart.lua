@@ -22,12 +22,15 @@ As a script:
   Example:
     lua5.4 rolling_restart.lua haproxy:///run/haproxy/admin.sock web \
       --max-out 1 --wait 120 -- ssh %m.example.org sudo systemctl restart app
+  Through an HA pair, TARGET lists both balancers (TARGET,TARGET): each
+  member is drained on both, waited for on both, and enabled on both.
 
 As a library (LUA_PATH must find this file):
 
   local rolling = require "rolling_restart"
   local summary, err, code = rolling.run {
-    target = "haproxy:///run/haproxy/admin.sock",   -- or lb = an open handle
+    target = "haproxy:///run/haproxy/admin.sock",   -- or lb = an open handle;
+    -- an HA pair: { "haproxy:///run/lb1.sock", "haproxy://192.0.2.2:9999" }
     pool = "web",
     -- name: the member's name; m: its table from lb:member() (address...)
     action = function(name, lb, m) ... return true end, -- or nil, "why"
@@ -195,7 +198,12 @@ local function enable_batch(lb, o, batch)
 		if not r then
 			return nil, name .. ": enable failed: " .. err, code
 		end
-		o.log(name .. ": enabled, health " .. r.after.health)
+		-- One outcome per balancer: through a pair, say each one's health.
+		local health = {}
+		for _, out in ipairs(r.outcomes) do
+			health[#health + 1] = out.after.health .. (#r.outcomes > 1 and " on " .. out.balancer or "")
+		end
+		o.log(name .. ": enabled, health " .. table.concat(health, ", "))
 	end
 	return true
 end
@@ -205,25 +213,38 @@ local function check_options(o)
 	assert(type(o.action) == "function" or o.dry_run, "rolling_restart.run: action must be a function")
 	assert(math.type(o.max_out) == "integer" and o.max_out >= 1, "rolling_restart.run: max_out must be an integer >= 1")
 	assert(type(o.wait) == "number" and o.wait >= 0, "rolling_restart.run: wait must be a number >= 0")
-	assert(o.lb or type(o.target) == "string", "rolling_restart.run: give target or lb")
+	assert(o.lb or type(o.target) == "string" or type(o.target) == "table",
+		"rolling_restart.run: give target (a string, or a list for an HA pair) or lb")
 end
 
 -- Which members to restart and how many at once: the ones out of rotation
--- already count against max_out and are left alone.
+-- already count against max_out and are left alone. Through an HA pair
+-- (several targets) the pool is listed once per balancer: a member is
+-- restarted only when every balancer has it in rotation.
 local function plan(lb, o)
 	local pools, err, code = lb:pools(o.pool)
 	if not pools then
 		return nil, err, code
 	end
-	local todo, skipped = {}, {}
+	local todo, skipped, order, out = {}, {}, {}, {}
 	o.members = {}
-	for _, m in ipairs(pools[1].members) do
-		o.members[m.name] = m
-		if m.state == lbm.ENABLED then
-			todo[#todo + 1] = m.name
+	for _, pool in ipairs(pools) do
+		for _, m in ipairs(pool.members) do
+			if not o.members[m.name] then
+				o.members[m.name] = m
+				order[#order + 1] = m.name
+			end
+			if m.state ~= lbm.ENABLED and not out[m.name] then
+				out[m.name] = m.state .. (#pools > 1 and " on " .. pool.balancer or "")
+			end
+		end
+	end
+	for _, name in ipairs(order) do
+		if out[name] then
+			skipped[#skipped + 1] = name
+			o.log(name .. ": skipped, it is " .. out[name] .. " already (left as it is)")
 		else
-			skipped[#skipped + 1] = m.name
-			o.log(m.name .. ": skipped, it is " .. m.state .. " already (left as it is)")
+			todo[#todo + 1] = name
 		end
 	end
 	local room = o.max_out - #skipped

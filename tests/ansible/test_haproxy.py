@@ -48,7 +48,8 @@ class Env:
               % (backend, server, got, WITNESS[state], state))
 
     def lb(self, name, **args):
-        return task(name, target=self.target, **args)
+        args.setdefault("target", self.target)
+        return task(name, **args)
 
 
 def only_result(run):
@@ -245,6 +246,39 @@ def group_rolling():
             e.expect("app", host, "enabled")
 
 
+def group_pair():
+    """target as a list (an HA pair of HAProxy): planned on both, changed on
+    both, checked and diffed per balancer, put back on both when one fails."""
+    with Env() as a, Env() as b:
+        pair = [a.target, b.target]
+        run = a.a.playbook([a.lb("drain", target=pair, pool="app", member="s1", state="draining")], diff=True)
+        r = only_result(run)
+        check(run.rc == 0 and r["changed"] is True and [m["balancer"] for m in r["members"]] == pair, "pair", r)
+        check(r["msg"] == "%s: app/s1: enabled -> draining; %s: app/s1: enabled -> draining" % tuple(pair), "msg", r)
+        check([d["before_header"] for d in r["diff"]] == ["%s: app/s1" % t for t in pair], "diff per balancer", r)
+        a.expect("app", "s1", "draining")
+        b.expect("app", "s1", "draining")
+
+        r = only_result(a.a.playbook([a.lb("disable", target=pair, pool="app", member="s2", state="disabled")],
+                                     check=True))
+        check(r["changed"] is True and [m["result"] for m in r["members"]] == ["would_apply", "would_apply"], "check", r)
+        a.expect("app", "s2", "enabled")
+        b.expect("app", "s2", "enabled")
+
+        refused = [a.target, b.h.target_unix_level("operator")]
+        run = a.a.playbook([a.lb("enable", target=refused, pool="app", member="s1", state="enabled",
+                                 ignore_errors=True)])
+        r = only_result(run)
+        check(r["failed"] is True and r["msg"].startswith(refused[1] + ": ") and "put back as it was on" in r["msg"],
+              "failure names its balancer and the undo", r)
+        check([m["result"] for m in r["members"]] == ["undone", "not_applied"], "outcomes", r)
+        a.expect("app", "s1", "draining")
+
+        r = only_result(a.a.playbook([a.lb("bad", target=[a.target, 5], pool="app", member="s1", state="enabled",
+                                           ignore_errors=True)]))
+        check(r["failed"] is True and r["msg"] == "target entry 2 must be a balancer URI, got: a number", "bad entry", r)
+
+
 if __name__ == "__main__":
     main({"cycle": group_cycle, "wait": group_wait, "check": group_check, "diff": group_diff,
-          "failures": group_failures, "allpools": group_allpools, "rolling": group_rolling})
+          "failures": group_failures, "allpools": group_allpools, "rolling": group_rolling, "pair": group_pair})

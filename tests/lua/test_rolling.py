@@ -142,21 +142,28 @@ class Restarter:
         self._thread.join()
 
 
-def roll(fail=(), hold_s2=False):
-    """One rolling restart; returns a list of problems (empty: passed)."""
+def roll(fail=(), hold_s2=False, pair=False):
+    """One rolling restart; returns a list of problems (empty: passed).
+    pair: through two HAProxy in front of the same servers (an HA pair),
+    each with its own load and witness."""
     problems = []
     hosts = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
     servers = {"s%d" % (i + 1): BackendServer(host=h, name="s%d" % (i + 1)).start() for i, h in enumerate(hosts)}
-    ha = HAProxy({"app": [(n, s.host, s.port) for n, s in sorted(servers.items())]}, check=True).start()
+    backends = {"app": [(n, s.host, s.port) for n, s in sorted(servers.items())]}
+    has = [HAProxy(backends, check=True).start() for _ in range(2 if pair else 1)]
+    ha = has[0]
     ctl = os.path.join(ha.workdir, "ctl")
     os.mkdir(ctl)
-    client = Client(ha.frontend_port("app"))
-    witness = Witness(ha, "app")
+    clients = [Client(h.frontend_port("app")) for h in has]
+    witnesses = [Witness(h, "app") for h in has]
+    client, witness = clients[0], witnesses[0]
     restarter = Restarter(ctl, servers, fail)
     held, released = None, {}
     try:
-        client.start()
-        witness.start()
+        for c in clients:
+            c.start()
+        for w in witnesses:
+            w.start()
         restarter.start()
         if hold_s2:
             held = ha.hold("app", "s2")
@@ -173,18 +180,22 @@ def roll(fail=(), hold_s2=False):
 
             threading.Thread(target=release_after_drain, daemon=True).start()
         time.sleep(1)  # load before the roll
-        rc = run_lua([os.path.join(SRC, "examples", "rolling_restart.lua"), ha.target_unix, "app",
+        rc = run_lua([os.path.join(SRC, "examples", "rolling_restart.lua"), ",".join(h.target_unix for h in has), "app",
                       "--max-out", "1", "--wait", "20", "--",
                       *UNPRELOAD.split(), sys.executable, os.path.join(HERE, "ctl.py"), ctl, "%m"])
         time.sleep(1)  # load after the roll
     finally:
         restarter.stop()
-        witness.stop()
-        client.stop()
-        final = {n: ha.status("app", n) for n in sorted(servers)} if ha.proc else {}
+        for w in witnesses:
+            w.stop()
+        for c in clients:
+            c.stop()
+        finals = [{n: h.status("app", n) for n in sorted(servers)} if h.proc else {} for h in has]
+        final = finals[0]
         if held:
             held.close()
-        ha.stop()
+        for h in has:
+            h.stop()
         for s in servers.values():
             s.stop()
 
@@ -196,20 +207,23 @@ def roll(fail=(), hold_s2=False):
         problems.append("rolling_restart.lua exited %d, expected %d" % (rc, want_rc))
     if restarter.order != want_order:
         problems.append("restarted %s, expected %s" % (restarter.order, want_order))
-    if client.failures:
-        problems.append("%d client requests failed: %s" % (len(client.failures), client.failures[:5]))
-    if client.ok < 100:
-        problems.append("only %d client requests: no real load" % client.ok)
-    if witness.errors or witness.samples < 50:
-        problems.append("witness: %d samples, errors %s" % (witness.samples, witness.errors[:3]))
-    if witness.min_up is None or witness.min_up < 2:
-        problems.append("at some moment only %s servers were UP" % witness.min_up)
     touched = set(want_order)
-    if witness.seen_out != touched:
-        problems.append("servers seen out of rotation: %s, expected %s" % (sorted(witness.seen_out), sorted(touched)))
     want_final = {"s1": "UP", "s2": "DRAIN", "s3": "UP"} if fail else {"s1": "UP", "s2": "UP", "s3": "UP"}
-    if final != want_final:
-        problems.append("final status %s, expected %s" % (final, want_final))
+    for k, (client, witness, final) in enumerate(zip(clients, witnesses, finals)):
+        which = "balancer %d: " % (k + 1) if pair else ""
+        if client.failures:
+            problems.append("%s%d client requests failed: %s" % (which, len(client.failures), client.failures[:5]))
+        if client.ok < 100:
+            problems.append("%sonly %d client requests: no real load" % (which, client.ok))
+        if witness.errors or witness.samples < 50:
+            problems.append("%switness: %d samples, errors %s" % (which, witness.samples, witness.errors[:3]))
+        if witness.min_up is None or witness.min_up < 2:
+            problems.append("%sat some moment only %s servers were UP" % (which, witness.min_up))
+        if witness.seen_out != touched:
+            problems.append("%sservers seen out of rotation: %s, expected %s"
+                            % (which, sorted(witness.seen_out), sorted(touched)))
+        if final != want_final:
+            problems.append("%sfinal status %s, expected %s" % (which, final, want_final))
     for name in want_order:
         if name not in fail and servers[name].served == 0:
             problems.append("%s took no request after its restart" % name)
@@ -223,7 +237,8 @@ def roll(fail=(), hold_s2=False):
 
 def main():
     problems = []
-    for name, kwargs in (("full roll", {"hold_s2": True}), ("failure on s2", {"fail": ("s2",)})):
+    for name, kwargs in (("full roll", {"hold_s2": True}), ("failure on s2", {"fail": ("s2",)}),
+                         ("through an HA pair", {"pair": True})):
         print("== %s" % name, flush=True)
         found = roll(**kwargs)
         problems += ["%s: %s" % (name, p) for p in found]
