@@ -260,6 +260,56 @@ class HAProxyStatusPrefixes(PluginTest):
                 s.stop()
 
 
+class Pair(PluginTest):
+    """-T twice: two real HAProxy of an HA pair, judged together (issue 17)."""
+
+    @classmethod
+    def setUpClass(cls):
+        backends = {"app": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9)]}
+        cls.a, cls.b = HAProxy(backends).start(), HAProxy(backends).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.a.stop()
+        cls.b.stop()
+
+    def setUp(self):
+        for h in (self.a, self.b):
+            for s in ("s1", "s2"):
+                h.command("set server app/%s state ready" % s)
+
+    def check(self, *args, rc):
+        res = run(["-T", self.a.target_unix, "-T", self.b.target_tcp] + list(args))
+        self.assertStatus(res, rc)
+        return res
+
+    def test_same_on_both_is_ok(self):
+        res = self.check(rc=0)
+        self.assertEqual(res.text, "LB_MEMBERS OK - all 4 members of 2 pools in rotation")
+        for target in (self.a.target_unix, self.b.target_tcp):
+            self.assertEqual(res.perfdata["%s app enabled" % target]["value"], "2")
+        # Drained on both, as lbmember does through the pair: out, not different.
+        for h in (self.a, self.b):
+            h.command("set server app/s1 state drain")
+        res = self.check("-w", "2", rc=0)
+        self.assertNotIn("not the same", res.text)
+        self.assertEqual(res.perfdata["%s app out" % self.b.target_tcp]["value"], "1")
+
+    def test_different_on_each_is_warning(self):
+        self.a.command("set server app/s2 state drain")
+        # -w 2 lets one out; the difference between the balancers is WARNING still.
+        res = self.check("-w", "2", rc=1)
+        self.assertEqual(res.text, "LB_MEMBERS WARNING - 1 member not the same on every balancer: app s2 draining on %s, "
+                         "in rotation on %s. 1 of 4 members out of rotation: %s app s2 draining"
+                         % (self.a.target_unix, self.b.target_tcp, self.a.target_unix), res)
+        self.assertEqual(res.perfdata["%s app out" % self.a.target_unix]["value"], "1")
+        self.assertEqual(res.perfdata["%s app out" % self.b.target_tcp]["value"], "0")
+        # A critical pool stays critical: the difference only raises OK.
+        for s in ("s1", "s2"):
+            self.b.command("set server app/%s state maint" % s)
+        self.assertIn("not the same on every balancer", self.check("-w", "4", rc=2).text)
+
+
 class Unreachable(PluginTest):
     def test_no_socket_and_closed_port_are_unknown(self):
         with tempfile.TemporaryDirectory() as d:

@@ -198,6 +198,8 @@ object Host "lb" { check_command = "dummy"; enable_active_checks = false }
             "web": {"target": self.h.target_unix, "pools": ["web"], "warning": "0", "critical": "2"},
             "api": {"target": self.h.target_tcp, "pools": "api"},
             "web percent": {"target": self.h.target_unix, "pools": ["web"], "percent": True, "warning": "50"},
+            # An array of targets: --target repeated (an HA pair; here one HAProxy seen twice).
+            "web pair": {"target": [self.h.target_unix, self.h.target_tcp], "pools": ["web"], "warning": "2"},
             "f5 web": {"target": self.f5.target, "pools": ["/Common/web", "/Common/api"], "f5_user": self.f5.user,
                        "f5_password": self.f5.password, "ca_file": self.f5.ca_file, "warning": "0",
                        "verbose": True},
@@ -225,6 +227,11 @@ object Host "lb" { check_command = "dummy"; enable_active_checks = false }
                "rotation: api a1 disabled, api a2 disabled", "'api enabled'=0;;1:;0;2 'api out'=2;0;;0;2")
         result("web percent", 0, "LB_MEMBERS OK - 1 of 3 members out of rotation: web s2 draining",
                "'web enabled'=2;;1:;0;3 'web out'=1;;;0;3 'web out_pct'=33.33%;50;;0;100")
+        cr = result("web pair", 0, "LB_MEMBERS OK - 2 of 6 members out of rotation: %s web s2 draining, "
+                    "%s web s2 draining" % (self.h.target_unix, self.h.target_tcp),
+                    "'%s web enabled'=2;;1:;0;3 '%s web out'=1;2;;0;3 '%s web enabled'=2;;1:;0;3 '%s web out'=1;2;;0;3"
+                    % ((self.h.target_unix,) * 2 + (self.h.target_tcp,) * 2))
+        self.assertEqual(cr["command"].count("--target"), 2, cr["command"])
         cr = result("f5 web", 1, "LB_MEMBERS WARNING - 1 of 5 members out of rotation: "
                     "/Common/web /Common/192.0.2.11:80 disabled",
                     "'/Common/web enabled'=2;;1:;0;3 '/Common/web out'=1;0;;0;3 "
