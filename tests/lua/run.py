@@ -11,7 +11,9 @@ Environment (set by CTest): LBM_SRC, LBM_LUA (the interpreter), LBM_LUA_CPATH
 
 In haproxy mode (backends web: s1 s2 s3, api: s1 a2, trk: t1 and t2 which
 tracks t1; health checks on) the script sees LBM_TARGET (unix socket), LBM_TARGET_TCP,
-LBM_TARGET_USER (a socket at level "user"), LBM_WITNESS (a shell command
+LBM_TARGET_USER (a socket at level "user"), LBM_PEER and LBM_PEER_OPERATOR (a
+second HAProxy with the same web backend, as the other balancer of a pair, and
+its socket at level "operator"), LBM_WITNESS (a shell command
 prefix: `$LBM_WITNESS BACKEND SERVER` prints that server's `show stat`
 status, weight and scur as key=value lines, read with plain sockets, not
 lbmember) and LBM_CTL, a directory: creating LBM_CTL/release makes the
@@ -73,6 +75,8 @@ def haproxy_mode(script):
     api = [("s1", servers[0].host, servers[0].port), ("a2", other.host, other.port)]
     trk = [("t1", other.host, other.port), ("t2", other.host, other.port, "track trk/t1")]
     ha = HAProxy({"web": web, "api": api, "trk": trk}, check=True).start()
+    # The other balancer of an HA pair: the same web backend, its own state.
+    ha2 = HAProxy({"web": web}, check=True).start()
     ctl = os.path.join(ha.workdir, "ctl")
     os.mkdir(ctl)
     held = ha.hold("web", "s3")
@@ -96,6 +100,8 @@ def haproxy_mode(script):
             "LBM_TARGET": ha.target_unix,
             "LBM_TARGET_TCP": ha.target_tcp,
             "LBM_TARGET_USER": ha.target_unix_level("user"),
+            "LBM_PEER": ha2.target_unix,
+            "LBM_PEER_OPERATOR": ha2.target_unix_level("operator"),
             "LBM_WITNESS": witness,
             "LBM_CTL": ctl,
         })
@@ -103,6 +109,7 @@ def haproxy_mode(script):
         stop.set()
         held.close()
         ha.stop()
+        ha2.stop()
         for s in servers + [other]:
             s.stop()
 

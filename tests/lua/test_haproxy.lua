@@ -26,7 +26,8 @@ local function status(backend, server)
 end
 
 local function open(target)
-	return check.ok("open " .. (target or TARGET), lbm.open(target or TARGET, { timeout = 5 }))
+	local what = type(target) == "table" and table.concat(target, ",") or target or TARGET
+	return check.ok("open " .. what, lbm.open(target or TARGET, { timeout = 5 }))
 end
 
 local test, run_tests = check.suite()
@@ -250,6 +251,35 @@ test("a socket without admin level: EPERM", function()
 	check.fails("EPERM", "^HAProxy: web/s1: Permission denied: .*level admin", "drain at level user",
 		lb:drain("web", "s1"))
 	check.eq(status("web", "s1"), "UP", "witness")
+end)
+
+test("lbm.open{t1, t2}: one handle over an HA pair, undone together", function()
+	local peer, operator = os.getenv("LBM_PEER"), os.getenv("LBM_PEER_OPERATOR")
+	local lb <close> = open { TARGET, peer }
+	local pools = check.ok("pools", lb:pools("web"))
+	check.eq(#pools, 2, "a pool per balancer")
+	check.eq(pools[1].balancer, TARGET, "pool 1 names its balancer")
+	check.eq(pools[2].balancer, peer, "pool 2 names its balancer")
+	local r = check.ok("drain through both", lb:drain("web", "s1"))
+	check.eq(#r.outcomes, 2, "an outcome per balancer")
+	check.eq(r.outcomes[1].balancer .. " " .. r.outcomes[1].result, TARGET .. " applied", "outcome 1")
+	check.eq(r.outcomes[2].balancer .. " " .. r.outcomes[2].after.state, peer .. " draining", "outcome 2")
+	check.eq(status("web", "s1"), "DRAIN", "witness")
+	local members = check.ok("member", lb:member("web", "s1"))
+	check.eq(#members, 2, "the member on each balancer")
+	check.eq(members[2].balancer .. " " .. members[2].state, peer .. " draining", "member on the peer")
+	check.ok("enable through both", lb:enable("web", "s1"))
+	check.eq(check.ok("member", lb:member("web", "s1"))[2].state, lbm.ENABLED, "enabled on the peer")
+	-- The peer refuses (level operator may not drain): the first is put back.
+	local refusing <close> = open { TARGET, operator }
+	local partial = check.fails("EPERM", "^" .. operator:gsub("%p", "%%%0") .. ": HAProxy: web/s2: .*; put back as it was on ",
+		"drain where the peer refuses", refusing:drain("web", "s2"))
+	check.eq(partial.outcomes[1].result, "undone", "the first balancer's change undone")
+	check.eq(partial.outcomes[1].after.state, lbm.ENABLED, "undone: as it was")
+	check.eq(partial.outcomes[2].result, "not_applied", "the peer refused")
+	check.eq(status("web", "s2"), "UP", "witness: back as it was")
+	check.raises("target 2 is a number, expected a string", "a number in the list", lbm.open, { TARGET, 5 })
+	check.raises("expected a target, or a list of targets", "an empty list", lbm.open, {})
 end)
 
 test("no HAProxy there: EIO", function()
