@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -476,6 +477,101 @@ def cmp_f5_bulk(ctx):
     return t
 
 
+# ---- 6. HA pair ------------------------------------------------------------------------
+
+def cmp_pair(ctx, h, names):
+    """The same change on one HAProxy and through a pair of two (issue 17)."""
+    n = len(names)
+    t = Table("pair-haproxy", "6. HA pair: the same change on one HAProxy and on two as one target",
+              "pair (A,B)", "one (A)")
+    small = ["a%02d" % i for i in range(1, 11)]
+    started = []
+    try:
+        h2 = bulk_haproxy(n).start()
+        started.append(h2)
+        s1, s2 = (HAProxy({"app": [(m, "127.0.0.2", 21000 + i) for i, m in enumerate(small)]}, mode="tcp").start()
+                  for _ in range(2))
+        started += [s1, s2]
+        env = clean_env()
+        want = {"disable": "MAINT", "drain": "DRAIN"}
+        # (label, A, B, backend, members, verb out, verb back)
+        cases = (("10-server backend", s1, s2, "app", small[:1], "drain", "enable"),
+                 ("%d-server backend" % n, h, h2, "bulk", names[:1], "drain", "enable"),
+                 ("%d-server backend" % n, h, h2, "bulk", names, "disable", "enable"))
+        s = {}
+
+        def one(x, backend, verb, members):
+            r = measure([ctx.cli, x if isinstance(x, str) else x.target_unix, verb, backend] + members
+                        + ["--min-enabled", "0"], env=env)
+            need(r.rc == 0, "%s %d members of %s failed" % (verb, len(members), backend), r)
+            return r
+
+        def witness(xs, backend, verb, members):
+            for x in xs:
+                got = count_status(x, backend, want.get(verb, "MAINT"))
+                need(got == (len(members) if verb in want else 0),
+                     "HAProxy shows %d servers of %s %s after %s" % (got, backend, want.get(verb, "MAINT"), verb))
+
+        def at_once(a, b, backend, verb, members):
+            got = [None, None]
+            threads = [threading.Thread(target=lambda i, x: got.__setitem__(i, one(x, backend, verb, members)),
+                                        args=(i, x)) for i, x in enumerate((a, b))]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            need(all(got), "one of two runs at once failed")
+            return Run(max(r.wall for r in got), max(r.rss for r in got), 0, "", "")
+
+        # Interleaved run by run, so that every side sees the same machine.
+        for i in range(ctx.args.runs):
+            for c, (label, a, b, backend, members, out, back) in enumerate(cases):
+                for tool in ("one", "pair", "at once", "one after the other"):
+                    for verb in (out, back):
+                        if tool == "one":
+                            r = one(a, backend, verb, members)
+                            witness((a,), backend, verb, members)
+                        elif tool == "pair":
+                            r = one(a.target_unix + "," + b.target_unix, backend, verb, members)
+                            witness((a, b), backend, verb, members)
+                        elif tool == "at once":
+                            r = at_once(a, b, backend, verb, members)
+                            witness((a, b), backend, verb, members)
+                        else:
+                            r1, r2 = one(a, backend, verb, members), one(b, backend, verb, members)
+                            r = Run(r1.wall + r2.wall, max(r1.rss, r2.rss), 0, "", "")
+                            witness((a, b), backend, verb, members)
+                        s.setdefault((c, tool, verb), []).append(r)
+    finally:
+        for x in started:
+            x.stop()
+    med = {key: median([r.wall for r in v]) for key, v in s.items()}
+    for c, (label, a, b, backend, members, out, back) in enumerate(cases):
+        for verb in (out, back):
+            what = "%s %d, %s" % (verb, len(members), label)
+            r = med[(c, "pair", verb)] / med[(c, "one", verb)]
+            t.add(what + ": pair vs one", fmt_s(med[(c, "pair", verb)]), fmt_s(med[(c, "one", verb)]),
+                  "%.2f× one" % r, "≤ 1.3× one", r <= 1.3)
+            f = med[(c, "pair", verb)] / med[(c, "at once", verb)]
+            t.add(what + ": pair vs two runs at once (this machine's floor)", fmt_s(med[(c, "pair", verb)]),
+                  fmt_s(med[(c, "at once", verb)]), "%.2f× the floor" % f)
+            t.faster(what + ": pair vs one run per balancer (a playbook loop)", med[(c, "pair", verb)],
+                     med[(c, "one after the other", verb)])
+    t.smaller("peak RSS, disable %d: pair vs one" % n, median([r.rss for r in s[(2, "pair", "disable")]]),
+              median([r.rss for r in s[(2, "one", "disable")]]))
+    t.notes += [
+        "Two real HAProxy per size, each with the same backend, on unix sockets, on this machine's 2 cores "
+        "with the client. pair: `lbmember haproxy://A,haproxy://B VERB BACKEND …`, planned on both before "
+        "either is touched, applied to both at once (C11 threads), read back on both. one: the same command "
+        "on A alone. two runs at once: the one-balancer command on A and on B started together (the longer "
+        "of the two): what two balancers cost here when nothing is shared. one run per balancer: A, then B, "
+        "as a playbook loop does (no guard across the pair, no undo). Median of %d runs, interleaved."
+        % ctx.args.runs,
+    ]
+    ctx.keep("pair-haproxy", **{"%d_%s_%s_wall" % key: [r.wall for r in v] for key, v in s.items()})
+    return t
+
+
 # ---- 5a. Nagios on HAProxy ----------------------------------------------------------
 
 def cmp_nagios_haproxy(ctx, h, n):
@@ -709,13 +805,13 @@ def main():
     ap.add_argument("--ipvs-per-service", type=int, default=100)
     ap.add_argument("--vm-cache", default=os.environ.get("LBM_VM_CACHE", "/tmp/lbmember-bench-vm-cache"))
     ap.add_argument("--vm-timeout", type=float, default=900)
-    ap.add_argument("--only", default="", help="comma list among ansible,bulk,f5,nagios,ipvs (default: all)")
+    ap.add_argument("--only", default="", help="comma list among ansible,bulk,f5,nagios,ipvs,pair (default: all)")
     a = ap.parse_args()
     a.ipvs_sizes = [int(x) for x in a.ipvs_sizes.split(",")]
     a.out = os.path.abspath(a.out)
     a.vm_cache = os.path.abspath(a.vm_cache)
     os.makedirs(a.out, exist_ok=True)
-    only = set(a.only.split(",")) if a.only else {"ansible", "bulk", "f5", "nagios", "ipvs"}
+    only = set(a.only.split(",")) if a.only else {"ansible", "bulk", "f5", "nagios", "ipvs", "pair"}
     ctx = Ctx(a)
     info = machine(ctx)
     tables = []
@@ -738,7 +834,7 @@ def main():
         if "ansible" in only:
             attempt("ansible-haproxy", "1a. Ansible module, HAProxy", cmp_ansible_haproxy, ctx)
             attempt("ansible-f5", "1b. Ansible module, F5", cmp_ansible_f5, ctx)
-        if only & {"bulk", "nagios"}:
+        if only & {"bulk", "nagios", "pair"}:
             h = bulk_haproxy(a.servers).start()
             try:
                 names = ["s%04d" % i for i in range(1, a.servers + 1)]
@@ -746,6 +842,8 @@ def main():
                     attempt("bulk-haproxy", "2. Bulk change on HAProxy", cmp_bulk, ctx, h, names)
                 if "nagios" in only:
                     attempt("nagios-haproxy", "5a. Nagios, HAProxy", cmp_nagios_haproxy, ctx, h, a.servers)
+                if "pair" in only:
+                    attempt("pair-haproxy", "6. HA pair", cmp_pair, ctx, h, names)
             finally:
                 h.stop()
         if "f5" in only:
