@@ -465,8 +465,9 @@ static void print_outcomes(struct cli *cli, const struct lbm_result *res, bool t
 				       lbm_state_name(cli->how.state), after);
 			break;
 		case LBM_OUTCOME_UNDONE:
-			printf("%s%s%s/%s: put back as it was, %s: the change failed on another balancer\n", b, sep,
-			       o->pool, o->before.name, before);
+			/* Not "on another balancer": the one that failed puts back its own too. */
+			printf("%s%s%s/%s: put back as it was, %s, because the change failed\n", b, sep, o->pool,
+			       o->before.name, before);
 			break;
 		case LBM_OUTCOME_NOT_UNDONE:
 			printf("%s%s%s/%s: %s -> %s, and could not be put back\n", b, sep, o->pool, o->before.name,

@@ -1161,7 +1161,10 @@ def pair_undone_when_one_fails(t):
         check(a.h.server_state("app", "s2")["srv_uweight"] == "1", "weight not put back")
         p = subprocess.run([CLI, pair, "disable", "app", "s2", "--min-enabled", "0"], capture_output=True,
                            text=True, timeout=60)
-        check(p.returncode == 1 and "%s: app/s2: put back as it was, enabled" % a.target in p.stdout, p.stdout)
+        check(p.returncode == 1 and p.stdout.splitlines() == [
+            "%s: app/s2: put back as it was, enabled, because the change failed" % a.target,
+            "%s: app/s2: not changed, still enabled: the call failed before this change" % b.level_target("operator")],
+            p.stdout)
 
 
 @test("pair")
