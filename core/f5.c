@@ -38,8 +38,13 @@ struct f5 {
 	char provider[64];
 	char token[F5_TOKEN_MAX];
 	char *ca_file;
+	char sync_group[LBM_NAME_MAX]; /* "": none */
 	bool basic;
 	bool insecure;
+	/* This unit's failover state, read by the first check() of a call
+	 * (unit_read) and what that check returned. */
+	bool unit_read;
+	int unit_ret;
 };
 
 /* One HTTP request and its answer. */
@@ -650,6 +655,14 @@ static int f5_open(struct lbm *lb, const char *location, const struct lbm_option
 				       sizeof(f5->provider) - 1);
 	if (opt->ca_file && !(f5->ca_file = strdup(opt->ca_file)))
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	/* It becomes a word of a tmsh command line: one F5 name, nothing more. */
+	if (opt->sync_group &&
+	    (!*opt->sync_group || strspn(opt->sync_group, F5_ALNUM "._-/") != strlen(opt->sync_group) ||
+	     !lbm_copy(f5->sync_group, sizeof(f5->sync_group), opt->sync_group)))
+		return lbm_driver_fail(lb, LBM_EINVAL,
+				       "sync_group '%.64s' is not a device group name (letters, digits, '.', '_', '-', "
+				       "'/')",
+				       opt->sync_group);
 	f5->basic = opt->basic_auth;
 	f5->insecure = opt->insecure;
 	call_once(&curl_once, load_curl);
@@ -1202,9 +1215,14 @@ static int read_nodes(struct lbm *lb, struct walk *w)
 
 static int f5_list(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
+	struct f5 *f5 = lb->priv;
 	struct walk w = { .out = out };
-	int ret = read_pools(lb, names, n, &w);
+	int ret;
 
+	/* The core lists before it plans any change: a new call, in which the
+	 * unit may have failed over since the last one. */
+	f5->unit_read = false;
+	ret = read_pools(lb, names, n, &w);
 	if (!ret && out->n)
 		ret = read_members(lb, &w);
 	if (!ret && out->n)
@@ -1213,6 +1231,212 @@ static int f5_list(struct lbm *lb, const char *const *names, size_t n, struct lb
 		ret = read_nodes(lb, &w);
 	walk_free(&w);
 	return ret;
+}
+
+/* ---- device groups ----------------------------------------------------------------- */
+
+/* Member state is configuration, which config-sync copies between the units
+ * of a device group: changed on a standby, it is overwritten by the next
+ * sync from the active unit (or, synced from the standby, it overwrites the
+ * active's). So a change goes to the active unit only, and is then synced. */
+
+/* A cm status's own entries: failover-status and sync-status nest them
+ * under ".../0" in every recorded version (tests/f5/README.md). */
+static json_t *cm_entries(json_t *json)
+{
+	const char *key;
+	json_t *entry;
+
+	json_object_foreach(json_object_get(json, "entries"), key, entry)
+		return json_object_get(json_object_get(entry, "nestedStats"), "entries");
+	return NULL;
+}
+
+/* ACTIVE (a standalone device is ACTIVE too) may be changed; STANDBY, OFFLINE,
+ * FORCED OFFLINE... may not. A device without the endpoint (none that
+ * lbmember supports: it is there from 11.x on) cannot tell: the change
+ * goes on with a warning rather than never on such a device. */
+static int check_unit(struct lbm *lb)
+{
+	struct f5 *f5 = lb->priv;
+	struct req r = { .method = "GET", .path = "/mgmt/tm/cm/failover-status" };
+	const char *what = "reading the failover status before a change", *status;
+	json_t *json = NULL;
+	int ret = exchange(lb, &r, 1, true);
+
+	if (ret)
+		goto out;
+	if (r.result == CURLE_OK && r.status == 404) {
+		lbm_warn(lb,
+			 "F5: %s has no /mgmt/tm/cm/failover-status (HTTP 404): lbmember cannot tell whether it is the "
+			 "standby unit of a device group; change only the active unit",
+			 f5->where);
+		goto out;
+	}
+	ret = answer(lb, &r, what, "tm:cm:failover-status:failover-statusstats", &json);
+	if (ret)
+		goto out;
+	status = stat_text(cm_entries(json), "status");
+	if (!status)
+		ret = lbm_driver_fail(lb, LBM_EPROTO, "%s: %s answered no status", what, f5->where);
+	else if (!strcmp(status, "STANDBY"))
+		ret = lbm_driver_fail(lb, LBM_ESTANDBY,
+				      "%s is the standby unit of its device group (failover-status STANDBY): change "
+				      "the active unit; config-sync copies member state to this one",
+				      f5->where);
+	else if (strcmp(status, "ACTIVE"))
+		ret = lbm_driver_fail(lb, LBM_ESTANDBY,
+				      "%s is not the active unit of its device group (failover-status %.64s): change "
+				      "the active unit; config-sync copies member state to this one",
+				      f5->where, status);
+out:
+	json_decref(json);
+	req_free(&r);
+	return ret;
+}
+
+struct sync {
+	char status[64]; /* "In Sync", "Changes Pending", "Standalone"... */
+	bool standalone;
+	char group[LBM_NAME_MAX]; /* the device group it names, or "" */
+};
+
+/* The group a sync-status names in its recommended action, "Synchronize
+ * HOST to group NAME" (recordings and bigip_device_info's sample). */
+static void group_of(json_t *e, char *out, size_t outsz)
+{
+	const char *key, *n, *text, *at;
+	json_t *details, *d;
+	size_t len;
+
+	out[0] = '\0';
+	json_object_foreach(e, key, details) {
+		if (!strstr(key, "/details"))
+			continue;
+		json_object_foreach(json_object_get(json_object_get(details, "nestedStats"), "entries"), n, d) {
+			text = stat_text(json_object_get(json_object_get(d, "nestedStats"), "entries"), "details");
+			at = text ? strstr(text, " to group ") : NULL;
+			if (!at)
+				continue;
+			at += strlen(" to group ");
+			len = strcspn(at, " \t");
+			if (len && len < outsz && strspn(at, F5_ALNUM "._-/") >= len) {
+				memcpy(out, at, len);
+				out[len] = '\0';
+				return;
+			}
+		}
+	}
+}
+
+static int read_sync(struct lbm *lb, const char *what, struct sync *st)
+{
+	struct f5 *f5 = lb->priv;
+	struct req r = { .method = "GET", .path = "/mgmt/tm/cm/sync-status" };
+	const char *status, *mode;
+	json_t *json = NULL, *e;
+	int ret = exchange(lb, &r, 1, true);
+
+	if (!ret)
+		ret = answer(lb, &r, what, "tm:cm:sync-status:sync-statusstats", &json);
+	if (ret)
+		goto out;
+	e = cm_entries(json);
+	status = stat_text(e, "status");
+	mode = stat_text(e, "mode");
+	if (!status) {
+		ret = lbm_driver_fail(lb, LBM_EPROTO, "%s: %s answered no status", what, f5->where);
+		goto out;
+	}
+	snprintf(st->status, sizeof(st->status), "%s", status);
+	st->standalone = !strcmp(status, "Standalone") || (mode && !strcmp(mode, "standalone"));
+	group_of(e, st->group, sizeof(st->group));
+out:
+	json_decref(json);
+	req_free(&r);
+	return ret;
+}
+
+static int config_sync(struct lbm *lb, const char *what)
+{
+	struct f5 *f5 = lb->priv;
+	struct req r = { .method = "POST", .path = "/mgmt/tm/cm" };
+	char args[LBM_NAME_MAX + 32];
+	json_t *body, *json = NULL;
+	int ret;
+
+	snprintf(args, sizeof(args), "config-sync to-group %s", f5->sync_group);
+	body = json_pack("{s:s, s:s}", "command", "run", "utilCmdArgs", args);
+	r.body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	ret = r.body ? exchange(lb, &r, 1, true) : lbm_fail(lb, LBM_ENOMEM, "out of memory");
+	/* No kind: what this command answers with is not recorded. */
+	if (!ret)
+		ret = answer(lb, &r, what, NULL, &json);
+	json_decref(json);
+	req_free(&r);
+	return ret;
+}
+
+/* Sync status until in sync, with backoff, within the handle's timeout. */
+static int await_sync(struct lbm *lb, const char *what, struct sync *st)
+{
+	double deadline = lbm_now() + lb->timeout_s, delay = 0.1;
+	int ret = read_sync(lb, what, st);
+
+	while (!ret && strcmp(st->status, "In Sync") && strcmp(st->status, "Disconnected") &&
+	       lbm_now() + delay <= deadline) {
+		nanosleep(&(struct timespec){ .tv_nsec = (long)(delay * 1e9) }, NULL); /* delay < 1 s */
+		delay = delay * 2 < 0.8 ? delay * 2 : 0.8;
+		ret = read_sync(lb, what, st);
+	}
+	return ret;
+}
+
+/* After a change: tell when the other units do not have it yet, or sync
+ * them (sync_group). Whatever fails here, the change itself is made: a
+ * warning says so, never an error. Every warning starts with "F5: ", as
+ * those made of a failure's message do. */
+static void sync_after_change(struct lbm *lb)
+{
+	struct f5 *f5 = lb->priv;
+	char errmsg[LBM_ERRMSG_MAX], what[3 * LBM_NAME_MAX];
+	struct sync st = { 0 };
+
+	memcpy(errmsg, lb->errmsg, sizeof(errmsg));
+	snprintf(what, sizeof(what), "the change is made on %s, but reading its sync status failed", f5->where);
+	if (read_sync(lb, what, &st) < 0) {
+		lbm_warn(lb, "%s", lb->errmsg);
+		goto out;
+	}
+	if (!strcmp(st.status, "In Sync") || (st.standalone && !f5->sync_group[0]))
+		goto out;
+	if (!f5->sync_group[0]) {
+		lbm_warn(lb,
+			 "F5: the device group%s%s of %s is not in sync (sync-status %s): its standby still runs the "
+			 "old member state until a config-sync; give the option sync_group (--sync-group %s) to run "
+			 "one after the change",
+			 st.group[0] ? " " : "", st.group, f5->where, st.status, st.group[0] ? st.group : "GROUP");
+		goto out;
+	}
+	/* A standalone device too: its own refusal then says what is wrong. */
+	snprintf(what, sizeof(what), "the change is made on %s, but config-sync to group '%s' failed", f5->where,
+		 f5->sync_group);
+	if (config_sync(lb, what) < 0) {
+		lbm_warn(lb, "%s", lb->errmsg);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "config-sync to group '%s' ran on %s, but reading the sync status failed",
+		 f5->sync_group, f5->where);
+	if (await_sync(lb, what, &st) < 0)
+		lbm_warn(lb, "%s", lb->errmsg);
+	else if (strcmp(st.status, "In Sync") && !st.standalone)
+		lbm_warn(lb,
+			 "F5: config-sync to group '%s' ran on %s, but the group is still not in sync after %g s "
+			 "(sync-status %s): its standby may still run the old member state",
+			 f5->sync_group, f5->where, lb->timeout_s, st.status);
+out:
+	memcpy(lb->errmsg, errmsg, sizeof(errmsg));
 }
 
 /* ---- changing members ----------------------------------------------------------- */
@@ -1321,14 +1545,22 @@ static int transaction_commit(struct lbm *lb, const char *id)
 	return ret;
 }
 
-/* F5 has no weight 0, and lbmember says so before anything is touched. */
+/* F5 has no weight 0, and a standby unit is not where a change goes:
+ * lbmember says so before anything is touched. The unit is asked once per
+ * call, not once per member. */
 static int f5_check(struct lbm *lb, const struct lbm_item *item)
 {
+	struct f5 *f5 = lb->priv;
+
 	if (item->weight == 0)
 		return lbm_driver_fail(lb, LBM_EINVAL,
 				       "%s %s: F5 has no weight 0 (its ratio is 1 to 65535): drain the member instead",
 				       item->pool, item->member->name);
-	return 0;
+	if (!f5->unit_read) {
+		f5->unit_ret = check_unit(lb);
+		f5->unit_read = true;
+	}
+	return f5->unit_ret;
 }
 
 static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
@@ -1375,6 +1607,8 @@ static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 	for (size_t i = 0; i < n && !ret; i++)
 		items[i].done = true;
 	reqs_free(reqs, n);
+	if (!ret)
+		sync_after_change(lb);
 	return ret;
 }
 
@@ -1451,6 +1685,13 @@ static const struct lbm_option_def f5_options[] = {
 	  LBM_OPTION_AT(ca_file) },
 	{ { .name = "insecure", .type = LBM_OPTION_FLAG, .help = "Do not verify the balancer's TLS certificate." },
 	  LBM_OPTION_AT(insecure) },
+	{ { .name = "sync_group",
+	    .type = LBM_OPTION_STRING,
+	    .value = "GROUP",
+	    .help = "Device group to config-sync to after a change, so the standby unit gets it too.",
+	    .fallback = "none: a warning when the group is out of sync",
+	    .change_only = 1 },
+	  LBM_OPTION_AT(sync_group) },
 	{ { 0 }, 0 },
 };
 

@@ -1402,7 +1402,8 @@ static const struct lbm_option_def haproxy_options[] = {
 	    .value = "FILE",
 	    .help = "After every change, write HAProxy's server state to FILE (atomically), for "
 		    "'load-server-state-from-file' to keep it across reloads; the target may say "
-		    "?state-file=FILE instead." },
+		    "?state-file=FILE instead.",
+	    .change_only = 1 },
 	  LBM_OPTION_AT(state_file) },
 	{ { 0 }, 0 },
 };

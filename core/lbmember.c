@@ -207,6 +207,7 @@ const char *lbm_strerror(int code)
 	case LBM_EHELD: return "EHELD";
 	case LBM_ENOMEM: return "ENOMEM";
 	case LBM_EAMBIGUOUS: return "EAMBIGUOUS";
+	case LBM_ESTANDBY: return "ESTANDBY";
 	}
 	return "EUNKNOWN";
 }

@@ -143,7 +143,7 @@ static void push_outcomes(lua_State *L, const struct lbm_result *res)
 	for (size_t i = 0; i < res->n; i++) {
 		const struct lbm_outcome *o = &res->outcomes[i];
 
-		lua_createtable(L, 0, 7);
+		lua_createtable(L, 0, 8);
 		set_string(L, "balancer", o->balancer);
 		set_string(L, "pool", o->pool);
 		set_boolean(L, "changed", o->changed);
@@ -692,6 +692,8 @@ static void push_option_table(lua_State *L)
 		set_string(L, "help", o->help);
 		set_string(L, "fallback", o->fallback);
 		set_string(L, "schemes", o->schemes);
+		lua_pushboolean(L, o->change_only);
+		lua_setfield(L, -2, "change_only");
 		lua_rawseti(L, -2, (lua_Integer)i + 1);
 	}
 }

@@ -29,10 +29,10 @@ enum {
 };
 
 /* The core's options but timeout, which -t bounds the whole run with, and
- * state_file: a check changes nothing, so it has no state to write. */
+ * those only a change uses: a check changes nothing. */
 static bool offered(const struct lbm_option_info *o)
 {
-	return strcmp(o->name, "timeout") && strcmp(o->name, "state_file");
+	return strcmp(o->name, "timeout") && !o->change_only;
 }
 
 struct args {

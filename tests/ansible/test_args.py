@@ -185,7 +185,8 @@ def group_playbook():
     # "unknown option" lists every option: adapted for issue 16, where the
     # module took its open options from the core's table (basic_auth,
     # login_provider and password_file added; ca_path became the alias of
-    # ca_file, and AnsibleModule lists aliases apart, in parentheses).
+    # ca_file, and AnsibleModule lists aliases apart, in parentheses); issue
+    # 17 added sync_group.
     expected = {
         "missing": "missing required arguments: state",
         "wrong type": "argument 'weight' is of type <class 'str'> and we were unable to convert to int: "
@@ -193,7 +194,8 @@ def group_playbook():
         "bad choice": "value of state must be one of: enabled, draining, disabled, got: off",
         "unknown option": "Unsupported parameters for (lb_member) module: backend. Supported parameters include: "
                           "basic_auth, ca_file, login_provider, member, min_enabled, password, password_file, pool, "
-                          "state, state_dir, state_file, target, timeout, user, validate_certs, wait, wait_timeout, weight "
+                          "state, state_dir, state_file, sync_group, target, timeout, user, validate_certs, wait, "
+                          "wait_timeout, weight "
                           "(ca_path).",
     }
     with Ansible(module=MODULE_FAKE) as a:

@@ -18,10 +18,10 @@ from haproxy_fixture import BackendServer, HAProxy
 COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
 # Adapted for issue 16: the options from the core's table are every one it
 # has (password_file, login_provider, basic_auth added), and ca_path is now
-# the alias of the table's ca_file.
+# the alias of the table's ca_file. Issue 17 added sync_group (F5 pairs).
 OPTIONS = ["target", "pool", "member", "state", "weight", "wait", "wait_timeout", "min_enabled", "user",
            "password", "password_file", "login_provider", "basic_auth", "validate_certs", "ca_file", "timeout",
-           "state_dir", "state_file"]
+           "state_dir", "state_file", "sync_group"]
 
 
 def group_doc():

@@ -16,6 +16,8 @@ It answers with the shapes that public recordings of BIG-IP 11.x to 17.x show
          /mgmt/tm/ltm/pool/members/stats (every pool; 11.x: empty)
   GET    /mgmt/tm/ltm/node[/~P~NAME], PATCH /mgmt/tm/ltm/node/~P~NAME
   GET    /mgmt/tm/cm/sync-status, /mgmt/tm/cm/failover-status
+  POST   /mgmt/tm/cm {"command":"run","utilCmdArgs":"config-sync to-group G"}
+         (a pair only: a standalone device, or another group, answers 400)
   POST   /mgmt/tm/util/bash (only "tmsh delete sys connection ...")
   GET    /mgmt/tm/net/tunnels/{gre,ipip}
   POST   /mgmt/tm/transaction, PATCH .../<id> {"state":"VALIDATING"},
@@ -72,9 +74,27 @@ Knobs, outside /mgmt, under /__emulator__/ (no authentication; loopback only):
                                       "strip":[keys],"drop":true}: the next
                                       matching /mgmt requests fail that way
   POST /__emulator__/faults/clear
+  GET  /__emulator__/group            a pair: {"name","units":[hostname...],
+                                      "pending":[hostname...],"sync_reads":n,
+                                      "stuck":bool,"syncs":n}; standalone: 404
+  POST /__emulator__/group            {"sync_reads":n,"stuck":bool}: the next
+                                      config-sync completes after n sync-status
+                                      reads ("Not All Devices Synced" until
+                                      then), or never (stuck)
   GET  /__emulator__/tokens           {"live":n,"issued":n,"deleted":n,
                                       "last_provider":loginProviderName}
   POST /__emulator__/tokens/expire    every live token expires now
+
+--pair: two units of one sync-failover device group "failover-group" in one
+process, each on its own port ("LISTENING PORT_A PORT_B"): bigip-a.example.com
+ACTIVE, bigip-b.example.com STANDBY. They share nothing but what config-sync
+copies: a change of member or node configuration through /mgmt on either
+unit makes the group "Changes Pending" on both (naming the unit to sync
+from); config-sync to-group on a unit copies its member and node
+configuration (session, state, ratio...; not monitors or connections) to the
+other and makes both "In Sync". A standby accepts changes, as a real one
+does. The knobs (/__emulator__/member...) change one unit behind the group's
+back, pending nothing. The failover_status knob is per unit (a failover).
 
 Credentials the emulator accepts: --user, and the password from
 --password-file (never on the command line).
@@ -708,6 +728,8 @@ class Emulator:
         self.last_trans = 0
         self.peer = None
         self.nodes = {}
+        self.group = None  # a DeviceGroup when this is a unit of a pair
+        self.hostname = "bigip-a.example.com"
         self.set_pools(pools)
 
     def at_least(self, *v):
@@ -823,6 +845,14 @@ class Emulator:
             if path == "/__emulator__/faults/clear" and method == "POST":
                 self.faults = []
                 return 200, {}
+            if path == "/__emulator__/group" and self.group is not None:
+                if method == "POST":
+                    unknown = sorted(set(body) - {"sync_reads", "stuck"})
+                    if unknown:
+                        return 400, {"error": "unknown group knob(s): %s" % ", ".join(unknown)}
+                    self.group.sync_reads = int(body.get("sync_reads", self.group.sync_reads))
+                    self.group.stuck = bool(body.get("stuck", self.group.stuck))
+                return 200, self.group.witness()
             if path == "/__emulator__/tokens" and method == "GET":
                 now = time.monotonic()
                 live = sum(1 for t in self.tokens.values() if t["expires"] > now)
@@ -918,7 +948,38 @@ class Emulator:
 
     # ---- dispatch ------------------------------------------------------------
     def handle(self, method, raw_path, headers, body, peer):
-        """Return (status, json body) for one /mgmt request."""
+        """Return (status, json body) for one /mgmt request. In a pair, a
+        request that changed this unit's configuration leaves the group
+        with changes pending."""
+        with self.lock:
+            before = self.group and self.configuration()
+            out = self.handle_one(method, raw_path, headers, body, peer)
+            if self.group and self.configuration() != before:
+                self.group.pending.add(self.hostname)
+            return out
+
+    def configuration(self):
+        """What config-sync copies: member and node configuration."""
+        members = {(p.full_path, m.full_path): (m.user_disabled, m.user_down, json.dumps(m.props, sort_keys=True))
+                   for p in self.pools for m in p.members}
+        nodes = {n: (node.user_disabled, node.user_down) for n, node in self.nodes.items()}
+        return members, nodes
+
+    def take_configuration(self, other):
+        """config-sync from other: its configuration, this unit's runtime."""
+        for p in self.pools:
+            src = other.find_pool(p.full_path)
+            for m in p.members:
+                o = src.find(m.full_path) if src else None
+                if o is not None:
+                    m.user_disabled, m.user_down, m.props = o.user_disabled, o.user_down, copy.deepcopy(o.props)
+                    m.generation += 1
+        for n, node in self.nodes.items():
+            o = other.nodes.get(n)
+            if o is not None:
+                node.user_disabled, node.user_down = o.user_disabled, o.user_down
+
+    def handle_one(self, method, raw_path, headers, body, peer):
         split = urlsplit(raw_path)
         if re.search(r"%(?![0-9A-Fa-f]{2})", split.path):
             # A route domain's '%' must travel as %25; a bare one is not a URL.
@@ -977,6 +1038,8 @@ class Emulator:
             return 200, self.sync_json(path)
         if path in ("/mgmt/tm/cm/failover-status", "/mgmt/tm/cm/failoverStatus") and method == "GET":
             return 200, self.failover_json(path)
+        if path == "/mgmt/tm/cm" and method == "POST":
+            return self.cm_run(body)
         if path == "/mgmt/tm/util/bash":
             return self.bash(method, body)
         m = re.fullmatch(r"/mgmt/tm/net/tunnels/(gre|ipip)", path)
@@ -1065,6 +1128,9 @@ class Emulator:
         status = self.sync_status
         color, mode, summary, details = SYNC.get(status, (PLACEHOLDER, "high-availability", PLACEHOLDER,
                                                           [PLACEHOLDER]))
+        if self.group:
+            status, details = self.group.status()
+            color, mode, summary, _ = SYNC.get(status, (PLACEHOLDER, "high-availability", PLACEHOLDER, None))
         entries = {"color": stat(color), "mode": stat(mode), "status": stat(status), "summary": stat(summary)}
         entries.update(self.details(LOCAL + "/mgmt/tm/cm/syncStatus/0/details", details))
         return {"kind": "tm:cm:sync-status:sync-statusstats", "selfLink": self.link(path),
@@ -1077,6 +1143,23 @@ class Emulator:
         entries.update(self.details(LOCAL + "/mgmt/tm/cm/failoverStatus/0/details", details))
         return {"kind": "tm:cm:failover-status:failover-statusstats", "selfLink": self.link(path),
                 "entries": {LOCAL + path + "/0": {"nestedStats": {"entries": dict(sorted(entries.items()))}}}}
+
+    def cm_run(self, body):
+        """config-sync to-group, the one /mgmt/tm/cm command emulated."""
+        if not isinstance(body, dict) or body.get("command") != "run" or \
+                not isinstance(body.get("utilCmdArgs"), str):
+            raise F5Error(400, "cm: \"command\":\"run\" and \"utilCmdArgs\" are required", api_error=1)
+        m = re.fullmatch(r"\s*config-sync\s+to-group\s+(\S+)(\s+force-full-load-push)?\s*", body["utilCmdArgs"])
+        if not m:
+            raise F5Error(400, "emulator: only \"config-sync to-group GROUP\" is emulated in /mgmt/tm/cm",
+                          api_error=1)
+        name = m.group(1)[len("/Common/"):] if m.group(1).startswith("/Common/") else m.group(1)
+        if self.group is None or name != self.group.name:
+            # BIG-IP's own words for this were not found in a recording.
+            raise F5Error(400, "%s: no device group %s that %s is in" % (PLACEHOLDER, m.group(1), self.hostname),
+                          api_error=3)
+        self.group.config_sync(self)
+        return 200, {"kind": "tm:cm:runstate", "command": "run", "utilCmdArgs": body["utilCmdArgs"]}
 
     def bash(self, method, body):
         """util/bash, only to delete a member's connections with tmsh; what
@@ -1266,6 +1349,56 @@ class Emulator:
         t["state"] = "COMPLETED"
 
 
+class DeviceGroup:
+    """The units of one sync-failover device group: each an Emulator of its
+    own, one lock for all, and the group's sync status."""
+
+    def __init__(self, name, units):
+        self.name = name
+        self.units = units
+        self.pending = set()  # hostnames of the units changed since the last sync
+        self.sync_reads = 0  # knob: sync-status reads before a config-sync completes
+        self.stuck = False  # knob: a config-sync is accepted and never completes
+        self.syncing = None  # [source unit, reads left] while one is under way
+        self.syncs = 0
+        for u in units:
+            u.group = self
+            u.lock = units[0].lock
+
+    def config_sync(self, source):
+        self.syncs += 1
+        if self.stuck:
+            return
+        self.syncing = [source, self.sync_reads]
+        self.advance()
+
+    def advance(self):
+        if self.syncing and self.syncing[1] <= 0:
+            source = self.syncing[0]
+            for u in self.units:
+                if u is not source:
+                    u.take_configuration(source)
+            self.pending.clear()
+            self.syncing = None
+
+    def status(self):
+        """(status, details) for a sync-status read."""
+        if self.syncing:
+            self.syncing[1] -= 1
+            self.advance()
+        if self.syncing:
+            return "Not All Devices Synced", [PLACEHOLDER]
+        if self.pending:
+            first = next(u.hostname for u in self.units if u.hostname in self.pending)
+            return "Changes Pending", [PLACEHOLDER, "Recommended action: Synchronize %s to group %s"
+                                       % (first, self.name)]
+        return "In Sync", SYNC["In Sync"][3]
+
+    def witness(self):
+        return {"name": self.name, "units": [u.hostname for u in self.units], "pending": sorted(self.pending),
+                "sync_reads": self.sync_reads, "stuck": self.stuck, "syncs": self.syncs}
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -1414,10 +1547,10 @@ def read_password(path):
         return f.readline().rstrip("\n")
 
 
-def serve_tls(args, handler, **attributes):
-    """HTTPS on 127.0.0.1:args.port until interrupted; "LISTENING PORT" on
-    stdout once it accepts. attributes are set on the server, for handler."""
-    server = Server(("127.0.0.1", args.port), handler)
+def tls_server(args, port, handler, **attributes):
+    """An HTTPS server on 127.0.0.1:port. attributes are set on the server,
+    for handler."""
+    server = Server(("127.0.0.1", port), handler)
     for name, value in attributes.items():
         setattr(server, name, value)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -1425,9 +1558,22 @@ def serve_tls(args, handler, **attributes):
     # The handshake happens in each request's thread, so a stalled or refused
     # handshake never blocks the accept loop.
     server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    print("LISTENING %d" % server.server_address[1], flush=True)
+    return server
+
+
+def serve_tls(args, handler, **attributes):
+    """HTTPS on 127.0.0.1:args.port until interrupted; "LISTENING PORT" on
+    stdout once it accepts."""
+    return serve_all([tls_server(args, args.port, handler, **attributes)])
+
+
+def serve_all(servers):
+    """Serve each until interrupted; "LISTENING PORT..." once all accept."""
+    for s in servers[1:]:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    print("LISTENING %s" % " ".join(str(s.server_address[1]) for s in servers), flush=True)
     try:
-        server.serve_forever()
+        servers[0].serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
@@ -1440,6 +1586,8 @@ def main():
     ap.add_argument("--token-lifetime", type=float, default=1200.0, help="token timeout in seconds")
     ap.add_argument("--version", default=VERSION, help="BIG-IP version to answer as, N.N[.N[.N]] "
                     "(default $LBM_F5_VERSION or 15.1.10)")
+    ap.add_argument("--pair", action="store_true", help="two units of one device group (active, standby), "
+                    "each on its own port")
     args = ap.parse_args()
     try:
         parse_version(args.version)
@@ -1451,11 +1599,17 @@ def main():
     if args.pools:
         with open(args.pools) as f:
             pools = json.load(f)
-    emu = Emulator(args.user, password, pools, version=args.version)
-    emu.latency = args.latency
-    emu.token_lifetime = args.token_lifetime
-
-    return serve_tls(args, Handler, emulator=emu)
+    units = [Emulator(args.user, password, copy.deepcopy(pools), version=args.version)
+             for _ in range(2 if args.pair else 1)]
+    for u in units:
+        u.latency = args.latency
+        u.token_lifetime = args.token_lifetime
+    if args.pair:
+        DeviceGroup("failover-group", units)
+        units[1].hostname = "bigip-b.example.com"
+        units[1].failover_status = "STANDBY"
+    return serve_all([tls_server(args, args.port if i == 0 else 0, Handler, emulator=u)
+                      for i, u in enumerate(units)])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from f5_fixture import F5Emulator  # noqa: E402
+from f5_fixture import F5Emulator, F5Pair  # noqa: E402
 from slowdown import SLOW  # noqa: E402
 
 CLI = os.environ.get("LBM_CLI")
@@ -654,6 +654,131 @@ def test_emulator():
         check(status == 200 and f5.tokens()["live"] == 0, "logout")
         status, body = f5.rest("GET", path, token=tok)
         check(status == 401, "a deleted token still works", body)
+
+
+def sync_words(out):
+    """The warnings of a result that speak of failover or sync."""
+    return [w for w in out.get("warnings", []) if any(k in w for k in ("sync", "standby", "failover"))]
+
+
+def test_pair():
+    """A device group of two units (tests/f5/README.md, "A pair"): a change
+    goes to the active unit only, before anything is touched; then the
+    group is out of sync until config-sync, which --sync-group runs."""
+    with F5Pair() as pair:
+        active, standby = pair.active, pair.standby
+        both = active.pools()
+        check(standby.pools() == both, "the units start alike", both, standby.pools())
+
+        # Both units in one call: refused on the standby's word, nothing touched on either.
+        active.reset_requests()
+        standby.reset_requests()
+        _, out, _ = cli(active, "%s,%s" % (active.target, standby.target), "drain", "web", "192.0.2.10:80",
+                        expect=1)
+        msg = out["error"]["message"]
+        check(error_code(out) == "ESTANDBY", "pair drain: not ESTANDBY", out)
+        check("%s is the standby unit of its device group (failover-status STANDBY)" % standby.target[5:] in msg
+              and "change the active unit" in msg, "pair drain: message", msg)
+        check(active.pools() == both and standby.pools() == both, "pair drain touched a unit", active.pools(),
+              standby.pools())
+        check(writes(active) == [] and writes(standby) == [], "pair drain wrote", active.requests(),
+              standby.requests())
+        check(active.group()["pending"] == [], "pair drain left changes pending", active.group())
+
+        # The standby alone: refused, a dry run too, asked once for three members; listing it is fine.
+        standby.reset_requests()
+        _, out, _ = cli(standby, standby.target, "drain", "web", "192.0.2.10:80", expect=1)
+        check(error_code(out) == "ESTANDBY" and "failover-status STANDBY" in out["error"]["message"],
+              "standby drain", out)
+        _, out, _ = cli(standby, standby.target, "drain", "web", "192.0.2.10:80", "192.0.2.11:80", "--dry-run",
+                        expect=1)
+        check(error_code(out) == "ESTANDBY", "standby dry run not refused", out)
+        asked = [p for _, p in standby.requests() if p.startswith("/mgmt/tm/cm/failover-status")]
+        check(len(asked) == 2, "failover status read %d times for two calls" % len(asked), standby.requests())
+        check(writes(standby) == [] and standby.pools() == both, "standby touched", standby.requests())
+        _, out, _ = cli(standby, standby.target, "list", "web")
+        check(len(out["pools"][0]["members"]) == 3 and sync_words(out) == [], "standby list", out)
+
+        # Another word than ACTIVE refuses too, with that word.
+        standby.configure(failover_status="FORCED OFFLINE")
+        _, out, _ = cli(standby, standby.target, "drain", "web", "192.0.2.10:80", expect=1)
+        check(error_code(out) == "ESTANDBY" and "not the active unit" in out["error"]["message"]
+              and "FORCED OFFLINE" in out["error"]["message"], "forced offline unit", out)
+        standby.configure(failover_status="STANDBY")
+
+        # The active alone: applied; the standby keeps the old state, and the result says so.
+        _, out, _ = cli(active, active.target, "drain", "web", "192.0.2.10:80")
+        check(witness(active, *WEB10) == ("user-disabled", "up"), "active not drained", active.pools())
+        check(witness(standby, *WEB10) == ("monitor-enabled", "up"), "standby changed without a sync",
+              standby.pools())
+        warned = sync_words(out)
+        check(len(warned) == 1 and "device group failover-group" in warned[0] and "not in sync" in warned[0]
+              and "Changes Pending" in warned[0] and "--sync-group failover-group" in warned[0]
+              and "sync_group" in warned[0] and " is in sync" not in warned[0], "out-of-sync warning", out)
+        check(not any(p == "/mgmt/tm/cm" for _, p in active.requests()), "config-sync without --sync-group",
+              active.requests())
+
+        # --sync-group: config-sync runs, the standby has the member draining, nothing to warn about.
+        _, out, _ = cli(active, active.target, "drain", "web", "192.0.2.11:80", "--sync-group", "failover-group")
+        check(witness(standby, "/Common/web", "/Common/192.0.2.11:80") == ("user-disabled", "up")
+              and witness(standby, *WEB10) == ("user-disabled", "up"), "standby not synced", standby.pools())
+        check(active.group()["pending"] == [] and active.group()["syncs"] == 1, "group", active.group())
+        check(sync_words(out) == [], "warned after a good sync", out)
+        syncs = [r for r in active.requests() if r == ["POST", "/mgmt/tm/cm"]]
+        check(len(syncs) == 1, "config-sync requests", active.requests())
+
+        # A sync that takes a few reads is waited for.
+        active.configure_group(sync_reads=3)
+        _, out, _ = cli(active, active.target, "enable", "web", "192.0.2.11:80", "--sync-group", "failover-group")
+        check(witness(standby, "/Common/web", "/Common/192.0.2.11:80") == ("monitor-enabled", "up")
+              and sync_words(out) == [], "slow sync", out, standby.pools())
+        active.configure_group(sync_reads=0)
+
+        # A sync that never completes: applied, and the result says the group is still out of sync.
+        active.configure_group(stuck=True)
+        _, out, _ = cli(active, "--timeout", "2", active.target, "enable", "web", "192.0.2.10:80",
+                        "--sync-group", "failover-group")
+        warned = sync_words(out)
+        check(witness(active, *WEB10) == ("monitor-enabled", "up"), "stuck sync: not applied", active.pools())
+        check(len(warned) == 1 and "still not in sync" in warned[0] and "Changes Pending" in warned[0],
+              "stuck sync warning", out)
+        active.configure_group(stuck=False)
+
+        # A bad group: the change stays applied, the device's refusal is in the result.
+        _, out, _ = cli(active, active.target, "disable", "web", "192.0.2.12:80", "--sync-group", "nope")
+        w12 = witness(active, "/Common/web", "/Common/192.0.2.12:80")
+        check(w12 == ("user-disabled", "user-down") and out["changed"], "bad group: not applied", out)
+        warned = sync_words(out)
+        check(len(warned) == 1 and "config-sync to group 'nope' failed" in warned[0]
+              and "no device group nope" in warned[0] and "HTTP 400" in warned[0], "bad group warning", out)
+        check(witness(standby, "/Common/web", "/Common/192.0.2.12:80") == ("monitor-enabled", "up"),
+              "bad group synced", standby.pools())
+        # Not a device group name at all: refused before anything is sent.
+        _, out, _ = cli(active, active.target, "drain", "web", "192.0.2.12:80", "--sync-group", "a b", expect=1)
+        check(error_code(out) == "EINVAL" and "sync_group" in out["error"]["message"], "bad group name", out)
+
+    # Standalone (every other group's emulator): nothing said, and a sync group is the device's to refuse.
+    with F5Emulator() as f5:
+        f5.reset_requests()
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.10:80")
+        check(sync_words(out) == [] and witness(f5, *WEB10) == ("user-disabled", "up"), "standalone", out)
+        check([p for _, p in f5.requests() if "/mgmt/tm/cm/" in p] ==
+              ["/mgmt/tm/cm/failover-status", "/mgmt/tm/cm/sync-status"], "standalone reads", f5.requests())
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.11:80", "--sync-group", "failover-group")
+        warned = sync_words(out)
+        check(witness(f5, "/Common/web", "/Common/192.0.2.11:80") == ("user-disabled", "up") and len(warned) == 1
+              and "config-sync to group 'failover-group' failed" in warned[0], "standalone sync group", out)
+        # A device without failover-status: the change goes on, with a warning.
+        f5.add_fault(path="/mgmt/tm/cm/failover-status", status=404, times=1)
+        _, out, _ = cli(f5, f5.target, "drain", "api", "192.0.2.10:8080")
+        warned = sync_words(out)
+        check(len(warned) == 1 and "cannot tell whether it is the standby" in warned[0], "404 failover", out)
+        api10 = ("/Common/api", "/Common/192.0.2.10:8080")
+        # An unreadable answer: refused, nothing touched.
+        f5.add_fault(path="/mgmt/tm/cm/failover-status", status=200, body="{}", times=1)
+        _, out, _ = cli(f5, f5.target, "enable", "api", "192.0.2.10:8080", expect=1)
+        check(error_code(out) == "EPROTO" and "failover status" in out["error"]["message"]
+              and witness(f5, *api10) == ("user-disabled", "up"), "bad answer", out)
 
 
 def main():

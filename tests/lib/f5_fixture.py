@@ -87,6 +87,16 @@ F5Emulator(pools=None, user="admin", password=None, latency=0.0,
     clear_faults()
     tokens()                        {"live","issued","deleted","last_provider"}
     expire_tokens()                 every live token expires now
+    group(), configure_group(sync_reads=, stuck=)
+                                    a pair's device group (F5Pair only):
+                                    {"name","units","pending","sync_reads",
+                                    "stuck","syncs"}
+
+F5Pair(pools=None, user="admin", password=None, version=None)
+    Two units of device group "failover-group" (tests/f5/README.md, "A
+    pair"): the object itself is the ACTIVE unit, .standby the STANDBY one;
+    both have every F5Emulator method, each for its own unit (its members,
+    requests, knobs). .active is the object itself.
 
 F5Replay(version="16.1", user="admin", password=None, drain_reads=3,
          fixtures=None)
@@ -180,7 +190,8 @@ class _Server:
         if not line.startswith("LISTENING "):
             raise RuntimeError("%s did not start: %r" % (os.path.basename(self.script), line))
         self.host = "127.0.0.1"
-        self.port = int(line.split()[1])
+        self.ports = [int(p) for p in line.split()[1:]]
+        self.port = self.ports[0]
         self.url = "https://%s:%d" % (self.host, self.port)
         self.target = "f5://%s:%d" % (self.host, self.port)
         self._ctx = ssl.create_default_context(cafile=self.ca_file)
@@ -257,9 +268,11 @@ class F5Emulator(_Server):
     script = EMULATOR
     control_prefix = "/__emulator__/"
 
-    def __init__(self, pools=None, user="admin", password=None, latency=0.0, token_lifetime=1200.0, version=None):
+    def __init__(self, pools=None, user="admin", password=None, latency=0.0, token_lifetime=1200.0, version=None,
+                 _pair=False):
         self.version = version or os.environ.get("LBM_F5_VERSION", "15.1.10")
         args = ["--latency", str(latency), "--token-lifetime", str(token_lifetime), "--version", self.version]
+        args += ["--pair"] if _pair else []
         self._pools = pools
         super().__init__(user, password, args)
 
@@ -317,6 +330,38 @@ class F5Emulator(_Server):
 
     def expire_tokens(self):
         self._control("POST", "tokens/expire", {})
+
+    def group(self):
+        return self._control("GET", "group")
+
+    def configure_group(self, **knobs):
+        return self._control("POST", "group", knobs)
+
+
+class F5Pair(F5Emulator):
+    """Two units of one device group in one emulator process: this object is
+    the active unit (bigip-a.example.com), .standby the standby one
+    (bigip-b.example.com), each with its own port, target and knobs."""
+
+    def __init__(self, pools=None, user="admin", password=None, version=None):
+        super().__init__(pools=pools, user=user, password=password, version=version, _pair=True)
+        self.active = self
+        self.standby = _Unit(self, self.ports[1])
+
+
+class _Unit(F5Emulator):
+    """Another unit of a pair's process: its own address, the pair's
+    certificate and credentials; stopped with the pair."""
+
+    def __init__(self, pair, port):  # pylint: disable=super-init-not-called
+        self.__dict__.update({k: v for k, v in pair.__dict__.items() if k not in ("active", "standby")})
+        self.proc = None
+        self.port = port
+        self.url = "https://%s:%d" % (self.host, port)
+        self.target = "f5://%s:%d" % (self.host, port)
+
+    def stop(self):
+        pass
 
 
 class F5Replay(_Server):

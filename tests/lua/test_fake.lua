@@ -40,9 +40,9 @@ test("open misuse raises", function()
 	check.raises("bad argument #2 .*table expected, got string", "opts string", lbm.open, TARGET, "x")
 	-- Adapted for 0.2: the names come from the core's option table
 	-- (lbm_option_info: the common ones, then LVS's, then F5's), each alias
-	-- after its name, so the order changed.
+	-- after its name, so the order changed. Issue 17 added sync_group.
 	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, state_dir, state_file, user, password, "
-		.. "password_file, login_provider, basic_auth, ca_file, ca_path, insecure%)",
+		.. "password_file, login_provider, basic_auth, ca_file, ca_path, insecure, sync_group%)",
 		"typo in an option", lbm.open, TARGET, { tiemout = 5 })
 	check.raises("option names must be strings, got a number key", "array opts", lbm.open, TARGET, { 5 })
 	-- Adapted for 0.2: the option table's seconds are above 0 (lbm_option_parse
@@ -82,7 +82,7 @@ test("lbm.options: the core's option table", function()
 		check.match(o.help, "%.$", o.name .. " help")
 	end
 	check.eq(table.concat(names, " "), "timeout state_dir state_file user password password_file login_provider "
-		.. "basic_auth ca_file/ca_path insecure", "names")
+		.. "basic_auth ca_file/ca_path insecure sync_group", "names")
 	check.eq(lbm.options[1].type, "seconds", "timeout type")
 	check.eq(lbm.options[1].schemes, nil, "timeout is for every target")
 	local by_name = {}
@@ -93,13 +93,16 @@ test("lbm.options: the core's option table", function()
 	check.eq(by_name.password.schemes, "f5", "password is F5's")
 	check.eq(by_name.basic_auth.value, nil, "a flag takes no value")
 	check.eq(by_name.state_file.schemes, "haproxy", "state_file is HAProxy's")
+	check.eq(by_name.sync_group.schemes, "f5", "sync_group is F5's")
+	check.eq(by_name.state_file.change_only and by_name.sync_group.change_only, true, "only a change uses them")
+	check.eq(by_name.timeout.change_only or by_name.ca_file.change_only, false, "a listing uses them")
 end)
 
 test("every option is accepted", function()
 	local lb <close> = check.ok("open with every option", lbm.open(TARGET, {
 		timeout = 2.5, user = "admin", password = "s3cret-pw", password_file = "/nonexistent",
 		login_provider = "tmos", basic_auth = false, ca_file = "/etc/ssl/certs/ca-certificates.crt",
-		insecure = false, state_dir = "/tmp",
+		insecure = false, state_dir = "/tmp", sync_group = "/Common/pair",
 	}))
 	check.eq(#check.ok("pools", lb:pools()), 2, "pools")
 	local lb2 <close> = check.ok("open with ca_path, the alias", lbm.open(TARGET, { ca_path = "/tmp", timeout = 1 }))
