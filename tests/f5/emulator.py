@@ -221,6 +221,17 @@ def validate_admin_patch(body, what, fields, ignored):
                           " allowed." % (what, key, json.dumps(value)), api_error=26214401)
 
 
+def apply_admin(obj, body):
+    """session and state of a PATCH, on a node or a member: user-down (Forced
+    Offline) implies user-disabled, as BIG-IP shows it."""
+    if "session" in body:
+        obj.user_disabled = body["session"] == "user-disabled"
+    if "state" in body:
+        obj.user_down = body["state"] == "user-down"
+        if obj.user_down:
+            obj.user_disabled = True
+
+
 class Node:
     """An LTM node: named by host ("web-a") or by address ("192.0.2.10")."""
 
@@ -290,12 +301,7 @@ class Node:
                              ("description", "connectionLimit", "rateLimit", "ratio", "logging", "monitor"),
                              {"name", "partition", "fullPath", "kind", "selfLink", "generation", "address",
                               "ephemeral", "fqdn"})
-        if "session" in body:
-            self.user_disabled = body["session"] == "user-disabled"
-        if "state" in body:
-            self.user_down = body["state"] == "user-down"
-            if self.user_down:
-                self.user_disabled = True
+        apply_admin(self, body)
         self.generation += 1
 
 
@@ -519,12 +525,7 @@ class Member:
         return body
 
     def apply_patch(self, body):
-        if "session" in body:
-            self.user_disabled = body["session"] == "user-disabled"
-        if "state" in body:
-            self.user_down = body["state"] == "user-down"
-            if self.user_down:
-                self.user_disabled = True
+        apply_admin(self, body)
         for key in self.FIELDS:
             if key in body:
                 self.props[key] = body[key]

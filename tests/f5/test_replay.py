@@ -14,6 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from f5_fixture import F5Replay  # noqa: E402
+from listing import member  # noqa: E402
 
 CLI = os.environ["LBM_CLI"]
 APP = "/Tenant/app"
@@ -34,15 +35,6 @@ def cli(f5, *args, expect=0):
           p.stdout, p.stderr)
     check(f5.password not in p.stdout + p.stderr, "the password was shown")
     return json.loads(p.stdout)
-
-
-def member(out, pool, name):
-    for p in out["pools"]:
-        if p["name"] == pool:
-            for m in p["members"]:
-                if m["name"] == name:
-                    return m
-    raise AssertionError("%s %s not listed" % (pool, name))
 
 
 def session_state(f5, pool, name):

@@ -21,6 +21,7 @@ import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from haproxy_fixture import HAProxy, BackendServer, free_port  # noqa: E402
+from listing import member  # noqa: E402
 from slowdown import SLOW  # noqa: E402
 
 CLI = os.environ["LBM_CLI"]
@@ -136,15 +137,6 @@ class Env:
 def seed_env(transport, check=True):
     return Env(transport, {SEED: [(S78, "a"), (S79, "b"), (S80, "c")]}, check=check,
                servers=[("a", "127.0.0.2"), ("b", "127.0.0.3"), ("c", "127.0.0.4")])
-
-
-def member(out, pool, name):
-    for p in out["pools"]:
-        if p["name"] == pool:
-            for m in p["members"]:
-                if m["name"] == name:
-                    return m
-    raise AssertionError("%s/%s not listed" % (pool, name))
 
 
 # --- the seed scenario ------------------------------------------------------
