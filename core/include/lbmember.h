@@ -60,7 +60,7 @@ enum lbm_error {
 	LBM_EHELD = -9,	      /**< changed, but the member is held out for a reason lbmember must not clear */
 	LBM_ENOMEM = -10,     /**< out of memory */
 	LBM_EAMBIGUOUS = -11, /**< a member name or address that fits several: give the pool, the port or the name */
-	LBM_ESTANDBY = -12,   /**< refused: a standby unit (F5), whose member state config-sync copies from the active */
+	LBM_ESTANDBY = -12,   /**< refused: an F5 standby unit, whose member state config-sync copies */
 };
 
 /** Administrative state of a member. */
@@ -100,7 +100,7 @@ struct lbm_options {
 	int insecure;		    /**< do not verify TLS (only when asked for) */
 	const char *state_dir;	    /**< LVS state store; NULL: $LBM_STATE_DIR, then /var/lib/lbmember */
 	const char *state_file; /**< HAProxy: server state written after every change (load-server-state-from-file) */
-	const char *sync_group; /**< F5: device group to config-sync to after a change; NULL: none, warn when out of sync */
+	const char *sync_group; /**< F5: device group to config-sync to after a change; NULL: none */
 };
 
 #define LBM_OPTIONS_INIT                                                                                               \
@@ -126,7 +126,7 @@ struct lbm_option_info {
 	const char *help;     /**< one sentence */
 	const char *fallback; /**< what applies when it is not given, in words, or NULL */
 	const char *schemes;  /**< the targets that use it, space separated ("f5"), NULL for all */
-	int change_only;      /**< only a change uses it (state_file, sync_group): a face that only reads leaves it out */
+	int change_only;      /**< only a change uses it (state_file, sync_group): faces that only read omit it */
 };
 
 /** The i-th option (the common ones, then each driver's), or NULL past the last. */
