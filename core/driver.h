@@ -65,6 +65,11 @@ struct lbm_driver {
 	 * beyond the state and explicit weight the core already sets (LVS:
 	 * draining means weight 0). */
 	void (*predict)(const struct lbm_item *item, struct lbm_member *after);
+	/* Optional: after a change was applied, or found already made (not on
+	 * a dry run, nor after a failed apply): what the balancer needs beyond
+	 * its members, such as an F5 device group's config-sync, which a
+	 * change found already made may still lack. It can only warn. */
+	void (*after_change)(struct lbm *lb);
 	/* Optional: write the runtime state where the balancer reloads it from
 	 * (lbm_save_state()); path is absolute. */
 	int (*save_state)(struct lbm *lb, const char *path);

@@ -1393,11 +1393,12 @@ static int await_sync(struct lbm *lb, const char *what, struct sync *st)
 	return ret;
 }
 
-/* After a change: tell when the other units do not have it yet, or sync
- * them (sync_group). Whatever fails here, the change itself is made: a
- * warning says so, never an error. Every warning starts with "F5: ", as
- * those made of a failure's message do. */
-static void sync_after_change(struct lbm *lb)
+/* After a change, or one found already made (a run again after a failed
+ * config-sync): tell when the other units do not have it yet, or sync them
+ * (sync_group). Whatever fails here, the change itself is made: a warning
+ * says so, never an error. Every warning starts with "F5: ", as those made
+ * of a failure's message do. */
+static void f5_after_change(struct lbm *lb)
 {
 	struct f5 *f5 = lb->priv;
 	char errmsg[LBM_ERRMSG_MAX], what[3 * LBM_NAME_MAX];
@@ -1607,8 +1608,6 @@ static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 	for (size_t i = 0; i < n && !ret; i++)
 		items[i].done = true;
 	reqs_free(reqs, n);
-	if (!ret)
-		sync_after_change(lb);
 	return ret;
 }
 
@@ -1713,4 +1712,5 @@ const struct lbm_driver lbm_driver_f5 = {
     .pool_name = f5_pool_name,
     .names_member = f5_names_member,
     .check = f5_check,
+    .after_change = f5_after_change,
 };

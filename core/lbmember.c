@@ -1307,6 +1307,8 @@ int lbm_change_apply(struct lbm *lb, struct change *c)
 
 	if (c->ntodo)
 		ret = lb->driver->apply(lb, c->todo, c->ntodo);
+	if (ret == 0 && lb->driver->after_change)
+		lb->driver->after_change(lb);
 	if (c->ntodo || c->how.wait_s > 0) {
 		/* Read back even after a failed apply: the result must say what was done. */
 		char errmsg[LBM_ERRMSG_MAX];

@@ -753,6 +753,16 @@ def test_pair():
               and "no device group nope" in warned[0] and "HTTP 400" in warned[0], "bad group warning", out)
         check(witness(standby, "/Common/web", "/Common/192.0.2.12:80") == ("monitor-enabled", "up"),
               "bad group synced", standby.pools())
+        # Run again: already disabled here, but the group is still out of sync, and says so...
+        _, out, _ = cli(active, active.target, "disable", "web", "192.0.2.12:80")
+        warned = sync_words(out)
+        check(out["outcomes"][0]["result"] == "unchanged" and len(warned) == 1 and "not in sync" in warned[0],
+              "run again: out of sync not said", out)
+        # ...and with the right group, the sync the first run could not make is made.
+        _, out, _ = cli(active, active.target, "disable", "web", "192.0.2.12:80", "--sync-group", "failover-group")
+        check(out["outcomes"][0]["result"] == "unchanged" and sync_words(out) == [], "run again with the group", out)
+        check(witness(standby, "/Common/web", "/Common/192.0.2.12:80") == ("user-disabled", "user-down")
+              and active.group()["pending"] == [], "run again: standby not synced", standby.pools(), active.group())
         # Not a device group name at all: refused before anything is sent.
         _, out, _ = cli(active, active.target, "drain", "web", "192.0.2.12:80", "--sync-group", "a b", expect=1)
         check(error_code(out) == "EINVAL" and "sync_group" in out["error"]["message"], "bad group name", out)
