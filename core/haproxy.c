@@ -411,7 +411,7 @@ static int exchange(struct lbm *lb, const struct buf *reqs, struct buf *replies,
 	const struct haproxy *hp = lb->priv;
 	double deadline = lbm_now() + lb->timeout_s;
 	struct pollfd pfd[HAP_PARALLEL];
-	size_t req[HAP_PARALLEL], sent[HAP_PARALLEL], next = 0, open = 0;
+	size_t req[HAP_PARALLEL] = { 0 }, sent[HAP_PARALLEL] = { 0 }, next = 0, open = 0;
 	int ret = 0;
 
 	for (size_t k = 0; k < HAP_PARALLEL; k++)
@@ -446,11 +446,12 @@ static int exchange(struct lbm *lb, const struct buf *reqs, struct buf *replies,
 		else if (ready < 0)
 			ret = lbm_driver_fail(lb, LBM_EIO, "poll: %s", strerror(-ready));
 		for (size_t k = 0; k < HAP_PARALLEL && ret == 0; k++) {
-			const struct buf *r = &reqs[req[k]];
+			const struct buf *r;
 			bool eof = false;
 
 			if (pfd[k].fd < 0)
 				continue;
+			r = &reqs[req[k]];
 			if ((pfd[k].revents & POLLOUT) && sent[k] < r->len) {
 				ssize_t got = send(pfd[k].fd, r->data + sent[k], r->len - sent[k],
 						   MSG_DONTWAIT | MSG_NOSIGNAL);
