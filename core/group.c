@@ -20,7 +20,7 @@ struct job {
 	/* What fn takes and gives. */
 	const char *const *names;
 	size_t n;
-	const char *pool, *member, *path;
+	const char *pool, *member;
 	const struct lbm_ref *refs;
 	const struct lbm_change *how;
 	struct lbm_listing listing;

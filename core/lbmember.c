@@ -519,12 +519,27 @@ static void keep_member(struct lbm_strings **s, struct lbm_member *dst, const st
 	dst->follows = keep(s, old.follows, src->follows);
 }
 
+/* Pool from (another listing's) into dst, with n of its members, strings
+ * and all. LBM_ENOMEM when memory runs out. */
+static int copy_pool(struct lbm_listing *dst, const struct lbm_pool *from, const struct lbm_member *members, size_t n)
+{
+	struct lbm_pool *to = lbm_pool_add(dst, from->name);
+
+	if (!to || (n && !(to->members = calloc(n, sizeof(*to->members)))))
+		return LBM_ENOMEM;
+	to->balancer = lbm_str(dst, from->balancer);
+	to->detail = lbm_str(dst, from->detail);
+	for (size_t i = 0; i < n; i++)
+		keep_member(&dst->strings, &to->members[i], &members[i]);
+	to->n_members = n;
+	return lbm_strings_failed(dst->strings) ? LBM_ENOMEM : 0;
+}
+
 int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct lbm_listing *out)
 {
 	struct lbm_listing all;
 	const struct lbm_member *m, *found = NULL;
 	const struct lbm_pool *found_pool = NULL;
-	struct lbm_pool *one;
 	struct cursor c = { 0 };
 	int ret;
 
@@ -557,16 +572,7 @@ int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct 
 			      : lbm_fail(lb, LBM_ENOTFOUND, "pool '%s' has no member '%s'", all.pools[0].name, member);
 		goto out;
 	}
-	one = lbm_pool_add(out, found_pool->name);
-	if (!one || !(one->members = calloc(1, sizeof(*one->members)))) {
-		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
-		goto out;
-	}
-	one->detail = lbm_str(out, found_pool->detail);
-	one->balancer = lbm_str(out, found_pool->balancer);
-	one->n_members = 1;
-	keep_member(&out->strings, one->members, found);
-	ret = lbm_strings_failed(out->strings) ? lbm_fail(lb, LBM_ENOMEM, "out of memory") : 0;
+	ret = copy_pool(out, found_pool, found, 1) < 0 ? lbm_fail(lb, LBM_ENOMEM, "out of memory") : 0;
 out:
 	if (ret < 0)
 		lbm_listing_free(out);
@@ -625,19 +631,10 @@ int lbm_result_append(struct lbm_result *dst, const struct lbm_result *src, cons
 
 int lbm_listing_append(struct lbm_listing *dst, const struct lbm_listing *src)
 {
-	for (size_t p = 0; p < src->n; p++) {
-		const struct lbm_pool *from = &src->pools[p];
-		struct lbm_pool *to = lbm_pool_add(dst, from->name);
-
-		if (!to || (from->n_members && !(to->members = calloc(from->n_members, sizeof(*to->members)))))
+	for (size_t p = 0; p < src->n; p++)
+		if (copy_pool(dst, &src->pools[p], src->pools[p].members, src->pools[p].n_members) < 0)
 			return LBM_ENOMEM;
-		to->balancer = lbm_str(dst, from->balancer);
-		to->detail = lbm_str(dst, from->detail);
-		for (size_t i = 0; i < from->n_members; i++)
-			keep_member(&dst->strings, &to->members[i], &from->members[i]);
-		to->n_members = from->n_members;
-	}
-	return lbm_strings_failed(dst->strings) ? LBM_ENOMEM : 0;
+	return 0;
 }
 
 /* ---- the plan ------------------------------------------------------------------------ */
