@@ -119,6 +119,13 @@ static const char *rotation_word(const struct lbm_member *m)
 	return m->health == LBM_HEALTH_DOWN && m->state == LBM_STATE_ENABLED ? "down" : lbm_state_name(m->state);
 }
 
+/* The member called name in other, when other is the same pool as pool
+ * (on another balancer). */
+static const struct lbm_member *counterpart(const struct lbm_pool *other, const struct lbm_pool *pool, const char *name)
+{
+	return strcmp(other->name, pool->name) ? NULL : member_in(other, name);
+}
+
 /* Each member once: where its pool is first met. */
 size_t check_disagreements(const struct check_pool *res, size_t n, FILE *f)
 {
@@ -128,16 +135,13 @@ size_t check_disagreements(const struct check_pool *res, size_t n, FILE *f)
 		const struct lbm_pool *pool = res[p].pool;
 
 		for (size_t i = 0; i < pool->n_members; i++) {
-			const struct lbm_member *m = &pool->members[i];
+			const struct lbm_member *m = &pool->members[i], *other;
 			bool seen = false, differs = false;
 
-			for (size_t q = 0; q < n && !seen; q++)
-				seen = q < p && !strcmp(res[q].pool->name, pool->name) &&
-				       member_in(res[q].pool, m->name);
+			for (size_t q = 0; q < p && !seen; q++)
+				seen = counterpart(res[q].pool, pool, m->name) != NULL;
 			for (size_t q = p + 1; q < n && !seen; q++) {
-				const struct lbm_member *other =
-					strcmp(res[q].pool->name, pool->name) ? NULL : member_in(res[q].pool, m->name);
-
+				other = counterpart(res[q].pool, pool, m->name);
 				differs |= other && lbm_member_in_rotation(other) != lbm_member_in_rotation(m);
 			}
 			if (seen || !differs)
@@ -148,11 +152,7 @@ size_t check_disagreements(const struct check_pool *res, size_t n, FILE *f)
 				fputc(' ', f);
 				check_put_text(f, m->name);
 				for (size_t q = p, k = 0; q < n; q++) {
-					const struct lbm_member *other = strcmp(res[q].pool->name, pool->name)
-										 ? NULL
-										 : member_in(res[q].pool, m->name);
-
-					if (!other)
+					if (!(other = counterpart(res[q].pool, pool, m->name)))
 						continue;
 					fprintf(f, "%s%s on ", k++ ? ", " : " ", rotation_word(other));
 					check_put_text(f, res[q].pool->balancer);

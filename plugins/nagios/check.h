@@ -31,7 +31,7 @@ struct check_config {
 	struct nagios_range warn, crit;
 	unsigned min_enabled; /* CRITICAL below this many enabled and not down */
 	int verbose;
-	bool multi; /* several balancers (-T given again): names and labels say whose */
+	bool multi; /* several balancers (-T again, or TARGET,TARGET): names and labels say whose */
 };
 
 /* One pool, judged. */

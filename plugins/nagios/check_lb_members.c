@@ -264,7 +264,6 @@ static int add_target(struct args *a, const char *target)
 		grown[len - 1] = ',';
 	strcpy(grown + len, target);
 	a->target = a->targets = grown;
-	a->cfg.multi = len > 0;
 	return 0;
 }
 
@@ -434,6 +433,7 @@ static void print_settings(const struct args *a)
 
 static int check(const struct args *a, char **msgs)
 {
+	struct check_config cfg = a->cfg;
 	struct lbm *lb = NULL;
 	struct lbm_listing l = { 0 };
 	struct check_pool *res = NULL;
@@ -450,6 +450,8 @@ static int check(const struct args *a, char **msgs)
 		goto out;
 	}
 	t_open = elapsed(&t0);
+	/* From the handle: -T given again, or targets joined with commas. */
+	cfg.multi = lbm_balancers(lb) > 1;
 	alarm_msg = msgs[1];
 	status = list_pools(lb, a, &l);
 	if (status >= 0)
@@ -467,8 +469,8 @@ static int check(const struct args *a, char **msgs)
 		status = unknown("%s", "out of memory");
 		goto out;
 	}
-	status = check_evaluate(&a->cfg, l.pools, l.n, res);
-	check_report(stdout, &a->cfg, res, l.n, status);
+	status = check_evaluate(&cfg, l.pools, l.n, res);
+	check_report(stdout, &cfg, res, l.n, status);
 	if (a->cfg.verbose >= 2)
 		print_settings(a);
 	if (a->cfg.verbose >= 3)

@@ -304,6 +304,10 @@ class Pair(PluginTest):
                          % (self.a.target_unix, self.b.target_tcp, self.a.target_unix), res)
         self.assertEqual(res.perfdata["%s app out" % self.a.target_unix]["value"], "1")
         self.assertEqual(res.perfdata["%s app out" % self.b.target_tcp]["value"], "0")
+        # The targets joined with a comma, as the man page allows: the same check.
+        joined = run(["-T", self.a.target_unix + "," + self.b.target_tcp, "-w", "2"])
+        self.assertStatus(joined, 1)
+        self.assertEqual((joined.text, joined.perfdata), (res.text, res.perfdata))
         # A critical pool stays critical: the difference only raises OK.
         for s in ("s1", "s2"):
             self.b.command("set server app/%s state maint" % s)
