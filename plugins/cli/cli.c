@@ -87,6 +87,11 @@ static void print_help(void)
 		printf("  %s\n      ", d->usage);
 		lbm_help_wrap(stdout, d->summary, 6, 6);
 	}
+	printf("  TARGET,TARGET...\n      ");
+	lbm_help_wrap(stdout,
+		      "the balancers of an HA pair as one: planned on all before any is touched, changed on "
+		      "all, put back on all when one fails; every line names its balancer",
+		      6, 6);
 	fputs("\nPools and members:\n", stdout);
 	for (size_t i = 0; (d = lbm_driver_info(i)); i++) {
 		printf("  %-8s ", d->name);
@@ -371,6 +376,13 @@ static int cmd_list(const struct cli *cli, struct lbm *lb, char **args, int narg
 	return EXIT_OK;
 }
 
+/* The one member of a pool that lbm_member_get() gives, with its pool and balancer. */
+static json_t *status_json(const struct lbm_pool *pool)
+{
+	return json_pack("{s:o, s:o, s:o}", "balancer", lbm_json_text(pool->balancer), "pool",
+			 lbm_json_text(pool->name), "member", lbm_json_member(&pool->members[0]));
+}
+
 static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int nargs)
 {
 	struct lbm_listing l;
@@ -385,18 +397,13 @@ static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int na
 	if (ret < 0)
 		return fail(cli, lb, ret);
 	if (cli->json && !cli->multi) {
-		print_json(json_pack("{s:o, s:o, s:o}", "balancer", lbm_json_text(l.pools[0].balancer), "pool",
-				     lbm_json_text(l.pools[0].name), "member",
-				     lbm_json_member(&l.pools[0].members[0])));
+		print_json(status_json(&l.pools[0]));
 	} else if (cli->json) {
 		/* Several balancers: one entry each. */
 		json_t *members = json_array();
 
 		for (size_t p = 0; p < l.n; p++)
-			json_array_append_new(members, json_pack("{s:o, s:o, s:o}", "balancer",
-								 lbm_json_text(l.pools[p].balancer), "pool",
-								 lbm_json_text(l.pools[p].name), "member",
-								 lbm_json_member(&l.pools[p].members[0])));
+			json_array_append_new(members, status_json(&l.pools[p]));
 		print_json(json_pack("{s:o}", "members", members));
 	}
 	for (size_t p = 0; !cli->json && p < l.n; p++) {
