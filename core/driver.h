@@ -61,6 +61,11 @@ struct lbm_driver {
 	 * change this balancer cannot make (a weight out of its range...).
 	 * Return 0, or LBM_EINVAL with a message. */
 	int (*check)(struct lbm *lb, const struct lbm_item *item);
+	/* Optional: once per call that needs a change, after check() passed
+	 * every item and before anything is touched (a dry run too): refuse
+	 * what this balancer must not change now (F5: a standby unit).
+	 * Return 0, or an error with a message. */
+	int (*before_change)(struct lbm *lb);
 	/* Optional: fill in what a dry run would read back after the change,
 	 * beyond the state and explicit weight the core already sets (LVS:
 	 * draining means weight 0). */

@@ -41,10 +41,6 @@ struct f5 {
 	char sync_group[LBM_NAME_MAX]; /* "": none */
 	bool basic;
 	bool insecure;
-	/* This unit's failover state, read by the first check() of a call
-	 * (unit_read) and what that check returned. */
-	bool unit_read;
-	int unit_ret;
 };
 
 /* One HTTP request and its answer. */
@@ -1215,14 +1211,9 @@ static int read_nodes(struct lbm *lb, struct walk *w)
 
 static int f5_list(struct lbm *lb, const char *const *names, size_t n, struct lbm_listing *out)
 {
-	struct f5 *f5 = lb->priv;
 	struct walk w = { .out = out };
-	int ret;
+	int ret = read_pools(lb, names, n, &w);
 
-	/* The core lists before it plans any change: a new call, in which the
-	 * unit may have failed over since the last one. */
-	f5->unit_read = false;
-	ret = read_pools(lb, names, n, &w);
 	if (!ret && out->n)
 		ret = read_members(lb, &w);
 	if (!ret && out->n)
@@ -1252,11 +1243,12 @@ static json_t *cm_entries(json_t *json)
 	return NULL;
 }
 
-/* ACTIVE (a standalone device is ACTIVE too) may be changed; STANDBY, OFFLINE,
- * FORCED OFFLINE... may not. A device without the endpoint (none that
- * lbmember supports: it is there from 11.x on) cannot tell: the change
- * goes on with a warning rather than never on such a device. */
-static int check_unit(struct lbm *lb)
+/* Once per call, before anything is touched: ACTIVE (a standalone device
+ * is ACTIVE too) may be changed; STANDBY, OFFLINE, FORCED OFFLINE... may
+ * not. A device without the endpoint (none that lbmember supports: it is
+ * there from 11.x on) cannot tell: the change goes on with a warning rather
+ * than never on such a device. */
+static int f5_before_change(struct lbm *lb)
 {
 	struct f5 *f5 = lb->priv;
 	struct req r = { .method = "GET", .path = "/mgmt/tm/cm/failover-status" };
@@ -1546,22 +1538,14 @@ static int transaction_commit(struct lbm *lb, const char *id)
 	return ret;
 }
 
-/* F5 has no weight 0, and a standby unit is not where a change goes:
- * lbmember says so before anything is touched. The unit is asked once per
- * call, not once per member. */
+/* F5 has no weight 0, and lbmember says so before anything is touched. */
 static int f5_check(struct lbm *lb, const struct lbm_item *item)
 {
-	struct f5 *f5 = lb->priv;
-
 	if (item->weight == 0)
 		return lbm_driver_fail(lb, LBM_EINVAL,
 				       "%s %s: F5 has no weight 0 (its ratio is 1 to 65535): drain the member instead",
 				       item->pool, item->member->name);
-	if (!f5->unit_read) {
-		f5->unit_ret = check_unit(lb);
-		f5->unit_read = true;
-	}
-	return f5->unit_ret;
+	return 0;
 }
 
 static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
@@ -1712,5 +1696,6 @@ const struct lbm_driver lbm_driver_f5 = {
     .pool_name = f5_pool_name,
     .names_member = f5_names_member,
     .check = f5_check,
+    .before_change = f5_before_change,
     .after_change = f5_after_change,
 };

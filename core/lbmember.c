@@ -827,12 +827,15 @@ static const struct lbm_item *cause(struct judge *j, size_t p, size_t i, unsigne
  * what this one cannot do, refused before anything is touched. */
 static int check_plan(struct lbm *lb, const struct plan *plan)
 {
+	bool any = false;
+
 	for (size_t i = 0; i < plan->n; i++) {
 		const struct lbm_item *item = &plan->items[i];
 		int ret;
 
 		if (!needs_change(item))
 			continue;
+		any = true;
 		if (item->member->flags & LBM_MEMBER_EPHEMERAL)
 			return lbm_fail(lb, LBM_EINVAL,
 					"refusing to change '%s' in pool '%s': the balancer makes and "
@@ -845,7 +848,7 @@ static int check_plan(struct lbm *lb, const struct plan *plan)
 		if (lb->driver->check && (ret = lb->driver->check(lb, item)) < 0)
 			return ret;
 	}
-	return 0;
+	return any && lb->driver->before_change ? lb->driver->before_change(lb) : 0;
 }
 
 /* Refuse, before touching anything, a change that takes a member out of
