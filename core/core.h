@@ -50,6 +50,16 @@ int lbm_result_append(struct lbm_result *dst, const struct lbm_result *src, cons
 /* Append src's pools to dst, strings copied. 0 or LBM_ENOMEM. */
 int lbm_listing_append(struct lbm_listing *dst, const struct lbm_listing *src);
 
+/* ---- records.c: who took members out, when and why (lbm_member.reason) ---- */
+
+/* Fill in the records of l's members that are still as recorded. Never fails. */
+void lbm_records_attach(struct lbm *lb, struct lbm_listing *l);
+/* Whether a record can be written: 0, or an error saying nothing was changed. */
+int lbm_records_check(struct lbm *lb);
+/* After a change: record the members taken out (their `after` shows it),
+ * clear those enabled. A failure is a warning: the change is made. */
+void lbm_records_update(struct lbm *lb, const struct lbm_change *how, struct lbm_result *res);
+
 /* ---- group.c: a handle over several balancers (targets with commas) ---- */
 
 /* Whether targets lists several: a comma before another "SCHEME://". */

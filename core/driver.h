@@ -75,6 +75,11 @@ struct lbm_driver {
 	 * its members, such as an F5 device group's config-sync, which a
 	 * change found already made may still lack. It can only warn. */
 	void (*after_change)(struct lbm *lb);
+	/* Optional: cut the open connections of a drained or disabled member
+	 * now (lbm_change.force_after_s). Without it, force_after_s is refused
+	 * before anything is touched, with cannot_cut as the reason. */
+	int (*cut)(struct lbm *lb, const char *pool, const struct lbm_member *m);
+	const char *cannot_cut;
 	/* Optional: write the runtime state where the balancer reloads it from
 	 * (lbm_save_state()); path is absolute. */
 	int (*save_state)(struct lbm *lb, const char *path);
@@ -92,6 +97,7 @@ struct lbm {
 	/* Set by open() when a member may follow (lbm_member.follows) a member
 	 * of another pool: the guard then lists every pool to judge a change. */
 	bool follows_across_pools;
+	char *state_dir; /* lbm_options.state_dir as given, or NULL: see core/records.c */
 	char errmsg[LBM_ERRMSG_MAX];
 	/* Advice gathered during one call (lbm_warn()), for its result. */
 	char **warnings;

@@ -1397,6 +1397,30 @@ static int haproxy_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 	return ret;
 }
 
+/* force_after: HAProxy closes the member's sessions at once. */
+static int haproxy_cut(struct lbm *lb, const char *pool, const struct lbm_member *m)
+{
+	const struct haproxy *hp = lb->priv;
+	struct buf cmds = { 0 }, reply = { 0 };
+	char what[2 * LBM_NAME_MAX], *cursor, *block = NULL;
+	int ret;
+
+	do {
+		cmds.len = reply.len = 0;
+		ret = buf_printf(lb, &cmds, "shutdown sessions server %s/%s\n", pool, m->name);
+		if (ret == 0)
+			ret = run(lb, &cmds, &reply, &cursor, 1);
+	} while (ret == HAP_RETRY);
+	if (ret == 0 && !(block = next_block(hp, &cursor)))
+		ret = lbm_driver_fail(lb, LBM_EPROTO, "%s closed the connection before answering", hp->where);
+	snprintf(what, sizeof(what), "%s/%s", pool, m->name);
+	if (ret == 0 && *block)
+		ret = reply_error(lb, what, block);
+	free(cmds.data);
+	free(reply.data);
+	return ret;
+}
+
 static const struct lbm_option_def haproxy_options[] = {
 	{ { .name = "state_file",
 	    .type = LBM_OPTION_PATH,
@@ -1426,4 +1450,5 @@ const struct lbm_driver lbm_driver_haproxy = {
 	.save_state = haproxy_save_state,
 	.pool_name = haproxy_pool_name,
 	.check = haproxy_check,
+	.cut = haproxy_cut,
 };

@@ -293,7 +293,7 @@ int lbm_open(struct lbm **out, const char *target, const struct lbm_options *opt
 	if (!(opt->timeout_s >= 0) || isinf(opt->timeout_s))
 		return lbm_fail(lb, LBM_EINVAL, "timeout must be a positive number of seconds");
 	lb->timeout_s = opt->timeout_s > 0 ? opt->timeout_s : 5.0;
-	if (target && !(lb->name = strdup(target)))
+	if ((target && !(lb->name = strdup(target))) || (opt->state_dir && !(lb->state_dir = strdup(opt->state_dir))))
 		return lbm_fail(lb, LBM_ENOMEM, "out of memory");
 	if (target && lbm_group_targets(target))
 		return lbm_group_open(lb, target, opt);
@@ -321,6 +321,7 @@ void lbm_close(struct lbm *lb)
 	free(lb->parts);
 	clear_warnings(lb);
 	free(lb->name);
+	free(lb->state_dir);
 	free(lb);
 }
 
@@ -391,6 +392,7 @@ static int list(struct lbm *lb, const char *const *typed, size_t n, struct lbm_l
 
 		for (size_t i = 0; i < out->n; i++)
 			out->pools[i].balancer = balancer;
+		lbm_records_attach(lb, out);
 	}
 	if (ret == 0 && lbm_strings_failed(out->strings))
 		ret = lbm_fail(lb, LBM_ENOMEM, "out of memory");
@@ -517,6 +519,8 @@ static void keep_member(struct lbm_strings **s, struct lbm_member *dst, const st
 	dst->status = keep(s, old.status, src->status);
 	dst->held = keep(s, old.held, src->held);
 	dst->follows = keep(s, old.follows, src->follows);
+	dst->reason = keep(s, old.reason, src->reason);
+	dst->by = keep(s, old.by, src->by);
 }
 
 /* Pool from (another listing's) into dst, with n of its members, strings
@@ -1109,11 +1113,30 @@ static void tell(const struct lbm_change *how, const struct lbm_result *res, siz
 		how->progress(&p, how->progress_arg);
 }
 
+/* force_after_s has come: cut what the members still waited for hold. */
+static int cut_waiting(struct lbm *lb, struct lbm_result *res)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		struct lbm_outcome *o = &res->outcomes[i];
+		int ret;
+
+		if (!o->waiting || o->after.state == LBM_STATE_ENABLED || o->after.active <= 0)
+			continue;
+		ret = lb->driver->cut(lb, o->pool, &o->after);
+		if (ret < 0)
+			return ret;
+		o->cut = o->after.active;
+	}
+	return 0;
+}
+
 /* Poll with backoff, at least once a second, until every member has settled
- * or the deadline passes, telling the progress callback each time. */
+ * or the deadline passes, telling the progress callback each time; at
+ * force_after_s, cut what is left once. */
 static int wait_settled(struct lbm *lb, struct lbm_result *res, const char *pool_name, const struct lbm_change *how)
 {
-	double start = lbm_now(), deadline = start + how->wait_s, delay = 0.1, left;
+	double start = lbm_now(), deadline = start + how->wait_s, delay = 0.1, left, nap;
+	double force_at = how->force_after_s > 0 ? start + how->force_after_s : INFINITY;
 	size_t waiting;
 	char why[64];
 	long first;
@@ -1123,6 +1146,11 @@ static int wait_settled(struct lbm *lb, struct lbm_result *res, const char *pool
 		first = mark_waiting(lb, res, &waiting, why, sizeof(why));
 		if (first < 0)
 			return (int)first;
+		if (waiting && lbm_now() >= force_at) {
+			force_at = INFINITY;
+			if ((ret = cut_waiting(lb, res)) < 0)
+				return ret;
+		}
 		left = deadline - lbm_now();
 		tell(how, res, waiting, lbm_now() - start, left > 0 ? left : 0);
 		if (!waiting)
@@ -1130,7 +1158,10 @@ static int wait_settled(struct lbm *lb, struct lbm_result *res, const char *pool
 		if (left <= 0)
 			return lbm_fail(lb, LBM_ETIMEDOUT, "%s/%s: still not settled after waiting %g s: %s",
 					res->outcomes[first].pool, res->outcomes[first].after.name, how->wait_s, why);
-		sleep_s(delay < left ? delay : left);
+		nap = delay < left ? delay : left;
+		if (force_at - lbm_now() < nap)
+			nap = force_at - lbm_now() > 0 ? force_at - lbm_now() : 0;
+		sleep_s(nap);
 		delay = delay * 2 < 1.0 ? delay * 2 : 1.0;
 		ret = read_back(lb, res, pool_name, NULL);
 		if (ret < 0)
@@ -1207,6 +1238,22 @@ static int check_change(struct lbm *lb, const struct lbm_change *how, size_t n)
 				LBM_WEIGHT_MAX);
 	if (!(how->wait_s >= 0) || isinf(how->wait_s))
 		return lbm_fail(lb, LBM_EINVAL, "wait must be a positive number of seconds");
+	if (!(how->force_after_s >= 0) || isinf(how->force_after_s))
+		return lbm_fail(lb, LBM_EINVAL, "force_after must be a positive number of seconds");
+	if (how->force_after_s > 0 && how->state == LBM_STATE_ENABLED)
+		return lbm_fail(lb, LBM_EINVAL, "force_after goes with draining or disabling: it cuts connections");
+	if (how->force_after_s > 0 && !(how->force_after_s < how->wait_s))
+		return lbm_fail(lb, LBM_EINVAL,
+				"force_after %g s must be less than the wait (%g s): connections are cut during the "
+				"wait",
+				how->force_after_s, how->wait_s);
+	if (how->reason && strlen(how->reason) >= LBM_REASON_MAX)
+		return lbm_fail(lb, LBM_EINVAL, "the reason is %zu bytes long: expected at most %d",
+				strlen(how->reason), LBM_REASON_MAX - 1);
+	for (const char *r = how->reason; r && *r; r++)
+		if ((unsigned char)*r < ' ' || *r == 0x7f)
+			return lbm_fail(lb, LBM_EINVAL,
+					"the reason must be one line of text: it holds a control character");
 	if (!n)
 		return lbm_fail(lb, LBM_EINVAL, "no member given");
 	return 0;
@@ -1254,6 +1301,11 @@ int lbm_change_plan(struct lbm *lb, const struct lbm_ref *refs, size_t n, const 
 	c->how = *how;
 	res = &c->res;
 	ret = check_change(lb, how, n);
+	if (ret == 0 && how->force_after_s > 0 && !lb->driver->cut)
+		ret = lbm_driver_fail(lb, LBM_ENOTSUP, "cannot force: %s",
+				      lb->driver->cannot_cut ? lb->driver->cannot_cut : "it cannot cut connections");
+	if (ret == 0 && how->reason && how->state != LBM_STATE_ENABLED && !(how->flags & LBM_CHANGE_DRY_RUN))
+		ret = lbm_records_check(lb);
 	if (ret < 0)
 		return ret;
 	min_enabled = (how->flags & LBM_CHANGE_HAS_MIN_ENABLED) ? how->min_enabled : 1;
@@ -1318,11 +1370,13 @@ int lbm_change_apply(struct lbm *lb, struct change *c)
 		read_ret = read_back(lb, res, c->pool_name, &c->lag);
 		set_results(res, &c->plan, c->todo, read_ret == 0);
 		if (ret < 0) {
+			lbm_records_update(lb, &c->how, res);
 			memcpy(lb->errmsg, errmsg, sizeof(errmsg));
 			return ret;
 		}
 		ret = read_ret;
 	}
+	lbm_records_update(lb, &c->how, res);
 	if (ret == 0)
 		ret = check_reached(lb, res, &c->plan);
 	if (ret == 0 && c->lag.leader)

@@ -1096,16 +1096,6 @@ static void lvs_close(struct lbm *lb)
 	lb->priv = NULL;
 }
 
-static const struct lbm_option_def lvs_options[] = {
-	{ { .name = "state_dir",
-	    .type = LBM_OPTION_PATH,
-	    .value = "DIR",
-	    .help = "Where lbmember records what LVS must restore (weights, removed real servers).",
-	    .fallback = "$LBM_STATE_DIR, then /var/lib/lbmember" },
-	  LBM_OPTION_AT(state_dir) },
-	{ { 0 }, 0 },
-};
-
 const struct lbm_driver lbm_driver_lvs = {
 	.info = {
 		.scheme = "lvs",
@@ -1115,7 +1105,8 @@ const struct lbm_driver lbm_driver_lvs = {
 		.naming = "pool: tcp:VIP:PORT, udp:..., sctp:..., fwm:MARK, tcp:[2001:db8::1]:80; member: IP[:PORT] "
 			  "(the port defaults to the service's)",
 	},
-	.options = lvs_options,
+	.cannot_cut = "a drained real server's connections cannot be cut: disable drops them (the destination is "
+		      "removed)",
 	.open = lvs_open,
 	.close = lvs_close,
 	.list = lvs_list,

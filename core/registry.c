@@ -42,6 +42,13 @@ static const struct lbm_option_def common_options[] = {
 	    .help = "Bound on each exchange with the balancer.",
 	    .fallback = "5" },
 	  LBM_OPTION_AT(timeout_s) },
+	{ { .name = "state_dir",
+	    .type = LBM_OPTION_PATH,
+	    .value = "DIR",
+	    .help = "Where lbmember records who took members out of rotation, when and why, and what LVS must "
+		    "restore (weights, removed real servers).",
+	    .fallback = "$LBM_STATE_DIR, then /var/lib/lbmember" },
+	  LBM_OPTION_AT(state_dir) },
 	{ { 0 }, 0 },
 };
 

@@ -27,6 +27,7 @@
 int lbm_store_init(struct lbm *lb, struct lbm_store *st, const char *dir)
 {
 	st->lock_fd = -1;
+	st->mode = 0600;
 	if (!dir || !*dir)
 		dir = getenv("LBM_STATE_DIR");
 	if (!dir || !*dir)
@@ -106,7 +107,9 @@ static int mkdirs(struct lbm *lb, const char *dir)
 		char saved = *p;
 
 		*p = '\0';
-		if (mkdir(path, saved ? 0755 : 0700) < 0 && errno != EEXIST)
+		/* Searchable: records.c's records are for a monitoring user too;
+		 * each file's mode says who reads it. */
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return lbm_driver_fail(lb, LBM_EIO,
 					       "cannot create state directory %s: %s (choose another with "
 					       "LBM_STATE_DIR or the state_dir option)",
@@ -344,7 +347,7 @@ int lbm_store_put(struct lbm *lb, const struct lbm_store *st, const char *key, j
 	    !(text = json_dumps(rec, JSON_INDENT(1) | JSON_SORT_KEYS)))
 		ret = lbm_driver_fail(lb, LBM_ENOMEM, "out of memory");
 	else
-		ret = lbm_file_replace(lb, path, tmp, text, strlen(text), 0600);
+		ret = lbm_file_replace(lb, path, tmp, text, strlen(text), st->mode);
 	free(text);
 	return ret;
 }

@@ -16,6 +16,7 @@
 struct lbm_store {
 	char dir[PATH_MAX];
 	int lock_fd;
+	mode_t mode; /* of the records written; lbm_store_init(): 0600 */
 };
 
 /* dir NULL: $LBM_STATE_DIR, then /var/lib/lbmember. Touches no file. */

@@ -39,6 +39,8 @@ extern "C" {
 /** Marks what liblbmember exports; nothing else is. */
 #define LBM_EXPORT __attribute__((visibility("default")))
 
+/** Longest reason (lbm_change.reason), with its NUL. */
+#define LBM_REASON_MAX 256
 /** Longest error message, with its NUL. */
 #define LBM_ERRMSG_MAX 512
 /** An IPv6 address with an F5 route domain ("2001:db8::1%65534"), and its NUL. */
@@ -98,7 +100,7 @@ struct lbm_options {
 	int basic_auth;		    /**< F5: HTTP basic auth instead of a token (old devices) */
 	const char *ca_file;	    /**< CA bundle to verify the balancer's TLS certificate */
 	int insecure;		    /**< do not verify TLS (only when asked for) */
-	const char *state_dir;	    /**< LVS state store; NULL: $LBM_STATE_DIR, then /var/lib/lbmember */
+	const char *state_dir;	    /**< records (reasons, LVS weights); NULL: $LBM_STATE_DIR, then /var/lib/lbmember */
 	const char *state_file; /**< HAProxy: server state written after every change (load-server-state-from-file) */
 	const char *sync_group; /**< F5: device group to config-sync to after a change; NULL: none */
 };
@@ -243,6 +245,13 @@ struct lbm_member {
 	unsigned flags;	    /**< enum lbm_member_flags */
 	long active;	    /**< current connections; -1 when not reported (never taken for 0) */
 	long inactive;	    /**< LVS InActConn; -1 when not reported */
+	/** Who took the member out of rotation through lbmember, when and why,
+	 *  as recorded in the state directory (lbm_change.reason): NULL, NULL
+	 *  and 0 when there is no record, as for a member in rotation or one
+	 *  taken out by other means. */
+	const char *reason; /**< as given; "" when none was given */
+	const char *by;	    /**< $SUDO_USER, else the login name */
+	long long since;    /**< seconds since the epoch, UTC */
 };
 
 /** A pool: HAProxy backend, LVS virtual service, F5 pool. */
@@ -299,7 +308,7 @@ struct lbm_progress;
 /** Called by lbm_set_state() while it works: see struct lbm_progress. */
 typedef void lbm_progress_fn(const struct lbm_progress *progress, void *arg);
 
-#define LBM_CHANGE_VERSION 1
+#define LBM_CHANGE_VERSION 2
 
 /** How to change members. Start from LBM_CHANGE_INIT, then set state and flags. */
 struct lbm_change {
@@ -314,6 +323,18 @@ struct lbm_change {
 	double wait_s;
 	lbm_progress_fn *progress; /**< optional; with progress_arg */
 	void *progress_arg;
+	/** Why, for draining or disabling: recorded with who and when in the
+	 *  state directory (lbm_options.state_dir), read back as
+	 *  lbm_member.reason; enabling clears the record. One line of at most
+	 *  LBM_REASON_MAX - 1 bytes; NULL: none (who and when are still
+	 *  recorded). With a reason, a record that cannot be written refuses
+	 *  the change before anything is touched. */
+	const char *reason;
+	/** With wait_s, for draining or disabling: once this many seconds have
+	 *  passed and connections remain, cut them where the balancer can
+	 *  (lbm_outcome.cut), then wait for the rest. Below wait_s; 0: never.
+	 *  Refused before anything is touched where the balancer cannot. */
+	double force_after_s;
 };
 
 #define LBM_CHANGE_INIT                                                                                                \
@@ -359,6 +380,7 @@ struct lbm_outcome {
 	int changed;		 /**< state or weight differ (never connections or health) */
 	enum lbm_outcome_result result;
 	int waiting; /**< during a wait: not settled yet (connections left, health down) */
+	long cut;    /**< connections cut (lbm_change.force_after_s), as last counted; 0: none */
 };
 
 /** Result of lbm_set_state(). Zeroed on entry; free it with lbm_result_free(). */

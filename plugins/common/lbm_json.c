@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #define _POSIX_C_SOURCE 200809L
 #include "lbm_json.h"
+#include "lbm_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,24 +36,35 @@ static json_t *text_or_null(const char *s)
 	return s ? lbm_json_text(s) : json_null();
 }
 
+static json_t *time_or_null(long long t)
+{
+	char text[32];
+
+	if (!t)
+		return json_null();
+	lbm_time_iso8601(t, text, sizeof(text));
+	return json_string(text);
+}
+
 json_t *lbm_json_member(const struct lbm_member *m)
 {
-	return json_pack("{s:o, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "name",
-			 lbm_json_text(m->name), "address", m->address, "port", (json_int_t)m->port, "state",
+	return json_pack("{s:o, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b, s:o, s:o, s:o}",
+			 "name", lbm_json_text(m->name), "address", m->address, "port", (json_int_t)m->port, "state",
 			 lbm_state_name(m->state), "health", lbm_health_name(m->health), "weight",
 			 count_or_null(m->weight), "restore_weight", count_or_null(m->restore_weight), "active",
 			 count_or_null(m->active), "inactive", count_or_null(m->inactive), "status",
 			 lbm_json_text(m->status), "held", text_or_null(m->held), "follows", text_or_null(m->follows),
 			 "template", !!(m->flags & LBM_MEMBER_TEMPLATE), "ephemeral",
-			 !!(m->flags & LBM_MEMBER_EPHEMERAL), "agent", !!(m->flags & LBM_MEMBER_AGENT));
+			 !!(m->flags & LBM_MEMBER_EPHEMERAL), "agent", !!(m->flags & LBM_MEMBER_AGENT), "reason",
+			 text_or_null(m->reason), "by", text_or_null(m->by), "since", time_or_null(m->since));
 }
 
 json_t *lbm_json_outcome(const struct lbm_outcome *o)
 {
-	return json_pack("{s:o, s:o, s:b, s:s, s:o, s:o}", "balancer", lbm_json_text(o->balancer ? o->balancer : ""),
-			 "pool", lbm_json_text(o->pool), "changed", o->changed, "result",
-			 lbm_outcome_result_name(o->result), "before", lbm_json_member(&o->before), "after",
-			 lbm_json_member(&o->after));
+	return json_pack("{s:o, s:o, s:b, s:s, s:o, s:o, s:I}", "balancer",
+			 lbm_json_text(o->balancer ? o->balancer : ""), "pool", lbm_json_text(o->pool), "changed",
+			 o->changed, "result", lbm_outcome_result_name(o->result), "before",
+			 lbm_json_member(&o->before), "after", lbm_json_member(&o->after), "cut", (json_int_t)o->cut);
 }
 
 json_t *lbm_json_outcomes(const struct lbm_result *res)

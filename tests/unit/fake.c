@@ -182,6 +182,16 @@ static int fake_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 	return 0;
 }
 
+static int fake_cut(struct lbm *lb, const char *pool, const struct lbm_member *m)
+{
+	struct lbm_member *model = fake_member(lb, pool, m->name);
+
+	fake_model(lb)->cut_calls++;
+	if (model)
+		model->active = 0;
+	return 0;
+}
+
 const struct lbm_driver lbm_driver_fake = {
 	.info = {
 		.scheme = "fake",
@@ -194,4 +204,5 @@ const struct lbm_driver lbm_driver_fake = {
 	.close = fake_close,
 	.list = fake_list,
 	.apply = fake_apply,
+	.cut = fake_cut,
 };

@@ -7,7 +7,7 @@
 
 struct fake_model {
 	struct lbm_listing balancer; /* what the balancer holds */
-	unsigned list_calls, apply_calls, items_applied;
+	unsigned list_calls, apply_calls, items_applied, cut_calls;
 	unsigned whole_lists; /* list calls that asked for every pool */
 	int fail_apply_after; /* > 0: apply fails with LBM_EIO after that many items */
 	long drain_per_list;  /* active connections that close between two listings */

@@ -10,7 +10,7 @@ import unittest
 CLI = os.environ["LBM_CLI"]
 TARGET = "fake://web:a@192.0.2.1:80,b@192.0.2.2:80;api:a@192.0.2.1:80,d@192.0.2.4:8080"
 MEMBER_KEYS = {"name", "address", "port", "state", "health", "weight", "restore_weight", "active", "inactive",
-               "status", "held", "follows", "template", "ephemeral", "agent"}
+               "status", "held", "follows", "template", "ephemeral", "agent", "reason", "by", "since"}
 
 
 def run(*args):

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* The core's logic against the fake driver: guards, dry run, all pools,
  * the wait loop and the error paths. */
+#define _POSIX_C_SOURCE 200809L
 #include "../lib/check.h"
 #include "fake.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SPEC "fake://web:a@192.0.2.1:80,b@192.0.2.2:80,c@192.0.2.3:80;api:a@192.0.2.1:80,d@192.0.2.4:8080"
 
@@ -510,7 +513,7 @@ static void test_tables(void)
 	CHECK(lbm_option_parse(&opt, o, "yes", err, sizeof(err)) == 0 && opt.insecure == 1);
 	CHECK(lbm_option_parse(&opt, o, "maybe", err, sizeof(err)) == LBM_EINVAL && strstr(err, "true or false"));
 	CHECK(lbm_option_find("password")->type == LBM_OPTION_SECRET);
-	CHECK(lbm_option_find("state_dir") && !strcmp(lbm_option_find("state_dir")->schemes, "lvs"));
+	CHECK(lbm_option_find("state_dir") && !lbm_option_find("state_dir")->schemes); /* records of every balancer */
 	CHECK(lbm_option_find("nope") == NULL);
 }
 
@@ -559,6 +562,107 @@ static void test_progress(void)
 	lbm_close(lb);
 }
 
+/* Issue 18.1: who, when and why, kept in the state directory while the
+ * member stays as recorded. */
+static void test_records(void)
+{
+	char dir[] = "/tmp/lbm-records-XXXXXX";
+	struct lbm_options opt = LBM_OPTIONS_INIT;
+	struct lbm_change how = LBM_CHANGE_INIT;
+	struct lbm_listing l;
+	struct lbm_result res;
+	struct lbm *lb;
+	long long now = (long long)time(NULL);
+
+	CHECK(mkdtemp(dir) != NULL);
+	opt.state_dir = dir;
+	setenv("SUDO_USER", "alice", 1);
+	CHECK(lbm_open(&lb, SPEC, &opt) == 0);
+	how.state = LBM_STATE_DRAINING;
+	how.reason = "kernel update, CHG-42";
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0 && res.n_warnings == 0);
+	lbm_result_free(&res);
+	CHECK(lbm_member_get(lb, "web", "a", &l) == 0);
+	CHECK(l.pools[0].members[0].reason && !strcmp(l.pools[0].members[0].reason, "kernel update, CHG-42"));
+	CHECK(l.pools[0].members[0].by && !strcmp(l.pools[0].members[0].by, "alice"));
+	CHECK(l.pools[0].members[0].since >= now && l.pools[0].members[0].since <= now + 5);
+	lbm_listing_free(&l);
+	/* The same member name in another pool has no record. */
+	CHECK(lbm_member_get(lb, "api", "a", &l) == 0 && !l.pools[0].members[0].reason);
+	lbm_listing_free(&l);
+	/* Disabling after draining keeps the age and the reason. */
+	how.state = LBM_STATE_DISABLED;
+	how.reason = NULL;
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0);
+	CHECK(res.outcomes[0].after.reason && !strcmp(res.outcomes[0].after.reason, "kernel update, CHG-42"));
+	lbm_result_free(&res);
+	/* Enabled by other means: the record is not shown, and enabling clears it. */
+	fake_member(lb, "web", "a")->state = LBM_STATE_ENABLED;
+	CHECK(lbm_member_get(lb, "web", "a", &l) == 0 && !l.pools[0].members[0].reason && !l.pools[0].members[0].by &&
+	      !l.pools[0].members[0].since);
+	lbm_listing_free(&l);
+	how.state = LBM_STATE_ENABLED;
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0);
+	lbm_result_free(&res);
+	fake_member(lb, "web", "a")->state = LBM_STATE_DRAINING;
+	CHECK(lbm_member_get(lb, "web", "a", &l) == 0 && !l.pools[0].members[0].reason);
+	lbm_listing_free(&l);
+	/* Already out by other means: said, not invented. */
+	how.state = LBM_STATE_DRAINING;
+	how.reason = "again";
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0 && res.n_warnings == 1);
+	CHECK(strstr(res.warnings[0], "taken out by other means: the reason is not recorded") != NULL);
+	lbm_result_free(&res);
+	/* A reason must be one line. */
+	how.reason = "two\nlines";
+	CHECK(lbm_member_set_state(lb, "web", "b", &how, &res) == LBM_EINVAL);
+	CHECK(strstr(lbm_errmsg(lb), "one line") != NULL && fake_member(lb, "web", "b")->state == LBM_STATE_ENABLED);
+	lbm_close(lb);
+	/* A reason that cannot be recorded refuses the change, touching nothing. */
+	opt.state_dir = "/proc/lbm-no-such-dir";
+	CHECK(lbm_open(&lb, SPEC, &opt) == 0);
+	how.reason = "x";
+	CHECK(lbm_member_set_state(lb, "web", "b", &how, &res) == LBM_EIO);
+	CHECK(strstr(lbm_errmsg(lb), "cannot record the reason, so nothing was changed") != NULL);
+	CHECK(fake_model(lb)->apply_calls == 0);
+	/* Without a reason, the change is made and the record's loss said. */
+	how.reason = NULL;
+	CHECK(lbm_member_set_state(lb, "web", "b", &how, &res) == 0 && res.n_warnings == 1);
+	CHECK(strstr(res.warnings[0], "is not recorded") != NULL);
+	lbm_result_free(&res);
+	lbm_close(lb);
+	unsetenv("SUDO_USER");
+}
+
+/* Issue 18.4: cut what remains after force_after_s, counted, then settle. */
+static void test_force_after(void)
+{
+	struct lbm *lb = open_fake();
+	struct lbm_change how = LBM_CHANGE_INIT;
+	struct lbm_result res;
+
+	how.state = LBM_STATE_DRAINING;
+	how.wait_s = 5;
+	how.force_after_s = 0.3;
+	fake_member(lb, "web", "a")->active = 7;
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0);
+	CHECK(res.outcomes[0].cut == 7 && res.outcomes[0].after.active == 0 && fake_model(lb)->cut_calls == 1);
+	lbm_result_free(&res);
+	/* Nothing left to cut: nothing cut. */
+	how.state = LBM_STATE_DISABLED;
+	CHECK(lbm_member_set_state(lb, "web", "b", &how, &res) == 0 && res.outcomes[0].cut == 0);
+	CHECK(fake_model(lb)->cut_calls == 1);
+	lbm_result_free(&res);
+	how.force_after_s = 5;
+	CHECK(lbm_member_set_state(lb, "web", "c", &how, &res) == LBM_EINVAL);
+	CHECK(strstr(lbm_errmsg(lb), "must be less than the wait") != NULL);
+	how.state = LBM_STATE_ENABLED;
+	how.force_after_s = 1;
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == LBM_EINVAL);
+	CHECK(fake_model(lb)->apply_calls == 2);
+	lbm_close(lb);
+}
+
 static void test_handles_independent(void)
 {
 	struct lbm *one = open_fake(), *two = open_fake();
@@ -595,5 +699,7 @@ int main(void)
 	test_tables();
 	test_progress();
 	test_handles_independent();
+	test_records();
+	test_force_after();
 	return check_done();
 }
