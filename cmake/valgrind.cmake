@@ -10,7 +10,9 @@
 # Deadlines in the tests are scaled by LBM_TEST_SLOWDOWN (in LBM_TEST_ENV,
 # which lbm_suite() in tests/CMakeLists.txt adds to every test).
 option(LBM_VALGRIND "Run every program of ours that a test runs under valgrind memcheck" OFF)
-set(LBM_TEST_ENV "PYTHONDONTWRITEBYTECODE=1")
+# Records (who took a member out, and why) of every test go under the build
+# tree, not into the machine's /var/lib/lbmember.
+set(LBM_TEST_ENV "PYTHONDONTWRITEBYTECODE=1" "LBM_STATE_DIR=${CMAKE_BINARY_DIR}/test-state")
 if(LBM_VALGRIND)
   if(LBM_SANITIZE)
     message(FATAL_ERROR "LBM_VALGRIND and LBM_SANITIZE exclude each other: valgrind cannot run ASan's code")

@@ -36,8 +36,8 @@ int lbm_change_plan(struct lbm *lb, const struct lbm_ref *refs, size_t n, const 
 /* Apply the plan, read it back. */
 int lbm_change_apply(struct lbm *lb, struct change *c);
 /* Wait up to wait_s for the members to settle (0: tell the progress
- * function once). */
-int lbm_change_wait(struct lbm *lb, struct change *c, double wait_s);
+ * function once), cutting what is left after force_after_s (0: never). */
+int lbm_change_wait(struct lbm *lb, struct change *c, double wait_s, double force_after_s);
 /* Put back as `before` what the applied change changed (state, and the
  * weight it moved): each such outcome becomes LBM_OUTCOME_UNDONE, or
  * LBM_OUTCOME_NOT_UNDONE. How many were undone, or the first failure. */

@@ -237,14 +237,21 @@ int lbm_group_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, co
 		if (ret < 0)
 			undo_all(lb, jobs);
 	}
-	/* One wait for all, its time shared. A balancer reached after the
+	/* One wait for all, its time shared, and one moment to cut: a
+	 * balancer reached after it cuts at once. A balancer reached after the
 	 * deadline is still looked at once (a wait of an instant), never
 	 * taken for settled unseen. */
 	deadline = lbm_now() + how->wait_s;
 	for (size_t i = 0; ret == 0 && !dry && i < lb->n_parts; i++) {
-		double left = deadline - lbm_now();
+		double left = deadline - lbm_now(), force = how->force_after_s - (how->wait_s - left);
 
-		ret = lbm_change_wait(jobs[i].part, jobs[i].change, how->wait_s <= 0 ? 0 : left > 0 ? left : 1e-9);
+		ret = lbm_change_wait(jobs[i].part, jobs[i].change,
+				      how->wait_s <= 0 ? 0
+				      : left > 0       ? left
+						       : 1e-9,
+				      how->force_after_s <= 0 ? 0
+				      : force > 0	      ? force
+							      : 1e-9);
 		if (ret < 0)
 			ret = part_fail(lb, jobs[i].part, ret);
 	}

@@ -1306,6 +1306,8 @@ int lbm_change_plan(struct lbm *lb, const struct lbm_ref *refs, size_t n, const 
 				      lb->driver->cannot_cut ? lb->driver->cannot_cut : "it cannot cut connections");
 	if (ret == 0 && how->reason && how->state != LBM_STATE_ENABLED && !(how->flags & LBM_CHANGE_DRY_RUN))
 		ret = lbm_records_check(lb);
+	if (ret == 0 && how->reason && how->state == LBM_STATE_ENABLED)
+		lbm_warn(lb, "a reason is kept only while a member is out of rotation: enabling clears the record");
 	if (ret < 0)
 		return ret;
 	min_enabled = (how->flags & LBM_CHANGE_HAS_MIN_ENABLED) ? how->min_enabled : 1;
@@ -1386,9 +1388,10 @@ int lbm_change_apply(struct lbm *lb, struct change *c)
 	return ret;
 }
 
-int lbm_change_wait(struct lbm *lb, struct change *c, double wait_s)
+int lbm_change_wait(struct lbm *lb, struct change *c, double wait_s, double force_after_s)
 {
 	c->how.wait_s = wait_s;
+	c->how.force_after_s = force_after_s;
 	if (wait_s > 0)
 		return wait_settled(lb, &c->res, c->pool_name, &c->how);
 	tell(&c->how, &c->res, 0, 0, 0);
@@ -1512,7 +1515,7 @@ int lbm_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const st
 	if (ret == 0 && !(how->flags & LBM_CHANGE_DRY_RUN))
 		ret = lbm_change_apply(lb, c);
 	if (ret == 0 && !(how->flags & LBM_CHANGE_DRY_RUN))
-		ret = lbm_change_wait(lb, c, how->wait_s);
+		ret = lbm_change_wait(lb, c, how->wait_s, how->force_after_s);
 	lbm_change_finish(lb, c, res);
 	return ret;
 }

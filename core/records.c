@@ -79,6 +79,7 @@ static void who(char *out, size_t outsz)
 struct attach {
 	struct lbm_listing *l;
 	const char *target;
+	const struct lbm_store *st;
 };
 
 static struct lbm_member *listed(struct lbm_listing *l, const char *pool, const char *member)
@@ -102,14 +103,24 @@ static int attach_one(struct lbm *lb, const char *key, json_t *rec, void *arg)
 	struct lbm_member *m;
 
 	(void)lb;
-	(void)key;
 	if (json_unpack(rec, "{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "target", &target, "pool", &pool, "member", &member,
 			"state", &state, "by", &by, "since", &since, "reason", &reason) < 0)
 		return 0; /* not ours to judge: shown as no record */
 	if (strcmp(target, a->target) || lbm_state_parse(state, &recorded) < 0)
 		return 0;
 	m = listed(a->l, pool, member);
-	if (!m || m->state != recorded)
+	if (m && m->state != recorded) {
+		/* Changed by other means since: were it taken out the same way
+		 * again, the record would name the wrong person and reason. Not
+		 * under the lock: a record written between this listing and the
+		 * scan is lost at worst, shown as none, which is never false. */
+		char path[PATH_MAX + 64];
+
+		if (lbm_store_path(a->st, key, path, sizeof(path)))
+			unlink(path);
+		return 0;
+	}
+	if (!m)
 		return 0;
 	m->reason = lbm_str(a->l, reason);
 	m->by = lbm_str(a->l, by);
@@ -119,9 +130,9 @@ static int attach_one(struct lbm *lb, const char *key, json_t *rec, void *arg)
 
 void lbm_records_attach(struct lbm *lb, struct lbm_listing *l)
 {
-	struct attach a = { .l = l, .target = lb->name };
 	char errmsg[LBM_ERRMSG_MAX], prefix[40];
 	struct lbm_store st;
+	struct attach a = { .l = l, .target = lb->name, .st = &st };
 
 	/* A listing never fails for want of its records: the members then
 	 * have none, which is what a reader can know. */

@@ -6,15 +6,19 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lbm_help.h"
 #include "lbm_json.h"
+#include "lbm_time.h"
 #include "lbmember.h"
 
 enum {
@@ -26,7 +30,8 @@ enum {
 static const char usage_text[] = "Usage: lbmember [OPTIONS] TARGET list [POOL...]\n"
 				 "       lbmember [OPTIONS] TARGET status POOL MEMBER\n"
 				 "       lbmember [OPTIONS] TARGET enable|drain|disable POOL MEMBER [MEMBER...]\n"
-				 "       lbmember [OPTIONS] TARGET save-state FILE\n";
+				 "       lbmember [OPTIONS] TARGET save-state FILE\n"
+				 "       lbmember [OPTIONS] TARGET watch [POOL...]\n";
 
 static const char intro_text[] = "\n"
 				 "Take load-balancer members out of rotation gently, and put them back, the same\n"
@@ -36,8 +41,11 @@ static const char commands_text[] =
 	"  POOL '-' means every pool that holds the member.\n"
 	"\n"
 	"Commands:\n"
-	"  list [POOL...]      pools and members: state, health, weight, connections\n"
+	"  list [POOL...]      pools and members: state, health, weight, connections, and\n"
+	"                      for those out of rotation how long, by whom and why\n"
 	"  status POOL MEMBER  one member\n"
+	"  watch [POOL...]     the list, redrawn in place on a terminal (one table per\n"
+	"                      interval on a pipe); Ctrl-C quits\n"
 	"  enable              take new connections again (LVS: restore the recorded weight)\n"
 	"  drain               no new connections; existing ones continue (LVS: weight 0)\n"
 	"  disable             out of rotation entirely (LVS: destination removed, and its\n"
@@ -58,6 +66,15 @@ static const char commands_text[] =
 	"                      it (default 1; 0 allows emptying a pool); enabling is never\n"
 	"                      refused\n"
 	"  --dry-run           say what would change, change nothing\n"
+	"  --reason TEXT       why (drain, disable): kept with who and when in the state\n"
+	"                      directory, shown by list and status; enable clears it\n"
+	"  --force-after S     with --wait, drain or disable: after S seconds, cut the\n"
+	"                      connections still open where the balancer can (HAProxy,\n"
+	"                      F5; not LVS, whose disable drops them), then settle\n"
+	"\n"
+	"Options for watch:\n"
+	"  --interval S        seconds between views (default 2)\n"
+	"  --count N           quit after N views (default: until Ctrl-C)\n"
 	"\n"
 	"General options:\n"
 	"  --json              machine-readable output on stdout (errors too)\n";
@@ -71,7 +88,8 @@ static const char end_text[] =
 	"\n"
 	"Examples:\n"
 	"  lbmember haproxy:///run/haproxy/admin.sock list\n"
-	"  lbmember haproxy:///run/haproxy/admin.sock drain www web1 --wait 300\n"
+	"  lbmember haproxy:///run/haproxy/admin.sock drain www web1 --wait 300 --reason 'kernel update'\n"
+	"  lbmember haproxy:///run/haproxy/admin.sock watch www\n"
 	"  lbmember lvs:// disable tcp:198.51.100.11:80 198.51.100.78\n"
 	"  LBM_F5_USER=admin lbmember --password-file ~/.f5pass f5://bigip.example drain /Common/web 192.0.2.5:80\n";
 
@@ -121,8 +139,14 @@ struct cli {
 	int json;
 	int dry_run;
 	int state_opts; /* an enable/drain/disable option was given */
-	int multi;	/* several balancers: every line names its own */
-	char **told;	/* the balancers whose outcomes were printed while the change went on */
+	int watch_opts; /* a watch option was given */
+	double interval;
+	unsigned count;
+	bool live;			/* stdout is a terminal that takes escape sequences, and not --json */
+	const struct lbm_result *drawn; /* the result whose wait lines are on screen */
+	int drawn_lines;
+	int multi;   /* several balancers: every line names its own */
+	char **told; /* the balancers whose outcomes were printed while the change went on */
 	size_t n_told;
 	double waited; /* how long the last wait took */
 };
@@ -249,20 +273,37 @@ enum {
 	COL_WEIGHT,
 	COL_ACTIVE,
 	COL_INACTIVE,
+	COL_OUT,
+	COL_BY,
+	COL_STATUS,
+	COL_REASON,
 	COLS
 };
-static const char *const headers[COLS] = { "BALANCER", "POOL",	 "MEMBER", "ADDRESS", "STATE",
-					   "HEALTH",   "WEIGHT", "ACTIVE", "INACTIVE" };
+static const char *const headers[COLS] = { "BALANCER", "POOL",	   "MEMBER", "ADDRESS", "STATE",  "HEALTH", "WEIGHT",
+					   "ACTIVE",   "INACTIVE", "OUT",    "BY",	"STATUS", "REASON" };
 
 struct row {
 	const char *cell[COLS];
 	char address[LBM_ADDRESS_MAX + 16];
 	char counts[3][24];
+	char age[24];
+	char *status; /* when a member is held: status and why, for status_text() */
 };
+
+/* How long the member has been out of rotation: "unknown" without a
+ * record (taken out by other means), "-" when it is in. */
+static const char *age_text(const struct lbm_member *m, long long now, char buf[24])
+{
+	if (m->since) {
+		lbm_time_age(now - m->since, buf, 24);
+		return buf;
+	}
+	return m->state == LBM_STATE_ENABLED ? "-" : "unknown";
+}
 
 /* Cells point into the member or the row, formatted without printf: a
  * table of 10,000 members is mostly this, twice (sizing, then printing). */
-static void member_row(const struct lbm_pool *pool, const struct lbm_member *m, struct row *r)
+static void member_row(const struct lbm_pool *pool, const struct lbm_member *m, long long now, struct row *r)
 {
 	r->cell[COL_BALANCER] = pool->balancer ? pool->balancer : "";
 	r->cell[COL_POOL] = pool->name;
@@ -273,6 +314,10 @@ static void member_row(const struct lbm_pool *pool, const struct lbm_member *m, 
 	r->cell[COL_WEIGHT] = count_text(m->weight, r->counts[0]);
 	r->cell[COL_ACTIVE] = count_text(m->active, r->counts[1]);
 	r->cell[COL_INACTIVE] = count_text(m->inactive, r->counts[2]);
+	r->cell[COL_OUT] = age_text(m, now, r->age);
+	r->cell[COL_BY] = m->by ? m->by : "-";
+	r->cell[COL_STATUS] = status_text(&r->status, m);
+	r->cell[COL_REASON] = m->reason && *m->reason ? m->reason : "-";
 }
 
 /* printf's "%-*s  " without printf: the rows are most of a listing's
@@ -287,20 +332,22 @@ static size_t put_cell(char *line, const char *text, int width)
 	return len + pad + 2;
 }
 
-/* With several balancers, the first column says whose each row is. */
+/* With several balancers, the first column says whose each row is; the
+ * reason, free text, comes last. */
 static int print_table(const struct lbm_listing *l, int multi)
 {
 	const int first = multi ? COL_BALANCER : COL_POOL;
-	char *status = NULL, *line;
+	long long now = (long long)time(NULL);
+	struct row r = { 0 };
+	char *line;
 	size_t linecap = 0;
-	struct row r;
 	int w[COLS];
 
 	for (int c = 0; c < COLS; c++)
 		w[c] = (int)strlen(headers[c]);
 	for (size_t p = 0; p < l->n; p++) {
 		for (size_t i = 0; i < l->pools[p].n_members; i++) {
-			member_row(&l->pools[p], &l->pools[p].members[i], &r);
+			member_row(&l->pools[p], &l->pools[p].members[i], now, &r);
 			for (int c = 0; c < COLS; c++)
 				if ((int)strlen(r.cell[c]) > w[c])
 					w[c] = (int)strlen(r.cell[c]);
@@ -311,11 +358,13 @@ static int print_table(const struct lbm_listing *l, int multi)
 	for (int c = first; c < COLS; c++)
 		linecap += (size_t)w[c] + 2;
 	line = malloc(linecap);
-	if (!line)
+	if (!line) {
+		free(r.status);
 		return -1;
-	for (int c = first; c < COLS; c++)
+	}
+	for (int c = first; c < COL_REASON; c++)
 		printf("%-*s  ", w[c], headers[c]);
-	printf("STATUS\n");
+	printf("%s\n", headers[COL_REASON]);
 	for (size_t p = 0; p < l->n; p++) {
 		const struct lbm_pool *pool = &l->pools[p];
 
@@ -327,19 +376,18 @@ static int print_table(const struct lbm_listing *l, int multi)
 			continue;
 		}
 		for (size_t i = 0; i < pool->n_members; i++) {
-			const struct lbm_member *m = &pool->members[i];
 			size_t len = 0;
 
-			member_row(pool, m, &r);
-			for (int c = first; c < COLS; c++)
+			member_row(pool, &pool->members[i], now, &r);
+			for (int c = first; c < COL_REASON; c++)
 				len += put_cell(line + len, r.cell[c], w[c]);
 			fwrite(line, 1, len, stdout);
-			fputs(status_text(&status, m), stdout);
+			fputs(r.cell[COL_REASON], stdout);
 			putchar('\n');
 		}
 	}
 	free(line);
-	free(status);
+	free(r.status);
 	return 0;
 }
 
@@ -376,6 +424,62 @@ static int cmd_list(const struct cli *cli, struct lbm *lb, char **args, int narg
 	return EXIT_OK;
 }
 
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Sleeps until the next view, or until Ctrl-C. */
+static void nap(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (!interrupted && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* One list per view: on a terminal redrawn in place from the top, like
+ * top; on a pipe, one table after another. Ctrl-C is the way out, exit 0;
+ * with --count, the last view's success is the exit status. */
+static int cmd_watch(const struct cli *cli, struct lbm *lb, char **args, int nargs)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	int ret = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	for (unsigned n = 0; !interrupted && (!cli->count || n < cli->count); n++) {
+		struct lbm_listing l;
+		char when[32];
+
+		if (n)
+			nap(cli->interval);
+		if (interrupted)
+			break;
+		ret = lbm_pools(lb, nargs ? (const char *const *)args : NULL, (size_t)nargs, &l);
+		lbm_time_iso8601((long long)time(NULL), when, sizeof(when));
+		if (cli->live)
+			fputs("\033[H\033[J", stdout);
+		else if (n)
+			putchar('\n');
+		fputs(when, stdout);
+		for (size_t i = 0; i < lbm_balancers(lb); i++)
+			printf("%s%s", i ? "," : "  ", lbm_balancer(lb, i));
+		printf("  every %g s%s\n", cli->interval, cli->live ? "  (Ctrl-C to quit)" : "");
+		if (ret < 0)
+			printf("lbmember: %s\n", lbm_errmsg(lb));
+		else if (print_table(&l, cli->multi) < 0)
+			ret = LBM_ENOMEM;
+		lbm_listing_free(&l);
+		fflush(stdout);
+	}
+	return ret < 0 && !interrupted ? EXIT_FAILED : EXIT_OK;
+}
+
 /* The one member of a pool that lbm_member_get() gives, with its pool and balancer. */
 static json_t *status_json(const struct lbm_pool *pool)
 {
@@ -385,10 +489,9 @@ static json_t *status_json(const struct lbm_pool *pool)
 
 static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int nargs)
 {
+	long long now = (long long)time(NULL);
+	struct row r = { 0 };
 	struct lbm_listing l;
-	const struct lbm_member *m;
-	char *status = NULL;
-	struct row r;
 	int ret;
 
 	if (nargs != 2)
@@ -407,16 +510,24 @@ static int cmd_status(const struct cli *cli, struct lbm *lb, char **args, int na
 		print_json(json_pack("{s:o}", "members", members));
 	}
 	for (size_t p = 0; !cli->json && p < l.n; p++) {
-		m = &l.pools[p].members[0];
-		member_row(&l.pools[p], m, &r);
+		const struct lbm_member *m = &l.pools[p].members[0];
+
+		member_row(&l.pools[p], m, now, &r);
 		if (p)
 			putchar('\n');
-		for (int c = cli->multi ? COL_BALANCER : COL_MEMBER; c < COLS; c++)
-			if (c != COL_POOL)
-				printf("%-9s %s\n", headers[c], r.cell[c]);
-		printf("%-9s %s\n", "STATUS", status_text(&status, m));
+		for (int c = cli->multi ? COL_BALANCER : COL_MEMBER; c < COLS; c++) {
+			if (c == COL_POOL)
+				continue;
+			printf("%-9s %s\n", headers[c], r.cell[c]);
+			if (c == COL_BY && m->since) {
+				char since[32];
+
+				lbm_time_iso8601(m->since, since, sizeof(since));
+				printf("%-9s %s\n", "SINCE", since);
+			}
+		}
 	}
-	free(status);
+	free(r.status);
 	lbm_listing_free(&l);
 	return EXIT_OK;
 }
@@ -494,20 +605,80 @@ static void print_outcomes(struct cli *cli, const struct lbm_result *res, bool t
 	}
 }
 
+/* Lines of a wait on a terminal: more members than this end in a count. */
+#define LIVE_LINES 20
+
+static void live_line(const struct cli *cli, const struct lbm_outcome *o, const struct lbm_progress *p)
+{
+	const char *b = cli->multi ? o->balancer : "", *sep = cli->multi ? ": " : "";
+
+	printf("\r\033[K  %s%s%s/%s: ", b, sep, o->pool, o->after.name);
+	if (!o->waiting)
+		fputs("settled", stdout);
+	else if (o->after.state == LBM_STATE_ENABLED)
+		fputs("health still down", stdout);
+	else
+		printf("%ld connection%s open", o->after.active, o->after.active == 1 ? "" : "s");
+	if (o->cut)
+		printf(", %ld cut", o->cut);
+	printf(", waited %.0f s, %.0f s left\n", p->waited_s, p->left_s);
+}
+
+/* On a terminal, one line per member kept up to date in place: the
+ * cursor goes back up over the lines drawn for this result last time. */
+static void draw_live(struct cli *cli, const struct lbm_progress *p)
+{
+	const struct lbm_result *res = p->result;
+	size_t shown = res->n < LIVE_LINES ? res->n : LIVE_LINES - 1;
+
+	if (cli->drawn == res && cli->drawn_lines)
+		printf("\033[%dA", cli->drawn_lines);
+	cli->drawn = res;
+	for (size_t i = 0; i < shown; i++)
+		live_line(cli, &res->outcomes[i], p);
+	if (shown < res->n) {
+		size_t waiting = 0;
+
+		for (size_t i = shown; i < res->n; i++)
+			waiting += res->outcomes[i].waiting != 0;
+		printf("\r\033[K  and %zu more, %zu of them still waited for\n", res->n - shown, waiting);
+	}
+	cli->drawn_lines = (int)(shown + (shown < res->n));
+}
+
 /* A person waiting minutes for a drain should see at once that it was done,
- * and what is being waited for: the core says so once the change is made. */
+ * and what is being waited for: the core says so once the change is made,
+ * then after every look at the balancer. */
 static void on_progress(const struct lbm_progress *p, void *arg)
 {
 	struct cli *cli = arg;
 
 	cli->waited = p->waited_s;
-	if (!p->result->n || was_told(cli, p->result->outcomes[0].balancer))
+	if (!p->result->n)
 		return;
-	print_outcomes(cli, p->result, true);
-	if (p->waiting)
-		printf("waiting up to %g s for %s\n", cli->how.wait_s,
-		       cli->how.state == LBM_STATE_ENABLED ? "health checks to pass" : "active connections to finish");
+	if (!was_told(cli, p->result->outcomes[0].balancer)) {
+		print_outcomes(cli, p->result, true);
+		if (p->waiting)
+			printf("waiting up to %g s for %s\n", cli->how.wait_s,
+			       cli->how.state == LBM_STATE_ENABLED ? "health checks to pass"
+								   : "active connections to finish");
+	}
+	if (cli->live && cli->how.wait_s > 0 && (p->waiting || cli->drawn == p->result))
+		draw_live(cli, p);
 	fflush(stdout);
+}
+
+/* What force_after did, member by member. */
+static void print_cuts(const struct cli *cli, const struct lbm_result *res)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct lbm_outcome *o = &res->outcomes[i];
+
+		if (o->cut)
+			printf("%s%s%s/%s: cut %ld connection%s still open after %g s\n", cli->multi ? o->balancer : "",
+			       cli->multi ? ": " : "", o->pool, o->before.name, o->cut, o->cut == 1 ? "" : "s",
+			       cli->how.force_after_s);
+	}
 }
 
 static void print_result(struct cli *cli, struct lbm *lb, const struct lbm_result *res, int ret)
@@ -521,6 +692,7 @@ static void print_result(struct cli *cli, struct lbm *lb, const struct lbm_resul
 		print_json(obj);
 		return;
 	}
+	print_cuts(cli, res);
 	if (cli->n_told && ret == 0 && cli->how.wait_s > 0)
 		printf("settled after %.1f s\n", cli->waited);
 	print_outcomes(cli, res, false);
@@ -560,6 +732,10 @@ enum {
 	OPT_WEIGHT,
 	OPT_MIN_ENABLED,
 	OPT_DRY_RUN,
+	OPT_REASON,
+	OPT_FORCE_AFTER,
+	OPT_INTERVAL,
+	OPT_COUNT,
 	OPT_TABLE = 1000, /* + the index of an option of lbm_option_info() */
 	OPT_TABLE_ALIAS = 2000,
 };
@@ -570,6 +746,10 @@ static const struct option own_options[] = {
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
 	{ "min-enabled", required_argument, NULL, OPT_MIN_ENABLED },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "reason", required_argument, NULL, OPT_REASON },
+	{ "force-after", required_argument, NULL, OPT_FORCE_AFTER },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 };
@@ -643,6 +823,27 @@ static int parse_options(struct cli *cli, int argc, char **argv)
 			cli->dry_run = 1;
 			cli->how.flags |= LBM_CHANGE_DRY_RUN;
 			break;
+		case OPT_REASON:
+			cli->state_opts = 1;
+			cli->how.reason = optarg;
+			break;
+		case OPT_FORCE_AFTER:
+			cli->state_opts = 1;
+			if (parse_seconds("--force-after", optarg, &cli->how.force_after_s))
+				ret = EXIT_USAGE;
+			break;
+		case OPT_INTERVAL:
+			cli->watch_opts = 1;
+			if (parse_seconds("--interval", optarg, &cli->interval))
+				ret = EXIT_USAGE;
+			else if (cli->interval < 0.1)
+				ret = usage("--interval expects at least 0.1 seconds, got '%s'", optarg);
+			break;
+		case OPT_COUNT:
+			cli->watch_opts = 1;
+			if (parse_count("--count", optarg, 1000000, &cli->count))
+				ret = EXIT_USAGE;
+			break;
 		case ':': ret = usage("option '%s' needs a value", argv[optind - 1]); break;
 		case '?': ret = usage("unknown option '%s'", argv[optind - 1]); break;
 		default:
@@ -657,7 +858,7 @@ static int parse_options(struct cli *cli, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .opt = LBM_OPTIONS_INIT, .how = LBM_CHANGE_INIT };
+	struct cli cli = { .opt = LBM_OPTIONS_INIT, .how = LBM_CHANGE_INIT, .interval = 2 };
 	enum lbm_state state = LBM_STATE_UNKNOWN;
 	struct lbm *lb;
 	const char *target, *command;
@@ -673,14 +874,21 @@ int main(int argc, char **argv)
 	nargs = argc - optind - 2;
 	/* The verbs, as the core spells states; "enabled" works too. */
 	if (strcmp(command, "list") && strcmp(command, "status") && strcmp(command, "save-state") &&
-	    lbm_state_parse(command, &state) < 0)
-		return usage("unknown command '%s': expected list, status, enable, drain, disable or save-state",
+	    strcmp(command, "watch") && lbm_state_parse(command, &state) < 0)
+		return usage("unknown command '%s': expected list, status, enable, drain, disable, watch or save-state",
 			     command);
 	if (state == LBM_STATE_UNKNOWN && cli.state_opts)
-		return usage("--wait, --weight, --min-enabled and --dry-run go with enable, drain or disable");
+		return usage("--wait, --weight, --min-enabled, --dry-run, --reason and --force-after go with enable, "
+			     "drain or disable");
+	if (strcmp(command, "watch") && cli.watch_opts)
+		return usage("--interval and --count go with watch");
 	if ((cli.how.flags & LBM_CHANGE_HAS_WEIGHT) && state != LBM_STATE_ENABLED)
 		return usage("--weight goes with enable only");
+	if (cli.how.force_after_s > 0 && (state == LBM_STATE_ENABLED || !(cli.how.force_after_s < cli.how.wait_s)))
+		return usage("--force-after goes with drain or disable, and --wait longer than it: it cuts the "
+			     "connections the wait still waits for");
 	cli.how.state = state;
+	cli.live = !cli.json && isatty(STDOUT_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
 
 	ret = lbm_open(&lb, target, &cli.opt);
 	cli.multi = lb && lbm_balancers(lb) > 1;
@@ -692,6 +900,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(&cli, lb, argv + optind + 2, nargs);
 	else if (!strcmp(command, "save-state"))
 		ret = cmd_save_state(&cli, lb, argv + optind + 2, nargs);
+	else if (!strcmp(command, "watch"))
+		ret = cmd_watch(&cli, lb, argv + optind + 2, nargs);
 	else
 		ret = cmd_set(&cli, lb, argv + optind + 2, nargs);
 	lbm_close(lb);

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -1177,6 +1178,165 @@ def pair_wait_on_both(t):
         out = run_ok(pair, "drain", "app", "s1", "--wait", 10)
         check([o["after"]["active"] for o in out["outcomes"]] == [0, 0], out)
         run_ok(pair, "enable", "app", "s1")
+
+
+# ---- issue 18: who, why and since when; progress; force-after; watch ----
+
+def op_env(t):
+    return Env(t, {"www": [("web1", "a"), ("web2", "b")]}, servers=[("a", "127.0.0.2"), ("b", "127.0.0.3")])
+
+
+def in_pty(*args, timeout=60):
+    """The CLI on a terminal (util-linux script): its output as the terminal got it."""
+    cmd = " ".join("'%s'" % str(a).replace("'", "'\\''") for a in [CLI] + list(args))
+    p = subprocess.run(["script", "-qefc", cmd, "/dev/null"], capture_output=True, timeout=timeout,
+                       env=dict(os.environ, TERM="xterm"))
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+def cut(sock, timeout=5):
+    """Whether the request held on sock ended within timeout: HAProxy answers
+    a cut request 502 and keeps the client's connection, or closes it."""
+    sock.settimeout(timeout)
+    try:
+        got = sock.recv(4096)
+        return got == b"" or got.startswith(b"HTTP/1.1 502")
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def plain(*args, timeout=60):
+    p = subprocess.run([CLI] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+@test("operator")
+def reason_recorded_and_cleared(t):
+    """--reason is kept with who and when, shown by list and status, gone
+    after enable; a member taken out by other means says unknown."""
+    with op_env(t) as e:
+        before = time.time()
+        out = run_ok(e.target, "drain", "www", "web1", "--reason", "kernel update CHG-42")
+        after = out["outcomes"][0]["after"]
+        check(after["reason"] == "kernel update CHG-42" and after["by"], after)
+        listed = member(run_ok(e.target, "list"), "www", "web1")
+        check((listed["reason"], listed["by"]) == ("kernel update CHG-42", after["by"]), listed)
+        since = time.mktime(time.strptime(listed["since"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        check(before - 2 <= since <= time.time() + 2, listed["since"])
+        rc, text, _ = plain(e.target, "status", "www", "web1")
+        lines = dict(line.split(None, 1) for line in text.splitlines())
+        check(rc == 0 and lines["REASON"] == "kernel update CHG-42" and lines["BY"] == after["by"], text)
+        check(re.fullmatch(r"\d+s", lines["OUT"]) and lines["SINCE"] == listed["since"], text)
+        # Taken out by other means: no record, and the table says so.
+        e.h.command("set server www/web2 state drain")
+        rc, text, _ = plain(e.target, "list")
+        row = [line.split() for line in text.splitlines() if line.split()[1:2] == ["web2"]][0]
+        check(row[8:10] == ["unknown", "-"] and row[-1] == "-", text)
+        # Enabled: the record is gone.
+        run_ok(e.target, "enable", "www", "web1")
+        listed = member(run_ok(e.target, "list"), "www", "web1")
+        check((listed["reason"], listed["by"], listed["since"]) == (None, None, None), listed)
+        # Enabled and drained again by other means: not the old record.
+        e.h.command("set server www/web2 state ready")
+        run_ok(e.target, "drain", "www", "web1", "--reason", "first")
+        e.h.command("set server www/web1 state ready")
+        run_ok(e.target, "list")
+        e.h.command("set server www/web1 state drain")
+        listed = member(run_ok(e.target, "list"), "www", "web1")
+        check(listed["state"] == "draining" and listed["reason"] is None, listed)
+        run_fail("EINVAL", "one line", e.target, "drain", "www", "web2", "--reason", "two\nlines")
+
+
+@test("operator")
+def force_after_cuts(t):
+    """--force-after cuts what the drain still waits for, says how many,
+    then settles; the held clients see their connections closed."""
+    with op_env(t) as e:
+        held = [e.h.hold("www", "web1") for _ in range(2)]
+        try:
+            check(e.servers["a"].wait_held(2), "connections not held")
+            start = time.monotonic()
+            out = run_ok(e.target, "drain", "www", "web1", "--wait", 20, "--force-after", 1)
+            took = time.monotonic() - start
+            o = out["outcomes"][0]
+            check(o["cut"] == 2 and o["after"]["active"] == 0, o)
+            check(took < 15, "settled only after %.1f s" % took)
+            check(int(e.h.server_stat("www", "web1")["scur"]) == 0, e.h.server_stat("www", "web1"))
+            for s in held:
+                check(cut(s), "a cut request is still held")
+            # Said on the terminal too.
+            e.h.command("set server www/web1 state ready")
+            held.append(e.h.hold("www", "web1"))
+            check(e.servers["a"].wait_held(3), "connection not held")
+            rc, text = in_pty(e.target, "drain", "www", "web1", "--wait", 20, "--force-after", 1)
+            check(rc == 0 and "www/web1: cut 1 connection still open after 1 s" in text, text)
+        finally:
+            e.servers["a"].release()
+            for s in held:
+                s.close()
+        before = e.snapshot()
+        run_fail("EINVAL", "the reason is 300 bytes long: expected at most 255", e.target, "drain", "www", "web2",
+                 "--wait", 1, "--force-after", 0.5, "--reason", "x" * 300)
+        check(e.snapshot() == before, "a refused change touched HAProxy")
+
+
+@test("operator")
+def progress_on_a_terminal(t):
+    """On a terminal one line per member is redrawn in place, at least once
+    a second: connections open, waited, left; on a pipe nothing extra."""
+    with op_env(t) as e:
+        held = e.h.hold("www", "web1")
+        try:
+            check(e.servers["a"].wait_held(1), "connection not held")
+            threading.Timer(3.5, e.servers["a"].release).start()
+            rc, text = in_pty(e.target, "drain", "www", "web1", "--wait", 20)
+        finally:
+            e.servers["a"].release()
+            held.close()
+        check(rc == 0, text)
+        lines = re.findall(r"\x1b\[K  www/web1: 1 connection open, waited (\d+) s, (\d+) s left", text)
+        waited = sorted({int(w) for w, _ in lines})
+        check(len(waited) >= 3 and waited[0] == 0 and waited[-1] >= 3, text)
+        check(all(int(w) + int(left) in (19, 20, 21) for w, left in lines), lines)
+        check("\x1b[1A" in text and re.search(r"www/web1: settled, waited \d+ s", text), text)
+        check(text.index("waiting up to 20 s") < text.index("1 connection open"), text)
+        # A pipe gets the lines it always had, and no escape.
+        e.h.command("set server www/web1 state ready")
+        held = e.h.hold("www", "web1")
+        check(e.servers["a"].wait_held(1), "connection not held")
+        threading.Timer(1.5, e.servers["a"].release).start()
+        rc, out, err = plain(e.target, "drain", "www", "web1", "--wait", 20)
+        held.close()
+        check(rc == 0 and "\x1b" not in out, out)
+        check(re.fullmatch(r"www/web1: enabled -> draining\nwaiting up to 20 s for active connections to finish\n"
+                           r"settled after \d+\.\d s\n", out), out)
+
+
+@test("operator")
+def watch_views(t):
+    """watch: redrawn in place on a terminal, a table per view on a pipe,
+    one list per view, Ctrl-C exits 0."""
+    with op_env(t) as e:
+        run_ok(e.target, "drain", "www", "web1", "--reason", "disk swap")
+        rc, text = in_pty(e.target, "watch", "www", "--count", 3, "--interval", 0.3)
+        check(rc == 0 and text.count("\x1b[H\x1b[J") == 3 and "(Ctrl-C to quit)" in text, text)
+        check(re.search(r"web1 .* draining .* \d+s +\S+ .* disk swap", text), text)
+        # One list per view: as many connections to HAProxy as `list` makes, times the views.
+        base = e.h.cum_conns()
+        check(plain(e.target, "list", "www")[0] == 0, "list failed")
+        per_list = e.h.cum_conns() - base - 1  # the witness's own show info
+        base = e.h.cum_conns()
+        rc, out, _ = plain(e.target, "watch", "www", "--count", 4, "--interval", 0.2)
+        check(rc == 0 and out.count("POOL  MEMBER") == 4 and out.count("\n\n") == 3, out)
+        check(e.h.cum_conns() - base - 1 == 4 * per_list, (per_list, e.h.cum_conns() - base - 1))
+        # Ctrl-C: exit 0.
+        p = subprocess.Popen([CLI, e.target, "watch", "--interval", "0.2"], stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=10)
+        check(p.returncode == 0 and out.count("POOL  MEMBER") >= 2, (p.returncode, out))
 
 
 def main():

@@ -107,7 +107,7 @@ class Human(unittest.TestCase):
         self.assertEqual(rc, 0)
         lines = out.splitlines()
         self.assertEqual(lines[0].split(), ["POOL", "MEMBER", "ADDRESS", "STATE", "HEALTH", "WEIGHT", "ACTIVE",
-                                            "INACTIVE", "STATUS"])
+                                            "INACTIVE", "OUT", "BY", "STATUS", "REASON"])
         self.assertEqual(lines[2].split()[:6], ["api", "d", "192.0.2.4:8080", "enabled", "unknown", "1"])
         rc, out, _ = run(TARGET, "drain", "web", "b", "--dry-run")
         self.assertEqual((rc, out), (0, "web/b: would change enabled -> draining\n"))
@@ -117,6 +117,33 @@ class Human(unittest.TestCase):
         self.assertEqual((rc, out), (0, "web/b: would change enabled weight 1 -> enabled weight 5\n"))
         rc, out, err = run(TARGET, "drain", "nope", "b")
         self.assertEqual((rc, out, err), (1, "", "lbmember: Fake: no pool 'nope'\n"))
+
+    def test_usage_of_new_options(self):
+        """Issue 18: each option says what it goes with; nothing is opened."""
+        cases = [
+            (["list", "--reason", "x"], "--reason and --force-after go with enable, drain or disable"),
+            (["drain", "web", "a", "--interval", "1"], "--interval and --count go with watch"),
+            (["drain", "web", "a", "--force-after", "5", "--wait", "5"], "and --wait longer than it"),
+            (["enable", "web", "a", "--force-after", "1", "--wait", "5"], "--force-after goes with drain or disable"),
+            (["watch", "--interval", "0.01"], "--interval expects at least 0.1 seconds, got '0.01'"),
+            (["watch", "--count", "x"], "--count expects a whole number"),
+        ]
+        for args, msg in cases:
+            rc, out, err = run(TARGET, *args)
+            self.assertEqual((rc, out), (2, ""), args)
+            self.assertIn(msg, err.splitlines()[0], args)
+
+    def test_watch_on_a_pipe(self):
+        """Issue 18.5: one table per view, --count views, exit 0."""
+        rc, out, _ = run(TARGET, "watch", "api", "--count", "2", "--interval", "0.1")
+        self.assertEqual(rc, 0)
+        views = out.split("\n\n")
+        self.assertEqual(len(views), 2)
+        for view in views:
+            lines = view.strip().splitlines()
+            self.assertRegex(lines[0], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ  fake://\S+  every 0.1 s$")
+            self.assertEqual(lines[1].split()[:2], ["POOL", "MEMBER"])
+            self.assertEqual(len(lines), 4)
 
 
 if __name__ == "__main__":

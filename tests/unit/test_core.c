@@ -596,11 +596,20 @@ static void test_records(void)
 	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0);
 	CHECK(res.outcomes[0].after.reason && !strcmp(res.outcomes[0].after.reason, "kernel update, CHG-42"));
 	lbm_result_free(&res);
-	/* Enabled by other means: the record is not shown, and enabling clears it. */
+	/* Enabled by other means: the record is not shown, nor when it is
+	 * taken out the same way again, by other means: it is gone. */
 	fake_member(lb, "web", "a")->state = LBM_STATE_ENABLED;
 	CHECK(lbm_member_get(lb, "web", "a", &l) == 0 && !l.pools[0].members[0].reason && !l.pools[0].members[0].by &&
 	      !l.pools[0].members[0].since);
 	lbm_listing_free(&l);
+	fake_member(lb, "web", "a")->state = LBM_STATE_DISABLED;
+	CHECK(lbm_member_get(lb, "web", "a", &l) == 0 && !l.pools[0].members[0].reason);
+	lbm_listing_free(&l);
+	/* Enabling clears a record whether or not it is shown. */
+	how.state = LBM_STATE_DRAINING;
+	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0 && res.outcomes[0].after.by);
+	lbm_result_free(&res);
+	fake_member(lb, "web", "a")->state = LBM_STATE_ENABLED;
 	how.state = LBM_STATE_ENABLED;
 	CHECK(lbm_member_set_state(lb, "web", "a", &how, &res) == 0);
 	lbm_result_free(&res);
