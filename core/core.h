@@ -52,7 +52,8 @@ int lbm_listing_append(struct lbm_listing *dst, const struct lbm_listing *src);
 
 /* ---- records.c: who took members out, when and why (lbm_member.reason) ---- */
 
-/* Fill in the records of l's members that are still as recorded. Never fails. */
+/* Fill in the records of l's members that are still as recorded. Never
+ * fails: l->records_error says why there are none when they cannot be read. */
 void lbm_records_attach(struct lbm *lb, struct lbm_listing *l);
 /* Whether a record can be written: 0, or an error saying nothing was changed. */
 int lbm_records_check(struct lbm *lb);

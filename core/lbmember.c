@@ -576,6 +576,8 @@ int lbm_member_get(struct lbm *lb, const char *pool, const char *member, struct 
 			      : lbm_fail(lb, LBM_ENOTFOUND, "pool '%s' has no member '%s'", all.pools[0].name, member);
 		goto out;
 	}
+	if (all.records_error)
+		out->records_error = lbm_str(out, all.records_error);
 	ret = copy_pool(out, found_pool, found, 1) < 0 ? lbm_fail(lb, LBM_ENOMEM, "out of memory") : 0;
 out:
 	if (ret < 0)
@@ -638,7 +640,9 @@ int lbm_listing_append(struct lbm_listing *dst, const struct lbm_listing *src)
 	for (size_t p = 0; p < src->n; p++)
 		if (copy_pool(dst, &src->pools[p], src->pools[p].members, src->pools[p].n_members) < 0)
 			return LBM_ENOMEM;
-	return 0;
+	if (src->records_error && !dst->records_error)
+		dst->records_error = lbm_str(dst, src->records_error);
+	return lbm_strings_failed(dst->strings) ? LBM_ENOMEM : 0;
 }
 
 /* ---- the plan ------------------------------------------------------------------------ */

@@ -140,10 +140,12 @@ void lbm_records_attach(struct lbm *lb, struct lbm_listing *l)
 	json_t *members, *stale;
 
 	/* A listing never fails for want of its records: the members then
-	 * have none, which is what a reader can know. */
+	 * have none, and the listing says why, for a reader who must know
+	 * (check_lb_members --max-out-time). */
 	memcpy(errmsg, lb->errmsg, sizeof(errmsg));
 	record_key(lb, key);
 	if (open_store(lb, &st) < 0 || !(members = load(lb, &st, key))) {
+		l->records_error = lbm_str(l, lb->errmsg);
 		memcpy(lb->errmsg, errmsg, sizeof(errmsg));
 		return;
 	}

@@ -269,6 +269,9 @@ struct lbm_strings;
 struct lbm_listing {
 	size_t n;
 	struct lbm_pool *pools;
+	/** Why lbmember's records (lbm_member.reason) could not be read, so
+	 *  that no member shows one: NULL when they were (or there are none). */
+	const char *records_error;
 	struct lbm_strings *strings; /**< private: owns the strings */
 };
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbm_time.h"
+
 /* The status line names at most this many members: it must fit a pager. */
 #define SUMMARY_MEMBERS 5
 
@@ -49,6 +51,20 @@ const char *check_member_out(const struct check_config *cfg, const struct lbm_me
 	return NULL;
 }
 
+/* Counted out and draining or disabled: what lbmember may hold a record of
+ * (a member enabled but down has none). */
+static bool taken_out(const struct check_config *cfg, const struct lbm_member *m)
+{
+	return check_member_out(cfg, m) && (m->state == LBM_STATE_DRAINING || m->state == LBM_STATE_DISABLED);
+}
+
+/* Only a record tells how long: a member without one is never over, its
+ * age is not known. */
+static bool overdue(const struct check_config *cfg, const struct lbm_member *m)
+{
+	return cfg->has_max_out && taken_out(cfg, m) && m->by && (double)(cfg->now - m->since) > cfg->max_out_s;
+}
+
 static void judge(const struct check_config *cfg, const struct lbm_pool *pool, struct check_pool *res)
 {
 	double metric;
@@ -61,6 +77,8 @@ static void judge(const struct check_config *cfg, const struct lbm_pool *pool, s
 			res->enabled++;
 		if (check_member_out(cfg, m))
 			res->out++;
+		if (overdue(cfg, m))
+			res->overdue++;
 	}
 	/* Judged as printed, to two decimals: the perfdata then replays the same verdict. */
 	res->pct = pool->n_members ? round(10000.0 * res->out / pool->n_members) / 100 : 0;
@@ -68,7 +86,7 @@ static void judge(const struct check_config *cfg, const struct lbm_pool *pool, s
 	metric = cfg->percent ? res->pct : res->out;
 	if (res->thin || (cfg->has_crit && nagios_range_alert(&cfg->crit, metric)))
 		res->status = CHECK_CRITICAL;
-	else if (cfg->has_warn && nagios_range_alert(&cfg->warn, metric))
+	else if (res->overdue || (cfg->has_warn && nagios_range_alert(&cfg->warn, metric)))
 		res->status = CHECK_WARNING;
 	else
 		res->status = CHECK_OK;
@@ -218,7 +236,56 @@ static void put_pct(FILE *f, double pct)
 	fputs(buf, f);
 }
 
-static void put_members_out(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n)
+/* The limit as given; a bare number is seconds, which the output says. */
+static void put_limit(FILE *f, const struct check_config *cfg)
+{
+	const char *t = cfg->max_out_text;
+
+	check_put_text(f, t);
+	if (*t && strchr("0123456789.", t[strlen(t) - 1]))
+		fputc('s', f);
+}
+
+/* "for 2h13m [since 2026-12-01T12:21:00Z] by alice: kernel update", from
+ * the member's record. */
+static void put_record(FILE *f, const struct check_config *cfg, const struct lbm_member *m, bool since)
+{
+	char text[32];
+
+	lbm_time_age(cfg->now - m->since, text, sizeof(text));
+	fprintf(f, "for %s", text);
+	if (since) {
+		lbm_time_iso8601(m->since, text, sizeof(text));
+		fprintf(f, " since %s", text);
+	}
+	fputs(" by ", f);
+	check_put_text(f, m->by);
+	if (m->reason && *m->reason) {
+		fputs(": ", f);
+		check_put_text(f, m->reason);
+	}
+}
+
+static bool counted_out(const struct check_config *cfg, const struct lbm_member *m)
+{
+	return check_member_out(cfg, m) != NULL;
+}
+
+static void put_why_out(FILE *f, const struct check_config *cfg, const struct lbm_member *m)
+{
+	fputs(check_member_out(cfg, m), f);
+}
+
+static void put_overdue(FILE *f, const struct check_config *cfg, const struct lbm_member *m)
+{
+	put_record(f, cfg, m, false);
+}
+
+/* "web s1 draining, web s2 disabled and 3 more": the members pick() keeps,
+ * each said by put(). */
+static void put_members(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n,
+			bool (*pick)(const struct check_config *, const struct lbm_member *),
+			void (*put)(FILE *, const struct check_config *, const struct lbm_member *))
 {
 	size_t shown = 0, total = 0;
 
@@ -226,16 +293,15 @@ static void put_members_out(FILE *f, const struct check_config *cfg, const struc
 		const struct lbm_pool *pool = res[p].pool;
 
 		for (size_t i = 0; i < pool->n_members; i++) {
-			const char *why = check_member_out(cfg, &pool->members[i]);
-
-			if (!why)
+			if (!pick(cfg, &pool->members[i]))
 				continue;
 			if (shown++ < SUMMARY_MEMBERS) {
 				fputs(shown > 1 ? ", " : "", f);
 				put_pool_name(f, cfg, pool);
 				fputc(' ', f);
 				check_put_text(f, pool->members[i].name);
-				fprintf(f, " %s", why);
+				fputc(' ', f);
+				put(f, cfg, &pool->members[i]);
 			}
 			total++;
 		}
@@ -244,30 +310,41 @@ static void put_members_out(FILE *f, const struct check_config *cfg, const struc
 		fprintf(f, " and %zu more", total - SUMMARY_MEMBERS);
 }
 
+/* Each part after the first starts with ". " (not "; ": Nagios turns ';'
+ * into ':' in plugin output). */
 static void put_summary(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n)
 {
-	size_t members = 0, out = 0, thin = 0, disagree = 0;
+	size_t members = 0, out = 0, thin = 0, disagree = 0, late = 0;
+	const char *sep = "";
 
 	for (size_t p = 0; p < n; p++) {
 		members += res[p].pool->n_members;
 		out += res[p].out;
+		late += res[p].overdue;
 		if (!res[p].thin)
 			continue;
 		fputs(thin++ ? ", " : "", f);
 		put_pool_name(f, cfg, res[p].pool);
 		fprintf(f, ": %zu of %zu members enabled (min %u)", res[p].enabled, res[p].pool->n_members,
 			cfg->min_enabled);
+		sep = ". ";
 	}
 	if (cfg->multi && (disagree = check_disagreements(res, n, NULL))) {
-		fprintf(f, "%s%zu member%s not the same on every balancer: ", thin ? ". " : "", disagree,
-			disagree == 1 ? "" : "s");
+		fprintf(f, "%s%zu member%s not the same on every balancer: ", sep, disagree, disagree == 1 ? "" : "s");
 		check_disagreements(res, n, f);
+		sep = ". ";
+	}
+	if (late) {
+		fprintf(f, "%s%zu member%s out of rotation longer than ", sep, late, late == 1 ? "" : "s");
+		put_limit(f, cfg);
+		fputs(": ", f);
+		put_members(f, cfg, res, n, overdue, put_overdue);
+		sep = ". ";
 	}
 	if (out) {
-		/* Not "; ": Nagios turns ';' into ':' in plugin output. */
-		fprintf(f, "%s%zu of %zu members out of rotation: ", thin || disagree ? ". " : "", out, members);
-		put_members_out(f, cfg, res, n);
-	} else if (!thin && !disagree) {
+		fprintf(f, "%s%zu of %zu members out of rotation: ", sep, out, members);
+		put_members(f, cfg, res, n, counted_out, put_why_out);
+	} else if (!*sep) {
 		fprintf(f, "all %zu members of %zu pool%s in rotation", members, n, n == 1 ? "" : "s");
 	}
 }
@@ -294,7 +371,7 @@ static void put_perfdata(FILE *f, const struct check_config *cfg, const struct c
 	fprintf(f, "%%;%s;%s;0;100", warn, crit);
 }
 
-static void put_member_detail(FILE *f, const struct lbm_member *m)
+static void put_member_detail(FILE *f, const struct check_config *cfg, const struct lbm_member *m)
 {
 	char where[LBM_ADDRESS_MAX + 16];
 
@@ -320,6 +397,13 @@ static void put_member_detail(FILE *f, const struct lbm_member *m)
 		fputs(", held: ", f);
 		check_put_text(f, m->held);
 	}
+	if (taken_out(cfg, m)) {
+		fputs(", out ", f);
+		if (m->by)
+			put_record(f, cfg, m, true);
+		else
+			fputs("for an unknown time (no lbmember record)", f);
+	}
 	fputc('\n', f);
 }
 
@@ -338,6 +422,10 @@ static void put_pool_line(FILE *f, const struct check_config *cfg, const struct 
 		put_pct(f, res->pct);
 		fputs("%)", f);
 	}
+	if (res->overdue) {
+		fprintf(f, ", %zu longer than ", res->overdue);
+		put_limit(f, cfg);
+	}
 	for (size_t i = 0; i < pool->n_members; i++) {
 		const char *why = check_member_out(cfg, &pool->members[i]);
 
@@ -349,8 +437,11 @@ static void put_pool_line(FILE *f, const struct check_config *cfg, const struct 
 		sep = ", ";
 	}
 	fputc('\n', f);
-	for (size_t i = 0; cfg->verbose > 0 && i < pool->n_members; i++)
-		put_member_detail(f, &pool->members[i]);
+	/* With --max-out-time, each member out says how long, or that it
+	 * cannot be known; -v says it of every member. */
+	for (size_t i = 0; i < pool->n_members; i++)
+		if (cfg->verbose > 0 || (cfg->has_max_out && taken_out(cfg, &pool->members[i])))
+			put_member_detail(f, cfg, &pool->members[i]);
 }
 
 void check_report(FILE *f, const struct check_config *cfg, const struct check_pool *res, size_t n,

@@ -32,6 +32,12 @@ struct check_config {
 	unsigned min_enabled; /* CRITICAL below this many enabled and not down */
 	int verbose;
 	bool multi; /* several balancers (-T again, or TARGET,TARGET): names and labels say whose */
+	/* --max-out-time: WARNING when a member taken out through lbmember has
+	 * been out longer; text as given, for the output. */
+	bool has_max_out;
+	double max_out_s;
+	const char *max_out_text;
+	long long now; /* seconds since the epoch: what ages are counted to */
 };
 
 /* One pool, judged. */
@@ -40,6 +46,7 @@ struct check_pool {
 	size_t enabled; /* enabled and not down */
 	size_t out;	/* counted as out of rotation */
 	double pct;	/* out, as a percentage of the members */
+	size_t overdue; /* out longer than --max-out-time, as recorded */
 	bool thin;	/* fewer than min_enabled enabled */
 	enum check_status status;
 	size_t order; /* position on the balancer: ties keep it */

@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "lbm_help.h"
+#include "lbm_time.h"
 #include "lbmember.h"
 
 #define PROGNAME "check_lb_members"
@@ -25,6 +26,7 @@ enum {
 	OPT_PERCENT = 256,
 	OPT_COUNT,
 	OPT_MIN_ENABLED,
+	OPT_MAX_OUT_TIME,
 	OPT_TABLE = 1000 /* + an option of lbm_option_info() */
 };
 
@@ -33,6 +35,16 @@ enum {
 static bool offered(const struct lbm_option_info *o)
 {
 	return strcmp(o->name, "timeout") && !o->change_only;
+}
+
+/* What the plugin adds to the core's help of one of its options. */
+static const char *help_extra(const struct lbm_option_info *o)
+{
+	if (!strcmp(o->name, "state_dir"))
+		return "The plugin reads the records there (--max-out-time, -v), kept per TARGET as written: give "
+		       "the TARGET lbmember was given. The monitoring user must be able to read them: lbmember "
+		       "creates DIR/out 0755 and each record 0644.";
+	return NULL;
 }
 
 struct args {
@@ -64,7 +76,8 @@ static void print_usage(FILE *f)
 	int col = 9;
 
 	fputs("Usage: " PROGNAME " -T TARGET [-P POOL]... [-w RANGE] [-c RANGE] [--percent]\n"
-	      "         [--count disabled,draining,down] [--min-enabled N] [-t SECONDS] [-v]...\n"
+	      "         [--count disabled,draining,down] [--min-enabled N]\n"
+	      "         [--max-out-time DURATION] [-t SECONDS] [-v]...\n"
 	      "        ",
 	      f);
 	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
@@ -117,6 +130,13 @@ static void print_help(void)
 	     " --min-enabled=N\n"
 	     "    CRITICAL when a pool has fewer than N members enabled and not down\n"
 	     "    (default 1: a pool with no member left is CRITICAL; 0 turns it off).\n"
+	     " --max-out-time=DURATION\n"
+	     "    WARNING when a member counted out of rotation (draining or disabled)\n"
+	     "    has been out longer than DURATION: 90 or 90s, 30m, 12h, 2d. Its age,\n"
+	     "    who took it out and why come from lbmember's record (see --state-dir)\n"
+	     "    and are named. A member taken out by other means has no record: its\n"
+	     "    age is unknown, the long output says so, and it is never counted as\n"
+	     "    over. A CRITICAL pool stays CRITICAL.\n"
 	     " -t, --timeout=SECONDS\n"
 	     "    Bound on the whole run (default 10): UNKNOWN, naming the stage that\n"
 	     "    timed out. Also bounds each exchange with the balancer.");
@@ -134,6 +154,10 @@ static void print_help(void)
 		       o->value ? o->value : "");
 		lbm_help_option(text, sizeof(text), o);
 		lbm_help_wrap(stdout, text, 4, 4);
+		if (help_extra(o)) {
+			fputs("    ", stdout);
+			lbm_help_wrap(stdout, help_extra(o), 4, 4);
+		}
 	}
 	puts(" -v, --verbose\n"
 	     "    Once: every member with its state, health, weight, connections and\n"
@@ -233,6 +257,7 @@ static const struct option own_options[] = {
 	{ "percent", no_argument, NULL, OPT_PERCENT },
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "min-enabled", required_argument, NULL, OPT_MIN_ENABLED },
+	{ "max-out-time", required_argument, NULL, OPT_MAX_OUT_TIME },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -305,6 +330,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_MIN_ENABLED:
 			if (parse_uint(optarg, INT_MAX, &a->cfg.min_enabled) < 0)
 				ret = usage_error("--min-enabled '%s': expected a whole number, 0 or more", optarg);
+			break;
+		case OPT_MAX_OUT_TIME:
+			if (lbm_time_duration(optarg, &a->cfg.max_out_s) < 0)
+				ret = usage_error("--max-out-time '%s': expected a duration above 0: seconds, or a "
+						  "number and one of the units s, m, h, d (90s, 30m, 12h, 2d)",
+						  optarg);
+			a->cfg.has_max_out = true;
+			a->cfg.max_out_text = optarg;
 			break;
 		case 't':
 			if (parse_uint(optarg, 86400, &a->timeout) < 0 || !a->timeout)
@@ -424,11 +457,14 @@ static void print_settings(const struct args *a)
 	printf("target %s, pools %s", a->target, a->n_pools ? "" : "all");
 	for (size_t i = 0; i < a->n_pools; i++)
 		printf("%s'%s'", i ? " " : "", a->pools[i]);
-	printf(", counting%s%s%s, warning %s, critical %s%s, min enabled %u, timeout %u s\n",
+	printf(", counting%s%s%s, warning %s, critical %s%s, min enabled %u, timeout %u s",
 	       a->cfg.count & COUNT_DISABLED ? " disabled" : "", a->cfg.count & COUNT_DRAINING ? " draining" : "",
 	       a->cfg.count & COUNT_DOWN ? " down" : "", a->cfg.has_warn ? a->cfg.warn.text : "none",
 	       a->cfg.has_crit ? a->cfg.crit.text : "none", a->cfg.percent ? " (percent)" : "", a->cfg.min_enabled,
 	       a->timeout);
+	if (a->cfg.has_max_out)
+		printf(", max out time %s", a->cfg.max_out_text);
+	putchar('\n');
 }
 
 static int check(const struct args *a, char **msgs)
@@ -457,6 +493,14 @@ static int check(const struct args *a, char **msgs)
 	if (status >= 0)
 		goto out;
 	alarm(0);
+	/* Without its records every member's age is unknown, never over:
+	 * the check would stay OK for ever. */
+	if (a->cfg.has_max_out && l.records_error) {
+		status = unknown("--max-out-time: cannot read lbmember's records: %s (the monitoring user must be able "
+				 "to read the state directory, --state-dir)",
+				 l.records_error);
+		goto out;
+	}
 	if (!l.n) {
 		fputs("LB_MEMBERS UNKNOWN - no pools on ", stdout);
 		check_put_text(stdout, a->target);
@@ -469,6 +513,7 @@ static int check(const struct args *a, char **msgs)
 		status = unknown("%s", "out of memory");
 		goto out;
 	}
+	cfg.now = (long long)time(NULL);
 	status = check_evaluate(&cfg, l.pools, l.n, res);
 	check_report(stdout, &cfg, res, l.n, status);
 	if (a->cfg.verbose >= 2)

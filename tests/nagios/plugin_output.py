@@ -9,6 +9,8 @@ perfdata: space separated 'label'=value[UOM];[warn];[crit];[min];[max], the
 label in single quotes when it holds spaces, '=' or a quote (doubled),
 trailing empty fields droppable, warn/crit in the range format.
 """
+import glob
+import json
 import os
 import re
 import subprocess
@@ -21,6 +23,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 
 PLUGIN = os.environ.get("CHECK_LB_MEMBERS", "")
 PLUGIN_FAKE = os.environ.get("CHECK_LB_MEMBERS_FAKE", "")
+CLI = os.environ.get("LBMEMBER_CLI", "")
 
 STATUS = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
@@ -79,6 +82,39 @@ def startup_seconds(plugin=None):
     """What starting the plugin costs here and now (a sanitizer build on a
     loaded machine takes a while): the part of a run -t cannot bound."""
     return run(["-V"], plugin=plugin).seconds
+
+
+def take_out(target, verb, pool, member, state_dir, by="alice", reason=None, age=0):
+    """verb ("drain", "disable") pool/member through the real lbmember CLI,
+    as an operator does, so that lbmember records who ($SUDO_USER), when and
+    why in state_dir; then, with age, make that entry age seconds old.
+    Returns the entry ({"state", "by", "since", "reason"}) as the plugin
+    will read it.
+
+    A test cannot wait hours for a member to be out that long: it moves the
+    entry's "since" back in the file lbmember wrote, state_dir/out/*.json,
+    one per target: {"key", "target", "members": {"POOL\\nMEMBER": entry}}.
+    That is the only edit; everything else is lbmember's own."""
+    env = dict(os.environ, LBM_STATE_DIR=state_dir, SUDO_USER=by)
+    args = [CLI] + (["--reason", reason] if reason is not None else []) + [target, verb, pool, member]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+    if proc.returncode != 0:
+        raise AssertionError("%s: %r" % (" ".join(args), proc))
+    found = []
+    for path in glob.glob(os.path.join(state_dir, "out", "*.json")):
+        with open(path) as f:
+            rec = json.load(f)
+        entry = rec["members"].get(pool + "\n" + member) if rec.get("target") == target else None
+        if entry:
+            found.append((path, rec, entry))
+    if len(found) != 1:
+        raise AssertionError("%d records of %s %s/%s in %s" % (len(found), target, pool, member, state_dir))
+    path, rec, entry = found[0]
+    if age:
+        entry["since"] -= age
+        with open(path, "w") as f:  # in place: the file keeps the mode lbmember gave it
+            json.dump(rec, f)
+    return entry
 
 
 class PluginTest(unittest.TestCase):

@@ -231,9 +231,120 @@ static void test_names_and_long_lists(void)
 	       "LB_MEMBERS OK - 1 of 2 members out of rotation: it's=a_pool m_1 disabled"
 	       "|'it''s=a_pool enabled'=1;;1:;0;2 'it''s=a_pool out'=1;;10;0;2\n"
 	       "it's=a_pool OK: 1 of 2 enabled, 1 out: m_1 disabled\n"
-	       "    m_1 disabled, health up, weight 1, 0 active, status \"d\"\n"
+	       "    m_1 disabled, health up, weight 1, 0 active, status \"d\", out for an unknown time (no lbmember "
+	       "record)\n"
 	       "    m_2 enabled, health up, weight 1, 0 active, status \"e\"\n");
 	free_pools(p, 2);
+}
+
+/* A fixed clock for ages: 2026-12-01T16:00:00Z. */
+#define NOW 1796140800LL
+
+/* What lbmember records when it takes a member out (by, since, reason). */
+static void record(struct lbm_member *m, const char *by, long long age, const char *reason)
+{
+	m->by = by;
+	m->since = NOW - age;
+	m->reason = reason;
+}
+
+static struct check_config max_out(const char *warn, const char *crit, const char *text, double seconds)
+{
+	struct check_config cfg = config(warn, crit);
+
+	cfg.has_max_out = true;
+	cfg.max_out_text = text;
+	cfg.max_out_s = seconds;
+	cfg.now = NOW;
+	return cfg;
+}
+
+/* --max-out-time: over the limit is WARNING, naming who and why; a member
+ * without a record has an unknown age and is never over. */
+static void test_max_out_time(void)
+{
+	struct lbm_pool p[] = {
+		make_pool("web", (const char *[]){ "s1=r", "s2=r", "s3=e", NULL }),
+		make_pool("api", (const char *[]){ "a1=d", "a2=e/down", "a3=e", NULL }),
+	};
+	struct check_config cfg = max_out("2", NULL, "2h", 7200);
+
+	record(&p[0].members[0], "alice", 2 * 3600 + 13 * 60 + 5, "kernel update");
+	record(&p[1].members[0], "bob", 60, "");
+	expect(&cfg, p, 2, CHECK_WARNING,
+	       "LB_MEMBERS WARNING - 1 member out of rotation longer than 2h: web s1 for 2h13m by alice: kernel "
+	       "update. "
+	       "3 of 6 members out of rotation: web s1 draining, web s2 draining, api a1 disabled"
+	       "|'web enabled'=1;;1:;0;3 'web out'=2;2;;0;3 'api enabled'=1;;1:;0;3 'api out'=1;2;;0;3\n"
+	       "web WARNING: 1 of 3 enabled, 2 out, 1 longer than 2h: s1 draining, s2 draining\n"
+	       "    s1 draining, health up, weight 1, 0 active, status \"r\", out for 2h13m since 2026-12-01T13:46:55Z "
+	       "by alice: kernel update\n"
+	       "    s2 draining, health up, weight 1, 0 active, status \"r\", out for an unknown time (no lbmember "
+	       "record)\n"
+	       "api OK: 1 of 3 enabled, 1 out: a1 disabled\n"
+	       "    a1 disabled, health up, weight 1, 0 active, status \"d\", out for 1m since 2026-12-01T15:59:00Z by "
+	       "bob\n");
+	/* Under the limit: the verdict of the ranges alone. */
+	cfg = max_out("2", NULL, "3h", 3 * 3600);
+	expect(&cfg, p, 2, CHECK_OK,
+	       "LB_MEMBERS OK - 3 of 6 members out of rotation: web s1 draining, web s2 draining, api a1 disabled"
+	       "|'web enabled'=1;;1:;0;3 'web out'=2;2;;0;3 'api enabled'=1;;1:;0;3 'api out'=1;2;;0;3\n"
+	       "web OK: 1 of 3 enabled, 2 out: s1 draining, s2 draining\n"
+	       "    s1 draining, health up, weight 1, 0 active, status \"r\", out for 2h13m since 2026-12-01T13:46:55Z "
+	       "by alice: kernel update\n"
+	       "    s2 draining, health up, weight 1, 0 active, status \"r\", out for an unknown time (no lbmember "
+	       "record)\n"
+	       "api OK: 1 of 3 enabled, 1 out: a1 disabled\n"
+	       "    a1 disabled, health up, weight 1, 0 active, status \"d\", out for 1m since 2026-12-01T15:59:00Z by "
+	       "bob\n");
+	/* CRITICAL stays CRITICAL; a bare number is seconds, and exactly the
+	 * limit is not longer than it. */
+	cfg = max_out("2", "0", "60", 60);
+	expect(&cfg, p, 2, CHECK_CRITICAL,
+	       "LB_MEMBERS CRITICAL - 1 member out of rotation longer than 60s: web s1 for 2h13m by alice: kernel "
+	       "update. 3 of 6 members out of rotation: web s1 draining, web s2 draining, api a1 disabled"
+	       "|'web enabled'=1;;1:;0;3 'web out'=2;2;0;0;3 'api enabled'=1;;1:;0;3 'api out'=1;2;0;0;3\n"
+	       "web CRITICAL: 1 of 3 enabled, 2 out, 1 longer than 60s: s1 draining, s2 draining\n"
+	       "    s1 draining, health up, weight 1, 0 active, status \"r\", out for 2h13m since 2026-12-01T13:46:55Z "
+	       "by alice: kernel update\n"
+	       "    s2 draining, health up, weight 1, 0 active, status \"r\", out for an unknown time (no lbmember "
+	       "record)\n"
+	       "api CRITICAL: 1 of 3 enabled, 1 out: a1 disabled\n"
+	       "    a1 disabled, health up, weight 1, 0 active, status \"d\", out for 1m since 2026-12-01T15:59:00Z by "
+	       "bob\n");
+	/* Without the option: today's output, records or not. */
+	cfg = config("2", NULL);
+	cfg.now = NOW;
+	expect(&cfg, p, 2, CHECK_OK,
+	       "LB_MEMBERS OK - 3 of 6 members out of rotation: web s1 draining, web s2 draining, api a1 disabled"
+	       "|'web enabled'=1;;1:;0;3 'web out'=2;2;;0;3 'api enabled'=1;;1:;0;3 'api out'=1;2;;0;3\n"
+	       "web OK: 1 of 3 enabled, 2 out: s1 draining, s2 draining\n"
+	       "api OK: 1 of 3 enabled, 1 out: a1 disabled\n");
+	free_pools(p, 2);
+}
+
+/* Only members counted out are judged by age; a clock set back is no age. */
+static void test_max_out_time_what_counts(void)
+{
+	struct lbm_pool p[] = { make_pool("web", (const char *[]){ "s1=r", "s2=d", "s3=e", "s4=e", NULL }) };
+	struct check_config cfg = max_out("2", NULL, "1d", 86400);
+	struct check_pool res[1];
+
+	record(&p[0].members[0], "alice", 3 * 86400 + 4 * 3600, "old");
+	record(&p[0].members[1], "bob", -600, "from the future");
+	CHECK(check_count_parse("disabled", &cfg.count) == 0);
+	CHECK(check_evaluate(&cfg, p, 1, res) == CHECK_OK && res[0].overdue == 0); /* s1 draining: not counted */
+	CHECK(check_count_parse("disabled,draining", &cfg.count) == 0);
+	expect(&cfg, p, 1, CHECK_WARNING,
+	       "LB_MEMBERS WARNING - 1 member out of rotation longer than 1d: web s1 for 3d4h by alice: old. "
+	       "2 of 4 members out of rotation: web s1 draining, web s2 disabled"
+	       "|'web enabled'=2;;1:;0;4 'web out'=2;2;;0;4\n"
+	       "web WARNING: 2 of 4 enabled, 2 out, 1 longer than 1d: s1 draining, s2 disabled\n"
+	       "    s1 draining, health up, weight 1, 0 active, status \"r\", out for 3d4h since 2026-11-28T12:00:00Z "
+	       "by alice: old\n"
+	       "    s2 disabled, health up, weight 1, 0 active, status \"d\", out for 0s since 2026-12-01T16:10:00Z by "
+	       "bob: from the future\n");
+	free_pools(p, 1);
 }
 
 static void test_count_parse(void)
@@ -261,5 +372,7 @@ int main(void)
 	test_ranges_on_counts();
 	test_names_and_long_lists();
 	test_count_parse();
+	test_max_out_time();
+	test_max_out_time_what_counts();
 	return check_done();
 }

@@ -4,6 +4,7 @@ output's grammar, without a balancer."""
 import os
 import re
 import subprocess
+import tempfile
 import unittest
 
 from plugin_output import PLUGIN_FAKE, SRC, PluginTest, run
@@ -11,8 +12,8 @@ from plugin_output import PLUGIN_FAKE, SRC, PluginTest, run
 TARGET = "fake://web:s1,s2,s3;api:a1,a2"
 
 
-def fake(*args):
-    return run(args, plugin=PLUGIN_FAKE)
+def fake(*args, env=None):
+    return run(args, plugin=PLUGIN_FAKE, env=env)
 
 
 class Arguments(PluginTest):
@@ -20,7 +21,7 @@ class Arguments(PluginTest):
         res = fake("-h")
         self.assertEqual(res.rc, 3)
         for word in ("--target", "--pool", "--warning", "--critical", "--percent", "--count", "--min-enabled",
-                     "--timeout", "--password-file", "LBM_F5_PASSWORD", "CAP_NET_ADMIN", "@10:20"):
+                     "--max-out-time", "--timeout", "--password-file", "LBM_F5_PASSWORD", "CAP_NET_ADMIN", "@10:20"):
             self.assertIn(word, res.stdout)
         self.assertTrue(all(len(l) <= 80 for l in res.stdout.splitlines()), "help wider than 80 columns")
         res = fake("--version")
@@ -35,6 +36,8 @@ class Arguments(PluginTest):
             (["-T", TARGET, "--count", "drain"], "--count 'drain'"),
             (["-T", TARGET, "--min-enabled", "-1"], "--min-enabled '-1'"),
             (["-T", TARGET, "-t", "0"], "--timeout '0'"),
+            (["-T", TARGET, "--max-out-time", "2w"], "--max-out-time '2w': expected a duration above 0"),
+            (["-T", TARGET, "--max-out-time", "1|2"], "--max-out-time '1_2'"),
             (["-T", TARGET, "-t", "2.5"], "--timeout '2.5'"),
             (["-T", TARGET, "--bogus"], "unknown or ambiguous option '--bogus'"),
             (["-T", TARGET, "-w"], "needs a value"),
@@ -51,6 +54,22 @@ class Arguments(PluginTest):
                 self.assertIn(why, res.first)
                 self.assertIn("Usage:", res.stdout)
                 self.assertNotIn("s3cr3t", res.stdout)
+
+    def test_records_that_cannot_be_read_are_unknown(self):
+        with tempfile.TemporaryDirectory() as d:
+            # None yet (nobody took a member out through lbmember): no record, no error.
+            missing = os.path.join(d, "none")
+            self.assertStatus(fake("-T", TARGET, "--max-out-time", "1h", "--state-dir", missing), 0)
+            with open(os.path.join(d, "out"), "w"):
+                pass
+            res = fake("-T", TARGET, "--max-out-time", "1h", "--state-dir", d)
+            self.assertStatus(res, 3)
+            self.assertRegex(res.first, r"^LB_MEMBERS UNKNOWN - --max-out-time: cannot read lbmember's records: "
+                             r"Fake: cannot read state file %s/out/out-[0-9a-f]{16}\.json: Not a directory \(the "
+                             r"monitoring user must be able to read the state directory, --state-dir\)$" % re.escape(d))
+            res = fake("-T", TARGET, "--max-out-time", "1h", env=dict(os.environ, LBM_STATE_DIR=d))
+            self.assertStatus(res, 3)
+            self.assertIn("cannot read state file %s/out/" % d, res.first)
 
     def test_bad_target_is_unknown(self):
         res = fake("-T", "nosuch://x")

@@ -1,15 +1,19 @@
 # SPDX-License-Identifier: MIT
 """check_lb_members against a real HAProxy on loopback: classification,
 thresholds as counts and percentages, perfdata read back by the guidelines'
-grammar, and an unreachable balancer."""
+grammar, --max-out-time on the records the real lbmember CLI writes, and an
+unreachable balancer."""
 import os
+import re
+import shutil
 import socketserver
+import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from plugin_output import PluginTest, run
+from plugin_output import PLUGIN, PluginTest, run, take_out
 from slowdown import SLOW
 from haproxy_fixture import BackendServer, HAProxy, free_port
 
@@ -312,6 +316,168 @@ class Pair(PluginTest):
         for s in ("s1", "s2"):
             self.b.command("set server app/%s state maint" % s)
         self.assertIn("not the same on every balancer", self.check("-w", "4", rc=2).text)
+
+# 2h13m and 5 seconds: "2h13m" for a good minute, whatever the machine's pace.
+AGE = 2 * 3600 + 13 * 60 + 5
+UNKNOWN_AGE = "out for an unknown time (no lbmember record)"
+
+
+class MaxOutTime(PluginTest):
+    """--max-out-time (issue 18): how long members have been out, from the
+    records the real lbmember CLI writes when it drains or disables."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = HAProxy({
+            "web": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9), ("s3", "127.0.0.4", 9)],
+            "api": [("a1", "127.0.0.5", 9), ("a2", "127.0.0.6", 9)],
+        }).start()
+        # Searchable by all, as /var/lib is: lbmember makes what it creates
+        # under it readable by a monitoring user.
+        cls.base = tempfile.mkdtemp(prefix="lbm-nagios-state-")
+        os.chmod(cls.base, 0o755)
+        cls.state = os.path.join(cls.base, "state")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+        shutil.rmtree(cls.base)
+
+    def setUp(self):
+        for b, servers in self.h.backends.items():
+            for s in servers:
+                self.h.command("set server %s/%s state ready" % (b, s[0]))
+        shutil.rmtree(self.state, ignore_errors=True)
+
+    def check(self, *args, rc, target=None):
+        res = run(["-T", target or self.h.target_unix, "--state-dir", self.state] + list(args))
+        self.assertStatus(res, rc)
+        return res
+
+    def take_out(self, pool, member, age, reason="kernel update", verb="drain", target=None):
+        return take_out(target or self.h.target_unix, verb, pool, member, self.state, reason=reason, age=age)
+
+    def assertRecordLine(self, line, member, rec, age, reason="kernel update"):
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rec["since"]))
+        self.assertTrue(line.startswith("    %s " % member), line)
+        self.assertTrue(line.endswith(", out for %s since %s by alice%s" % (age, since, reason and ": " + reason)),
+                        line)
+
+    def test_over_the_limit_is_warning(self):
+        rec = self.take_out("web", "s1", AGE)
+        # -w 2 lets one member out: the age alone makes it WARNING.
+        res = self.check("-w", "2", "--max-out-time", "2h", rc=1)
+        self.assertEqual(res.text, "LB_MEMBERS WARNING - 1 member out of rotation longer than 2h: web s1 for 2h13m "
+                         "by alice: kernel update. 1 of 5 members out of rotation: web s1 draining")
+        self.assertEqual(res.long[0], "web WARNING: 2 of 3 enabled, 1 out, 1 longer than 2h: s1 draining")
+        self.assertRecordLine(res.long[1], "s1", rec, "2h13m")
+        self.assertEqual(res.long[2], "api OK: 2 of 2 enabled, 0 out")
+        self.assertEqual(res.perfdata["web out"]["value"], "1")
+        # The unit counts: 2h13m5s is longer than 133m, not than 134m.
+        self.check("-w", "2", "--max-out-time", "133m", rc=1)
+        self.check("-w", "2", "--max-out-time", "134m", rc=0)
+        # The worse verdict wins: CRITICAL stays CRITICAL, and still says who.
+        res = self.check("-c", "0", "--max-out-time", "2h", rc=2)
+        self.assertIn("1 member out of rotation longer than 2h: web s1 for 2h13m by alice: kernel update. ", res.text)
+
+    def test_disabled_and_from_the_environment(self):
+        rec = self.take_out("api", "a1", 3 * 86400 + 4 * 3600 + 60, reason="disk swap", verb="disable")
+        res = run(["-T", self.h.target_unix, "-w", "2", "--max-out-time", "2d"],
+                  env=dict(os.environ, LBM_STATE_DIR=self.state))
+        self.assertStatus(res, 1)
+        self.assertEqual(res.text, "LB_MEMBERS WARNING - 1 member out of rotation longer than 2d: api a1 for 3d4h "
+                         "by alice: disk swap. 1 of 5 members out of rotation: api a1 disabled")
+        self.assertRecordLine(res.long[1], "a1", rec, "3d4h", reason="disk swap")
+
+    def test_under_the_limit_is_ok(self):
+        rec = self.take_out("web", "s1", AGE)
+        res = self.check("-w", "2", "--max-out-time", "3h", rc=0)
+        self.assertEqual(res.text, "LB_MEMBERS OK - 1 of 5 members out of rotation: web s1 draining")
+        self.assertEqual(res.long[0], "web OK: 2 of 3 enabled, 1 out: s1 draining")
+        self.assertRecordLine(res.long[1], "s1", rec, "2h13m")
+        # Just taken out, without a reason: who and when are recorded all the same.
+        rec = self.take_out("api", "a1", 0, reason=None)
+        res = self.check("-P", "api", "--max-out-time", "90s", rc=1)  # -w 0: out is WARNING, not late
+        self.assertEqual(res.text, "LB_MEMBERS WARNING - 1 of 2 members out of rotation: api a1 draining")
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rec["since"]))
+        self.assertRegex(res.long[1], r"^    a1 .*, out for [0-9]+s since %s by alice$" % since)
+
+    def test_no_record_is_never_over(self):
+        # Drained through HAProxy's own socket: lbmember has no record, so no age.
+        self.h.command("set server web/s2 state drain")
+        res = self.check("-w", "2", "--max-out-time", "1s", rc=0)
+        self.assertEqual(res.text, "LB_MEMBERS OK - 1 of 5 members out of rotation: web s2 draining")
+        self.assertEqual(res.long[0], "web OK: 2 of 3 enabled, 1 out: s2 draining")
+        self.assertTrue(res.long[1].startswith("    s2 127.0.0.3:9 draining, ") and
+                        res.long[1].endswith(", " + UNKNOWN_AGE), res)
+        # Beside one with a record: only that one is over.
+        self.take_out("web", "s1", AGE)
+        res = self.check("-w", "2", "--max-out-time", "1s", rc=1)
+        self.assertTrue(res.text.startswith("LB_MEMBERS WARNING - 1 member out of rotation longer than 1s: web s1 "
+                                            "for 2h13m by alice: kernel update. 2 of 5 members"), res)
+        self.assertEqual(res.long[0], "web WARNING: 1 of 3 enabled, 2 out, 1 longer than 1s: s1 draining, "
+                         "s2 draining")
+        self.assertTrue(res.long[2].startswith("    s2 ") and res.long[2].endswith(UNKNOWN_AGE), res)
+        # Put back and taken out again through the socket: the old record is
+        # not this drain's, and names nobody.
+        self.h.command("set server web/s1 state ready")
+        self.check("-w", "2", "--max-out-time", "1s", rc=0)
+        self.h.command("set server web/s1 state drain")
+        res = self.check("-w", "2", "--max-out-time", "1s", rc=0)
+        self.assertTrue(res.long[1].startswith("    s1 ") and res.long[1].endswith(UNKNOWN_AGE), res)
+
+    def test_without_the_option_output_is_unchanged(self):
+        self.take_out("web", "s1", AGE)
+        self.h.command("set server web/s2 state drain")
+        empty = os.path.join(self.base, "empty")
+        for args, rc in ((["-w", "2"], 0), (["-w", "0", "-c", "1"], 2), ([], 1)):
+            with self.subTest(args=args):
+                with_records = self.check(*args, rc=rc)
+                without = run(["-T", self.h.target_unix, "--state-dir", empty] + args)
+                self.assertEqual((with_records.rc, with_records.stdout), (without.rc, without.stdout))
+        # -v lists every member: those out say how long, whether or not a limit is set.
+        res = self.check("-vv", rc=1)
+        self.assertIn(", out for 2h13m since ", res.long[1])
+        self.assertTrue(res.long[2].endswith(UNKNOWN_AGE), res)
+        self.assertNotIn("max out time", res.stdout)
+        self.assertIn(", max out time 2h", self.check("-vv", "--max-out-time", "2h", rc=1).stdout)
+
+    def test_bad_duration_is_unknown(self):
+        for bad in ("abc", "0", "0s", "-5m", "2w", "5 m", "1h30m", "12h ", ""):
+            with self.subTest(value=bad):
+                res = self.check("--max-out-time", bad, rc=3)
+                self.assertEqual(res.first, "LB_MEMBERS UNKNOWN - --max-out-time '%s': expected a duration above 0: "
+                                 "seconds, or a number and one of the units s, m, h, d (90s, 30m, 12h, 2d)" % bad)
+
+    def test_records_must_be_readable_by_the_monitoring_user(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run the plugin as another user")
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        if subprocess.run(nobody + [PLUGIN, "-V"], capture_output=True).returncode != 3:
+            self.skipTest("nobody cannot run %s here" % PLUGIN)
+        # HAProxy's temp dir is 0700: the TCP socket, and records of that target.
+        self.take_out("web", "s1", AGE, target=self.h.target_tcp)
+        out = os.path.join(self.state, "out")
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o755)
+        for name in os.listdir(out):
+            if name.endswith(".json"):
+                self.assertEqual(os.stat(os.path.join(out, name)).st_mode & 0o777, 0o644, name)
+        args = nobody + [PLUGIN, "-T", self.h.target_tcp, "--state-dir", self.state, "-w", "2"]
+        res = run(args[1:] + ["--max-out-time", "2h"], plugin=args[0])
+        self.assertStatus(res, 1)
+        self.assertIn("web s1 for 2h13m by alice: kernel update", res.text)
+        # Records it may not read: UNKNOWN, not an OK that could never warn.
+        os.chmod(out, 0o700)
+        try:
+            res = run(args[1:] + ["--max-out-time", "2h"], plugin=args[0])
+            self.assertStatus(res, 3)
+            self.assertRegex(res.first, r"^LB_MEMBERS UNKNOWN - --max-out-time: cannot read lbmember's records: "
+                             r"HAProxy: cannot read state file %s/out-[0-9a-f]{16}\.json: Permission denied \(the "
+                             r"monitoring user must be able to read the state directory, --state-dir\)$"
+                             % re.escape(out))
+            self.assertStatus(run(args[1:], plugin=args[0]), 0)  # without the option, no need to read them
+        finally:
+            os.chmod(out, 0o755)
 
 
 class Unreachable(PluginTest):

@@ -14,7 +14,7 @@ import time
 import unittest
 import urllib.request
 
-from plugin_output import PLUGIN, SRC, PluginTest, parse_perfdata
+from plugin_output import PLUGIN, SRC, PluginTest, parse_perfdata, take_out
 from haproxy_fixture import HAProxy, free_port
 from f5_fixture import F5Emulator
 from daemon import stop_session
@@ -84,6 +84,7 @@ object Service "all pools" {
   vars.lb_members_target = "haproxy:///run/haproxy/admin.sock"
   vars.lb_members_warning = "0"
   vars.lb_members_critical = "@2:"
+  vars.lb_members_max_out_time = "12h"
 }
 object Service "f5" {
   host_name = "lb"
@@ -121,7 +122,8 @@ class Engine(PluginTest):
     def setUp(self):
         self.assertTrue(os.access(ICINGA2, os.X_OK), "icinga2 is not installed (apt-get install icinga2)")
         self.h = HAProxy({"web": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9), ("s3", "127.0.0.4", 9)],
-                          "api": [("a1", "127.0.0.5", 9), ("a2", "127.0.0.6", 9)]}).start()
+                          "api": [("a1", "127.0.0.5", 9), ("a2", "127.0.0.6", 9)],
+                          "app": [("p1", "127.0.0.7", 9), ("p2", "127.0.0.8", 9)]}).start()
         self.addCleanup(self.h.stop)
         self.f5 = F5Emulator()
         self.addCleanup(self.f5.stop)
@@ -194,6 +196,10 @@ object Host "lb" { check_command = "dummy"; enable_active_checks = false }
         for s in ("a1", "a2"):
             self.h.command("set server api/%s state maint" % s)
         self.f5.set_member("/Common/web", "/Common/192.0.2.11:80", admin="forced_offline")
+        # Drained through lbmember 2h13m ago (the record's "since" moved back: see take_out).
+        state = os.path.join(self.inst.dir, "lbm-state")
+        take_out(self.h.target_unix, "drain", "app", "p1", state, reason="kernel update",
+                 age=2 * 3600 + 13 * 60 + 5)
         services = {
             "web": {"target": self.h.target_unix, "pools": ["web"], "warning": "0", "critical": "2"},
             "api": {"target": self.h.target_tcp, "pools": "api"},
@@ -203,6 +209,8 @@ object Host "lb" { check_command = "dummy"; enable_active_checks = false }
             "f5 web": {"target": self.f5.target, "pools": ["/Common/web", "/Common/api"], "f5_user": self.f5.user,
                        "f5_password": self.f5.password, "ca_file": self.f5.ca_file, "warning": "0",
                        "verbose": True},
+            "app max out": {"target": self.h.target_unix, "pools": ["app"], "warning": "1",
+                            "max_out_time": "2h", "state_dir": state},
         }
         self.config(services)
         self.inst.start()
@@ -237,6 +245,11 @@ object Host "lb" { check_command = "dummy"; enable_active_checks = false }
                     "'/Common/web enabled'=2;;1:;0;3 '/Common/web out'=1;0;;0;3 "
                     "'/Common/api enabled'=2;;1:;0;2 '/Common/api out'=0;0;;0;2")
         self.assertIn('status "user-disabled/user-down"', cr["output"])  # --verbose reached the plugin
+        cr = result("app max out", 1, "LB_MEMBERS WARNING - 1 member out of rotation longer than 2h: app p1 for 2h13m "
+                    "by alice: kernel update. 1 of 2 members out of rotation: app p1 draining",
+                    "'app enabled'=1;;1:;0;2 'app out'=1;1;;0;2")
+        self.assertEqual(cr["command"][cr["command"].index("--max-out-time") + 1], "2h")
+        self.assertEqual(cr["command"][cr["command"].index("--state-dir") + 1], state)
         # The password went through the environment, never the command line.
         self.assertNotIn(self.f5.password, json.dumps(got))
 

@@ -149,7 +149,8 @@ class Nagios4(PluginTest):
 
     def test_shipped_commands_verify(self):
         services = {"haproxy": "check_lb_members!haproxy:///run/haproxy/admin.sock!-w 0 -c 2",
-                    "f5": "check_lb_members_f5!f5://bigip.example.net!-P /Common/web -w 0"}
+                    "f5": "check_lb_members_f5!f5://bigip.example.net!-P /Common/web -w 0",
+                    "max out": "check_lb_members_max_out!haproxy:///run/haproxy/admin.sock!12h!-w 2"}
         self.inst.write(services, {"USER2": "monitor", "USER3": "/etc/nagios4/f5.pass"})
         res = self.inst.verify()
         self.assertEqual(res.returncode, 0, res.stdout)
@@ -175,6 +176,9 @@ class Nagios4(PluginTest):
             "web": "check_lb_members!%s!-P web -w 0 -c 2" % h.target_unix,
             "api": "check_lb_members!%s!-P api" % h.target_tcp,
             "f5": "check_lb_members_f5!%s!--ca-file %s -P /Common/web -w 0" % (f5.target, f5.ca_file),
+            # s2 was drained through HAProxy's socket: no record, so no age.
+            "web max out": "check_lb_members_max_out!%s!1s!-P web -w 1 --state-dir %s" % (h.target_unix,
+                                                                                       self.inst.path("state")),
         }
         self.inst.write(services, {"USER2": f5.user, "USER3": f5.password_file})
         self.inst.start()
@@ -209,6 +213,10 @@ class Nagios4(PluginTest):
         result("f5", 1, "LB_MEMBERS WARNING - 1 of 3 members out of rotation: /Common/web /Common/192.0.2.10:80 "
                "draining", "'/Common/web enabled'=2;;1:;0;3 '/Common/web out'=1;0;;0;3",
                "/Common/web WARNING: 2 of 3 enabled, 1 out: /Common/192.0.2.10:80 draining")
+        self.assertEqual(got["web max out"]["current_state"], "0", got["web max out"])
+        self.assertEqual(got["web max out"]["plugin_output"],
+                         "LB_MEMBERS OK - 1 of 2 members out of rotation: web s2 draining")
+        self.assertIn("out for an unknown time (no lbmember record)", got["web max out"]["long_plugin_output"])
 
 
 if __name__ == "__main__":
