@@ -929,6 +929,18 @@ static void predict(const struct lbm *lb, const struct lbm_item *item, struct lb
 		lb->driver->predict(item, after);
 }
 
+/* What a dry run says of the record: enabling clears it; a reason given
+ * replaces the one there (who and since are known only once it is made). */
+static void predict_record(struct lbm_strings **s, const struct lbm_change *how, struct lbm_member *after)
+{
+	if (how->state == LBM_STATE_ENABLED) {
+		after->reason = after->by = NULL;
+		after->since = 0;
+	} else if (how->reason && after->state != LBM_STATE_UNKNOWN) {
+		after->reason = keep(s, after->reason, how->reason);
+	}
+}
+
 static bool member_changed(const struct lbm_member *before, const struct lbm_member *after)
 {
 	return before->state != after->state || before->weight != after->weight;
@@ -996,7 +1008,16 @@ static int read_back(struct lbm *lb, struct lbm_result *res, const char *pool_na
 		pool = c.pool && !strcmp(c.pool->name, o->pool) ? c.pool : find_pool(l.pools, l.n, o->pool);
 		m = pool ? member_named(pool, o->before.name, &c) : NULL;
 		if (m) {
+			struct lbm_member was = o->after;
+
 			keep_member(&res->strings, &o->after, m);
+			/* The driver's listing carries no records: the change's own
+			 * stays while the state it records does. */
+			if (!o->after.since && was.since && was.state == o->after.state) {
+				o->after.reason = was.reason;
+				o->after.by = was.by;
+				o->after.since = was.since;
+			}
 		} else {
 			o->after = o->before;
 			o->after.state = LBM_STATE_UNKNOWN;
@@ -1349,6 +1370,8 @@ int lbm_change_plan(struct lbm *lb, const struct lbm_ref *refs, size_t n, const 
 		predict(lb, &c->plan.items[i], &predicted);
 		o->after = o->before;
 		keep_member(&res->strings, &o->after, &predicted);
+		if (change)
+			predict_record(&res->strings, how, &o->after);
 		o->changed = member_changed(&o->before, &o->after);
 		o->result = change ? LBM_OUTCOME_WOULD_APPLY : LBM_OUTCOME_UNCHANGED;
 		res->changed |= o->changed;

@@ -14,6 +14,7 @@
 
 #include "argspec.h"
 #include "lbm_json.h"
+#include "lbm_time.h"
 #include "lbmember.h"
 #include "spec.h"
 
@@ -147,6 +148,36 @@ static bool opt_set(const struct module *m, const char *name)
 	return !json_is_null(json_object_get(m->params, name));
 }
 
+/* The reason, or NULL: an empty one is how a template says "none"
+ * (`reason: "{{ why | default('') }}"`), for a role that drains and
+ * enables with the same variables. */
+static const char *opt_reason(const struct module *m)
+{
+	const char *reason = opt_str(m, "reason");
+
+	return reason && *reason ? reason : NULL;
+}
+
+/* force_after, as the module names its wait; what the core checks itself
+ * (a reason's length and characters, force_after with enabled) is left to
+ * its messages. A reason with enabled is the core's warning: it clears the
+ * record, and a role may pass one reason to both. */
+static int validate_drain_options(struct module *m)
+{
+	double force_after = opt_float(m, "force_after");
+
+	if (!opt_set(m, "force_after"))
+		return 0;
+	if (!(force_after > 0))
+		return fail(m, "force_after must be more than 0 seconds, got: %g", force_after);
+	if (!opt_bool(m, "wait"))
+		return fail(m, "force_after goes with wait: true: it cuts the connections the wait still waits for");
+	if (!(force_after < opt_float(m, "wait_timeout")))
+		return fail(m, "force_after must be less than wait_timeout (%g s), got: %g",
+			    opt_float(m, "wait_timeout"), force_after);
+	return 0;
+}
+
 static int validate(struct module *m)
 {
 	json_t *plain = json_object();
@@ -180,7 +211,7 @@ static int validate(struct module *m)
 	if (opt_bool(m, "wait") && !(opt_float(m, "wait_timeout") > 0))
 		return fail(m, "wait_timeout must be more than 0 seconds when wait is true, got: %g",
 			    opt_float(m, "wait_timeout"));
-	return 0;
+	return validate_drain_options(m);
 }
 
 static void describe(char *buf, size_t size, const struct lbm_member *m, bool with_weight)
@@ -215,6 +246,8 @@ static char *summary(const struct module *m, const struct lbm_result *res)
 			fprintf(f, "%s/%s: %s -> %s", o->pool, o->before.name, before, after);
 		else
 			fprintf(f, "%s/%s: already %s", o->pool, o->before.name, after);
+		if (o->cut > 0)
+			fprintf(f, " (%ld connection%s cut)", o->cut, o->cut == 1 ? "" : "s");
 	}
 	if (fclose(f) != 0) {
 		free(text);
@@ -223,19 +256,41 @@ static char *summary(const struct module *m, const struct lbm_result *res)
 	return text;
 }
 
+/* The reason is quoted as in JSON, so that an empty one still shows. */
+static void diff_record(FILE *f, const struct lbm_member *mb)
+{
+	json_t *reason = lbm_json_text(mb->reason ? mb->reason : "");
+	char *quoted = reason ? json_dumps(reason, JSON_ENCODE_ANY) : NULL;
+	char since[32];
+
+	lbm_time_iso8601(mb->since, since, sizeof(since));
+	fprintf(f, "reason: %s\nby: %s\nsince: %s\n", quoted ? quoted : "\"\"", mb->by, since);
+	free(quoted);
+	json_decref(reason);
+}
+
 static json_t *diff_text(const struct lbm_member *mb)
 {
-	char text[128];
+	char *text = NULL;
+	size_t size;
+	FILE *f = open_memstream(&text, &size);
+	json_t *out;
 
+	if (!f)
+		return json_string("");
+	fprintf(f, "state: %s\n", lbm_state_name(mb->state));
 	if (mb->weight >= 0)
-		snprintf(text, sizeof(text), "state: %s\nweight: %d\n", lbm_state_name(mb->state), mb->weight);
-	else
-		snprintf(text, sizeof(text), "state: %s\n", lbm_state_name(mb->state));
-	return json_string(text);
+		fprintf(f, "weight: %d\n", mb->weight);
+	/* by is always recorded: it tells a record from none. */
+	if (mb->by)
+		diff_record(f, mb);
+	out = fclose(f) == 0 ? lbm_json_text(text) : json_string("");
+	free(text);
+	return out;
 }
 
 /* Ansible's diff format, one entry per member and pool: state and weight,
- * the two things `changed` is about. */
+ * the two things `changed` is about, and who took it out, when and why. */
 static json_t *diff_list(const struct module *m, const struct lbm_result *res)
 {
 	json_t *list = json_array();
@@ -275,10 +330,15 @@ static void set_change(const struct module *m, struct lbm_change *how)
 		how->flags |= LBM_CHANGE_HAS_WEIGHT;
 		how->weight = (unsigned)opt_int(m, "weight");
 	}
+	how->reason = opt_reason(m);
+	/* Given in check mode too, where the core does not wait, so that it
+	 * refuses a force_after it could not do (LVS) there as well. */
+	if (opt_bool(m, "wait")) {
+		how->wait_s = opt_float(m, "wait_timeout");
+		how->force_after_s = opt_set(m, "force_after") ? opt_float(m, "force_after") : 0;
+	}
 	if (m->check_mode)
 		how->flags |= LBM_CHANGE_DRY_RUN;
-	else if (opt_bool(m, "wait"))
-		how->wait_s = opt_float(m, "wait_timeout");
 }
 
 /* target: one URI, or a list of them (an HA pair), as the core takes

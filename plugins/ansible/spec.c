@@ -15,8 +15,10 @@ static const struct as_option module_options[] = {
 	{ .name = "member", .type = AS_STR, .required = true },
 	{ .name = "state", .type = AS_STR, .required = true, .choices = states },
 	{ .name = "weight", .type = AS_INT },
+	{ .name = "reason", .type = AS_STR },
 	{ .name = "wait", .type = AS_BOOL, .default_json = "false" },
 	{ .name = "wait_timeout", .type = AS_FLOAT, .default_json = "300" },
+	{ .name = "force_after", .type = AS_FLOAT },
 	{ .name = "min_enabled", .type = AS_INT, .default_json = "1" },
 };
 

@@ -18,8 +18,8 @@ lbmember takes real servers out of a load balancer's rotation without cutting
 the users already connected, and puts them back exactly as they were, with
 one vocabulary on LVS/IPVS, HAProxy and F5 BIG-IP LTM. This is its Lua 5.4
 module: lbm.open(target, opts), handle:pools(), handle:member(pool, name),
-handle:enable/drain/disable(pool, name, {weight, wait, min_enabled, dry_run,
-progress}).
+handle:enable/drain/disable(pool, name, {weight, wait, force_after, min_enabled,
+reason, dry_run, progress}).
 ]],
 	license = "MIT",
 }

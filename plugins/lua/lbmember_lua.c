@@ -4,6 +4,8 @@
  * misuse raises, failures of the balancer return fail, message, code. */
 #include <lbmember.h>
 
+#include "lbm_time.h"
+
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -92,9 +94,20 @@ static void set_count(lua_State *L, const char *key, long value)
 	lua_setfield(L, -2, key);
 }
 
+/* since, as the other faces show it: ISO 8601 in UTC; 0 (no record) stays nil. */
+static void set_time(lua_State *L, const char *key, long long t)
+{
+	char text[32];
+
+	if (!t)
+		return;
+	lbm_time_iso8601(t, text, sizeof(text));
+	set_string(L, key, text);
+}
+
 static void push_member(lua_State *L, const struct lbm_member *m)
 {
-	lua_createtable(L, 0, 15);
+	lua_createtable(L, 0, 18);
 	set_string(L, "name", m->name);
 	set_string(L, "address", m->address);
 	lua_pushinteger(L, m->port);
@@ -111,6 +124,9 @@ static void push_member(lua_State *L, const struct lbm_member *m)
 	set_boolean(L, "template", !!(m->flags & LBM_MEMBER_TEMPLATE));
 	set_boolean(L, "ephemeral", !!(m->flags & LBM_MEMBER_EPHEMERAL));
 	set_boolean(L, "agent", !!(m->flags & LBM_MEMBER_AGENT));
+	set_string(L, "reason", m->reason);
+	set_string(L, "by", m->by);
+	set_time(L, "since", m->since);
 }
 
 static void push_pool(lua_State *L, const struct lbm_pool *pool)
@@ -136,7 +152,7 @@ static void push_listing(lua_State *L, const struct lbm_listing *listing)
 	}
 }
 
-/* {{pool, changed, result, waiting, before, after}...} */
+/* {{balancer, pool, changed, result, waiting, cut, before, after}...} */
 static void push_outcomes(lua_State *L, const struct lbm_result *res)
 {
 	lua_createtable(L, (int)res->n, 0);
@@ -149,6 +165,8 @@ static void push_outcomes(lua_State *L, const struct lbm_result *res)
 		set_boolean(L, "changed", o->changed);
 		set_string(L, "result", lbm_outcome_result_name(o->result));
 		set_boolean(L, "waiting", o->waiting);
+		lua_pushinteger(L, o->cut);
+		lua_setfield(L, -2, "cut");
 		push_member(L, &o->before);
 		lua_setfield(L, -2, "before");
 		push_member(L, &o->after);
@@ -283,6 +301,7 @@ enum opt_type {
 	OPT_SECONDS,
 	OPT_COUNT,
 	OPT_FLAG,
+	OPT_STRING,
 	OPT_FUNCTION
 };
 
@@ -298,9 +317,12 @@ static const struct opt change_opts[] = {
 	/* Beyond LBM_WEIGHT_MAX is the core's to report: keep the value out of range. */
 	{ "weight", OPT_COUNT, offsetof(struct lbm_change, weight), LBM_CHANGE_HAS_WEIGHT, LBM_WEIGHT_MAX + 1 },
 	{ "wait", OPT_SECONDS, offsetof(struct lbm_change, wait_s), 0, 0 },
+	{ "force_after", OPT_SECONDS, offsetof(struct lbm_change, force_after_s), 0, 0 },
 	{ "min_enabled", OPT_COUNT, offsetof(struct lbm_change, min_enabled), LBM_CHANGE_HAS_MIN_ENABLED, UINT_MAX },
 	{ "dry_run", OPT_FLAG, 0, LBM_CHANGE_DRY_RUN, 0 },
-	/* The function itself is taken from the table by set_state(). */
+	/* The string and the function themselves are taken from the table by
+	 * set_state(), which keeps them on the stack during the call. */
+	{ "reason", OPT_STRING, 0, 0, 0 },
 	{ "progress", OPT_FUNCTION, 0, 0, 0 },
 	{ NULL, 0, 0, 0, 0 },
 };
@@ -329,6 +351,7 @@ static void change_opt_store(lua_State *L, int arg, const struct opt *o, struct 
 		[OPT_SECONDS] = "a number of seconds, 0 or more",
 		[OPT_COUNT] = "an integer, 0 or more",
 		[OPT_FLAG] = "a boolean",
+		[OPT_STRING] = "a string",
 		[OPT_FUNCTION] = "a function",
 	};
 	void *field = (char *)how + o->offset;
@@ -340,6 +363,7 @@ static void change_opt_store(lua_State *L, int arg, const struct opt *o, struct 
 	case OPT_SECONDS: ok = type == LUA_TNUMBER && lua_tonumber(L, -1) >= 0; break;
 	case OPT_COUNT: ok = type == LUA_TNUMBER && isint && count >= 0; break;
 	case OPT_FLAG: ok = type == LUA_TBOOLEAN; break;
+	case OPT_STRING: ok = type == LUA_TSTRING; break;
 	case OPT_FUNCTION: ok = type == LUA_TFUNCTION; break;
 	}
 	if (!ok)
@@ -348,6 +372,7 @@ static void change_opt_store(lua_State *L, int arg, const struct opt *o, struct 
 	case OPT_SECONDS: *(double *)field = lua_tonumber(L, -1); break;
 	case OPT_COUNT: *(unsigned *)field = (unsigned)(count > o->max ? o->max : count); break;
 	case OPT_FLAG:
+	case OPT_STRING:
 	case OPT_FUNCTION: break;
 	}
 	if (o->type != OPT_FLAG || lua_toboolean(L, -1))
@@ -580,6 +605,32 @@ static void progress_trampoline(const struct lbm_progress *p, void *arg)
 	}
 }
 
+/* how[key] (how at 4) when it has that type, pushed and left on the stack
+ * for the call, since the progress function may change the table; its
+ * index, or 0 with nothing pushed. */
+static int hold_option(lua_State *L, const char *key, int type)
+{
+	if (!lua_istable(L, 4))
+		return 0;
+	lua_pushstring(L, key);
+	if (lua_rawget(L, 4) == type)
+		return lua_gettop(L);
+	lua_pop(L, 1);
+	return 0;
+}
+
+/* A Lua string may hold a NUL, which the core would take for its end. */
+static int hold_reason(lua_State *L, struct lbm_change *how)
+{
+	int at = hold_option(L, "reason", LUA_TSTRING);
+	size_t len;
+
+	if (!at)
+		return 0;
+	how->reason = lua_tolstring(L, at, &len);
+	return strlen(how->reason) == len ? 0 : LBM_EINVAL;
+}
+
 /* On failure the result is the fourth value when the core got as far as
  * reading the members: a script must learn what was done before it failed. */
 static int set_state(lua_State *L, enum lbm_state state)
@@ -595,15 +646,14 @@ static int set_state(lua_State *L, enum lbm_state state)
 	how.state = state;
 	change_options(L, 4, &how);
 	dry_run = !!(how.flags & LBM_CHANGE_DRY_RUN);
-	if (lua_istable(L, 4)) {
-		lua_pushliteral(L, "progress");
-		if (lua_rawget(L, 4) == LUA_TFUNCTION) {
-			ctx.func = lua_gettop(L);
-			lua_pushnil(L);
-			ctx.err = lua_gettop(L);
-			how.progress = progress_trampoline;
-			how.progress_arg = &ctx;
-		}
+	if (hold_reason(L, &how) < 0)
+		return fail(L, LBM_EINVAL, "the reason must be one line of text: it holds a NUL byte");
+	ctx.func = hold_option(L, "progress", LUA_TFUNCTION);
+	if (ctx.func) {
+		lua_pushnil(L);
+		ctx.err = lua_gettop(L);
+		how.progress = progress_trampoline;
+		how.progress_arg = &ctx;
 	}
 	s = new_scratch(L);
 	luaL_checkstack(L, 3, "no room for the progress function");

@@ -15,7 +15,9 @@ Environment (set by tests/ansible/CMakeLists.txt):
                              the documentation stub written at build time
 Every playbook runs with `-i localhost, -c local`, the json stdout callback
 (or the default one, for what a person reads), no ansible.cfg, no colour,
-and every temp and state directory inside the test's own temp dir.
+and every temp and state directory inside the test's own temp dir: lbmember's
+records (who took a member out, when and why) go to Ansible.state_dir
+($LBM_STATE_DIR), never to /var/lib/lbmember.
 """
 import json
 import os
@@ -108,6 +110,7 @@ class Ansible:
         self.config = os.path.join(self.tmp, "ansible.cfg")
         open(self.config, "w").close()
         self.collections = os.path.join(self.tmp, "collections")
+        self.state_dir = os.path.join(self.tmp, "state")
         os.makedirs(os.path.join(self.tmp, "home", ".ansible"))
         self._n = 0
 
@@ -120,8 +123,26 @@ class Ansible:
     def path(self, name):
         return os.path.join(self.tmp, name)
 
+    def records(self):
+        """The records in state_dir, read from their files (not through
+        lbmember; one per target, {"target", "members": {"POOL\nMEMBER":
+        {...}}}), one entry each, sorted:
+        [{"target", "pool", "member", "state", "by", "since", "reason"}...]."""
+        out = os.path.join(self.state_dir, "out")
+        names = sorted(n for n in os.listdir(out) if n.endswith(".json")) if os.path.isdir(out) else []
+        found = []
+        for n in names:
+            with open(os.path.join(out, n)) as f:
+                rec = json.load(f)
+            for key, entry in rec["members"].items():
+                pool, member = key.split("\n", 1)
+                found.append(dict(entry, target=rec["target"], pool=pool, member=member))
+        return sorted(found, key=lambda r: (r["target"], r["pool"], r["member"]))
+
     def env(self, callback="json", collections=None, **extra):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "LBM_F5_"))}
+        # SUDO_USER too: under sudo it would be who the records name.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("ANSIBLE_", "LBM_F5_")) and k != "SUDO_USER"}
         home = os.path.join(self.tmp, "home")
         env.update({
             "HOME": home,
@@ -144,6 +165,7 @@ class Ansible:
             "ANSIBLE_GATHERING": "explicit",
             "ANSIBLE_FORKS": "1",
             "PAGER": "cat",
+            "LBM_STATE_DIR": self.state_dir,
         })
         env.update(extra)
         return env

@@ -60,12 +60,17 @@ TABLE = [
     ("alias alone", dict(BASE, ca_path="~/ca.pem")),
     ("option and its alias", dict(BASE, ca_file="/etc/a.pem", ca_path="~/b.pem")),
     ("alias of a bad type", dict(BASE, ca_path=[1], foo=1)),
+    # Issue 18: why, and when to cut what a drain waits for.
+    ("str from an int, reason", dict(BASE, state="draining", reason=5)),
+    ("float from a bad string, force_after", dict(BASE, state="draining", wait=True, force_after="soon")),
+    ("float from a string, force_after", dict(BASE, state="draining", wait=True, wait_timeout="3", force_after="1.5")),
 ]
 
 
 def run_module(binary, args_path):
+    tmp = os.path.dirname(args_path)
     proc = subprocess.run([binary, args_path], capture_output=True, text=True, timeout=30,
-                          env=dict(os.environ, HOME=os.path.dirname(args_path)))
+                          env=dict(os.environ, HOME=tmp, LBM_STATE_DIR=os.path.join(tmp, "state")))
     lines = [l for l in proc.stdout.splitlines() if l.strip()]
     check(len(lines) == 1, "expected exactly one line of JSON on stdout", proc.stdout, proc.stderr)
     out = json.loads(lines[0])
@@ -162,6 +167,18 @@ def group_beyond():
         (dict(BASE, weight=2 ** 32 + 5), "weight must be 65535 or less, got: 4294967301"),
         # The core's table parses the options it describes (lbm_option_parse()).
         (dict(BASE, timeout=0), "timeout expects a number of seconds above 0, got '0'"),
+        # Issue 18: reason and force_after, in the module's words where they
+        # depend on its options, else in the core's.
+        (dict(BASE, state="draining", reason="a\tb"),
+         "the reason must be one line of text: it holds a control character"),
+        (dict(BASE, state="draining", reason="é" * 128), "the reason is 256 bytes long: expected at most 255"),
+        (dict(BASE, state="draining", force_after=1), "force_after goes with wait: true: it cuts the connections"),
+        (dict(BASE, state="draining", wait=True, wait_timeout=5, force_after=5),
+         "force_after must be less than wait_timeout (5 s), got: 5"),
+        (dict(BASE, state="draining", wait=True, force_after=-1), "force_after must be more than 0 seconds, got: -1"),
+        (dict(BASE, wait=True, force_after=1), "force_after goes with draining or disabling: it cuts connections"),
+        # Checked in check mode too: it would fail for real.
+        (dict(BASE, state="disabled", force_after=1, _ansible_check_mode=True), "force_after goes with wait: true"),
     ]
     with Ansible() as a:
         for args, msg in cases:
@@ -170,6 +187,20 @@ def group_beyond():
         # An empty string is how a template says "not given" (`{{ x | default('') }}`).
         out = run_module(MODULE_FAKE, a.write("args.json", dict(BASE, user="", password_file="")))
         check(out.get("failed") is not True, "an empty user is taken as not given", out)
+        # So is an empty reason, with enabled too (a role's one variable for both).
+        out = run_module(MODULE_FAKE, a.write("args.json", dict(BASE, reason="")))
+        check(out.get("failed") is not True, "an empty reason is taken as not given", out)
+        # A reason with enabled is done, and the core's warning says it is not kept.
+        out = run_module(MODULE_FAKE, a.write("args.json", dict(BASE, reason="back")))
+        check(out.get("failed") is not True and any("enabling clears the record" in w for w in out.get("warnings", [])),
+              "a reason with enabled warns", out)
+        # 255 bytes is the most a reason holds; the fake settles at once, so
+        # force_after has nothing to cut.
+        out = run_module(MODULE_FAKE, a.write("args.json", dict(BASE, state="draining", reason="x" * 255, wait=True,
+                                                              wait_timeout=2, force_after=1)))
+        m = out["members"][0] if out.get("members") else {}
+        check(out.get("failed") is False and m["after"]["reason"] == "x" * 255 and m["cut"] == 0,
+              "a reason of 255 bytes, force_after", out)
 
 
 def group_playbook():
@@ -186,15 +217,16 @@ def group_playbook():
     # module took its open options from the core's table (basic_auth,
     # login_provider and password_file added; ca_path became the alias of
     # ca_file, and AnsibleModule lists aliases apart, in parentheses); issue
-    # 17 added sync_group.
+    # 17 added sync_group, issue 18 force_after and reason.
     expected = {
         "missing": "missing required arguments: state",
         "wrong type": "argument 'weight' is of type <class 'str'> and we were unable to convert to int: "
                       "<class 'str'> cannot be converted to an int",
         "bad choice": "value of state must be one of: enabled, draining, disabled, got: off",
         "unknown option": "Unsupported parameters for (lb_member) module: backend. Supported parameters include: "
-                          "basic_auth, ca_file, login_provider, member, min_enabled, password, password_file, pool, "
-                          "state, state_dir, state_file, sync_group, target, timeout, user, validate_certs, wait, "
+                          "basic_auth, ca_file, force_after, login_provider, member, min_enabled, password, "
+                          "password_file, pool, reason, state, state_dir, state_file, sync_group, target, timeout, "
+                          "user, validate_certs, wait, "
                           "wait_timeout, weight "
                           "(ca_path).",
     }

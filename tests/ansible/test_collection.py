@@ -18,8 +18,10 @@ from haproxy_fixture import BackendServer, HAProxy
 COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
 # Adapted for issue 16: the options from the core's table are every one it
 # has (password_file, login_provider, basic_auth added), and ca_path is now
-# the alias of the table's ca_file. Issue 17 added sync_group (F5 pairs).
-OPTIONS = ["target", "pool", "member", "state", "weight", "wait", "wait_timeout", "min_enabled", "user",
+# the alias of the table's ca_file. Issue 17 added sync_group (F5 pairs),
+# issue 18 reason and force_after.
+OPTIONS = ["target", "pool", "member", "state", "weight", "reason", "wait", "wait_timeout", "force_after",
+           "min_enabled", "user",
            "password", "password_file", "login_provider", "basic_auth", "validate_certs", "ca_file", "timeout",
            "state_dir", "state_file", "sync_group"]
 
@@ -37,6 +39,7 @@ def group_doc():
             check(("= %s\n" % required) in out, "%s not shown as mandatory" % required, out)
         check("choices: [enabled, draining, disabled]" in out, "state choices", out)
         check("serial: 1" in out and "state: draining" in out, "rolling example", out)
+        check("reason: \"kernel update, CHG-1234\"" in out and "force_after: 60" in out, "force_after example", out)
 
         # The machine-readable form: exactly the options the binary accepts.
         proc = a.tool("ansible-doc", "-j", "lbmember.lb.lb_member", env=env)
@@ -47,8 +50,14 @@ def group_doc():
         check(doc["options"]["ca_file"]["aliases"] == ["ca_path"], "ca_path an alias", doc["options"]["ca_file"])
         check(doc["options"]["timeout"]["default"] == 5, "timeout's default", doc["options"]["timeout"])
         check("no_log" in " ".join(doc["options"]["password"]["description"]), "password's no_log note")
-        for key in ("restore_weight", "agent", "template", "ephemeral", "follows"):
+        for key in ("restore_weight", "agent", "template", "ephemeral", "follows", "reason", "by", "since"):
             check(key in returns["members"]["contains"]["before"]["contains"], "RETURN %s" % key)
+        check(returns["members"]["contains"]["cut"]["type"] == "int", "RETURN cut", returns["members"])
+        check(doc["options"]["force_after"]["type"] == "float" and doc["options"]["reason"]["type"] == "str",
+              "types of reason and force_after", doc["options"])
+        # state_dir is for every target now (the records), as the core's table says.
+        check(not any("Only for" in line for line in doc["options"]["state_dir"]["description"]), "state_dir",
+              doc["options"]["state_dir"])
 
 
 def group_list():

@@ -3,8 +3,9 @@
 on loopback; HAProxy's own runtime API (show stat / show servers state, read
 by the fixture with plain sockets) is the witness.
 
-Groups: cycle, wait, check, diff, failures, allpools, rolling
+Groups: cycle, wait, check, diff, failures, allpools, rolling, pair, reason, force, wait_record
 """
+import calendar
 import json
 import os
 import time
@@ -55,6 +56,27 @@ class Env:
 def only_result(run):
     check(len(run.results) == 1, "expected one task result", run)
     return run.results[0]
+
+
+# Who the records name: the module takes $SUDO_USER first.
+OPERATOR = {"SUDO_USER": "lbm-operator"}
+REASON = "kernel update, CHG-1234"
+
+
+def epoch(iso):
+    """ISO 8601 UTC ("2026-12-01T14:34:42Z") as seconds since the epoch."""
+    return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def check_record(member, reason, since_range, what, by=OPERATOR["SUDO_USER"]):
+    """member (a result's before or after) holds the record: reason, by, and
+    since within since_range (epoch seconds, inclusive)."""
+    check(member["reason"] == reason and member["by"] == by, what + ": reason and by", member)
+    check(since_range[0] <= epoch(member["since"]) <= since_range[1], what + ": since", member, since_range)
+
+
+def check_no_record(member, what):
+    check(member["reason"] is None and member["by"] is None and member["since"] is None, what + ": no record", member)
 
 
 def group_cycle():
@@ -166,9 +188,12 @@ def group_check():
 
 def group_diff():
     with Env() as e:
-        r = only_result(e.a.playbook([e.lb("drain", pool="app", member="s2", state="draining")], diff=True))
+        r = only_result(e.a.playbook([e.lb("drain", pool="app", member="s2", state="draining")], diff=True,
+                                     env=OPERATOR))
+        # Taken out of rotation: who, when and why (none given) show too.
+        record = 'reason: ""\nby: lbm-operator\nsince: %s\n' % r["members"][0]["after"]["since"]
         want = [{"before_header": "app/s2", "after_header": "app/s2",
-                 "before": "state: enabled\nweight: 1\n", "after": "state: draining\nweight: 1\n"}]
+                 "before": "state: enabled\nweight: 1\n", "after": "state: draining\nweight: 1\n" + record}]
         check(r.get("diff") == want, "diff", r)
         e.expect("app", "s2", "draining")
 
@@ -279,6 +304,179 @@ def group_pair():
         check(r["failed"] is True and r["msg"] == "target entry 2 must be a balancer URI, got: a number", "bad entry", r)
 
 
+def group_reason():
+    """reason, by and since: recorded by a drain, read back by the runs that
+    follow (whatever they change), kept by a disable, cleared by enable; the
+    state directory's files are the witness."""
+    with Env() as e:
+        t0 = int(time.time())
+        r = only_result(e.a.playbook([e.lb("drain", pool="app", member="s1", state="draining", reason=REASON)],
+                                     env=OPERATOR))
+        t1 = int(time.time())
+        m = r["members"][0]
+        check(r["changed"] is True and r["msg"] == "app/s1: enabled -> draining" and m["cut"] == 0, "drain", r)
+        check_no_record(m["before"], "before the drain")
+        check_record(m["after"], REASON, (t0, t1), "after the drain")
+        e.expect("app", "s1", "draining")
+        recs = e.a.records()
+        check(len(recs) == 1 and recs[0]["pool"] == "app" and recs[0]["member"] == "s1"
+              and recs[0]["reason"] == REASON and recs[0]["by"] == "lbm-operator" and recs[0]["state"] == "draining"
+              and recs[0]["target"] == e.target, "the record on disk", recs)
+        since = m["after"]["since"]
+
+        # The same task again, without a reason, as a status run: nothing
+        # changes, and the record shows in before and after, and in the diff.
+        r = only_result(e.a.playbook([e.lb("again", pool="app", member="s1", state="draining")], diff=True))
+        m = r["members"][0]
+        check(r["changed"] is False and r["msg"] == "app/s1: already draining", "second run", r)
+        for side in ("before", "after"):
+            check_record(m[side], REASON, (t0, t1), "second run, " + side)
+            check(m[side]["since"] == since, "second run: since kept", m)
+        text = "state: draining\nweight: 1\nreason: %s\nby: lbm-operator\nsince: %s\n" % (json.dumps(REASON), since)
+        check(r["diff"] == [{"before_header": "app/s1", "after_header": "app/s1", "before": text, "after": text}],
+              "diff of an unchanged member", r)
+
+        # Disabling it without a new reason keeps the first one and its time;
+        # by names who made this change.
+        r = only_result(e.a.playbook([e.lb("disable", pool="app", member="s1", state="disabled")], diff=True,
+                                     env={"SUDO_USER": "lbm-second"}))
+        m = r["members"][0]
+        check(r["changed"] is True and m["after"]["state"] == "disabled", "disable", r)
+        check_record(m["after"], REASON, (t0, t1), "after the disable", by="lbm-second")
+        check(m["after"]["since"] == since, "the disable keeps since", m)
+        check(r["diff"][0]["before"] == text
+              and r["diff"][0]["after"] == text.replace("draining", "disabled").replace("lbm-operator", "lbm-second"),
+              "diff of the disable", r)
+        e.expect("app", "s1", "disabled")
+
+        # Other members have none; an empty reason is none (how a template says it).
+        r = only_result(e.a.playbook([e.lb("drain s2", pool="app", member="s2", state="draining", reason="")],
+                                     env=OPERATOR))
+        check_record(r["members"][0]["after"], "", (t0, int(time.time())), "a drain with an empty reason")
+        check(len(e.a.records()) == 2, "two records", e.a.records())
+
+        # enable clears it, in the result and on disk.
+        r = only_result(e.a.playbook([e.lb("enable", pool="app", member="s1", state="enabled")], diff=True))
+        m = r["members"][0]
+        check(r["changed"] is True, "enable", r)
+        check_record(m["before"], REASON, (t0, t1), "before the enable", by="lbm-second")
+        check_no_record(m["after"], "after the enable")
+        check(r["diff"][0]["after"] == "state: enabled\nweight: 1\n", "diff of the enable", r)
+        e.expect("app", "s1", "enabled")
+        check([(x["member"], x["state"]) for x in e.a.records()] == [("s2", "draining")], "s1's record gone",
+              e.a.records())
+        check_no_record(only_result(e.a.playbook([e.lb("status", pool="app", member="s1", state="enabled")]))
+                        ["members"][0]["after"], "enabled, read back")
+
+        # Check mode predicts the change and records nothing.
+        r = only_result(e.a.playbook([e.lb("check", pool="app", member="s3", state="disabled", reason=REASON)],
+                                     check=True))
+        check(r["changed"] is True and r["members"][0]["result"] == "would_apply", "check mode", r)
+        check(len(e.a.records()) == 1, "check mode wrote a record", e.a.records())
+        e.expect("app", "s3", "enabled")
+
+        # Refused before anything is touched: a reason of two lines, one too
+        # long, a record that cannot be written.
+        blocker = e.a.write("not-a-dir", "")
+        cases = [
+            ("two lines", dict(state="draining", reason="one\ntwo"),
+             "the reason must be one line of text: it holds a control character"),
+            ("too long", dict(state="draining", reason="x" * 256),
+             "the reason is 256 bytes long: expected at most 255"),
+            ("no state dir", dict(state="draining", reason=REASON, state_dir=os.path.join(blocker, "state")),
+             "cannot record the reason, so nothing was changed: "),
+        ]
+        run = e.a.playbook([e.lb(n, ignore_errors=True, pool="app", member="s3", **args) for n, args, _ in cases])
+        check(run.stats["ignored"] == len(cases), "every case fails", run)
+        for name, _, msg in cases:
+            r = run.result(name)
+            check(r["failed"] is True and r["changed"] is False and r["msg"].startswith(msg), name, r)
+        e.expect("app", "s3", "enabled")
+        check(len(e.a.records()) == 1, "no record written", e.a.records())
+
+
+def group_force():
+    """force_after: a user who outstays it is cut, and the drain settles
+    long before wait_timeout; check mode cuts nothing."""
+    with Env() as e:
+        server = e.servers["s1"]
+        conn = e.h.hold("app", "s1")
+        try:
+            check(server.wait_held(1), "connection not held on s1")
+            drain = dict(pool="app", member="s1", state="draining", wait=True, wait_timeout=10, force_after=1)
+            r = only_result(e.a.playbook([e.lb("check", **drain)], check=True))
+            check(r["changed"] is True and r["members"][0]["cut"] == 0, "check mode", r)
+            e.expect("app", "s1", "enabled")
+            check(e.h.server_stat("app", "s1")["scur"] == "1", "check mode cut the connection")
+
+            start = time.monotonic()
+            run = e.a.playbook([e.lb("drain", reason="stuck client", **drain)])
+            took = time.monotonic() - start
+            r = only_result(run)
+            m = r["members"][0]
+            check(run.rc == 0 and r["changed"] is True and m["cut"] == 1 and m["after"]["active"] == 0,
+                  "drain with force_after", run)
+            check(r["msg"] == "app/s1: enabled -> draining (1 connection cut)", "msg", r)
+            check(took < 8, "the task took %.1f s: it did not cut at force_after" % took)
+            e.expect("app", "s1", "draining")
+            check(e.h.server_stat("app", "s1")["scur"] == "0", "HAProxy still counts the connection")
+            # The user's connection was ended by HAProxy, not answered by the server.
+            conn.settimeout(5)
+            try:
+                reply = conn.recv(65536)
+            except OSError:
+                reply = b""
+            check(b"200 OK" not in reply and server.served == 0, "the held request was answered", reply)
+            r = only_result(e.a.playbook([e.lb("status", pool="app", member="s1", state="draining")]))
+            check(r["changed"] is False and r["members"][0]["before"]["reason"] == "stuck client",
+                  "the reason of a drain that cut", r)
+
+            # Refused where the task cannot mean it.
+            cases = [
+                ("without wait", dict(drain, wait=False), "force_after goes with wait: true"),
+                ("not below wait_timeout", dict(drain, force_after=10),
+                 "force_after must be less than wait_timeout (10 s), got: 10"),
+                ("zero", dict(drain, force_after=0), "force_after must be more than 0 seconds, got: 0"),
+                ("with enabled", dict(drain, state="enabled"),
+                 "force_after goes with draining or disabling: it cuts connections"),
+            ]
+            run = e.a.playbook([e.lb(n, ignore_errors=True, **args) for n, args, _ in cases])
+            for name, _, msg in cases:
+                r = run.result(name)
+                check(r["failed"] is True and r["changed"] is False and r["msg"].startswith(msg), name, r)
+            e.expect("app", "s1", "draining")
+        finally:
+            server.release()
+            conn.close()
+
+
+def group_wait_record():
+    """A drain whose wait polls the balancer (a user still connected) keeps
+    its record in the result: the after that the wait reads back."""
+    with Env() as e:
+        server = e.servers["s2"]
+        conn = e.h.hold("app", "s2")
+        try:
+            check(server.wait_held(1), "connection not held on s2")
+            p = e.a.playbook([e.lb("drain", pool="app", member="s2", state="draining", reason=REASON, wait=True,
+                                   wait_timeout=30)], env=OPERATOR, popen=True)
+            end = time.monotonic() + 30
+            while e.witness("app", "s2")[0] != "DRAIN" and time.monotonic() < end:
+                time.sleep(0.1)
+            time.sleep(1.5)  # the wait has looked at the balancer again by now
+            server.release()
+            conn.close()
+            run = e.a.finish(p)
+        finally:
+            server.release()
+            conn.close()
+        r = only_result(run)
+        m = r["members"][0]
+        check(run.rc == 0 and m["after"]["active"] == 0, "drain with wait", run)
+        check_record(m["after"], REASON, (int(time.time()) - 60, int(time.time())), "after a wait")
+
+
 if __name__ == "__main__":
     main({"cycle": group_cycle, "wait": group_wait, "check": group_check, "diff": group_diff,
-          "failures": group_failures, "allpools": group_allpools, "rolling": group_rolling, "pair": group_pair})
+          "failures": group_failures, "allpools": group_allpools, "rolling": group_rolling, "pair": group_pair,
+          "reason": group_reason, "force": group_force, "wait_record": group_wait_record})

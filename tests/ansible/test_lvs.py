@@ -21,12 +21,13 @@ BASE = {"target": "lvs://", "pool": POOL, "state_dir": "/tmp/lbm-state",
         "_ansible_no_log": False, "_ansible_verbosity": 0, "_ansible_version": "2.14.18"}
 # (step, arguments): run in this order in one VM.
 STEPS = [
-    ("drain", dict(BASE, member="198.51.100.21", state="draining", wait=True, wait_timeout=5)),
+    ("drain", dict(BASE, member="198.51.100.21", state="draining", wait=True, wait_timeout=5, reason="nic swap")),
     ("drain_again", dict(BASE, member="198.51.100.21:80", state="draining")),
     ("check_disable", dict(BASE, member="198.51.100.21", state="disabled", _ansible_check_mode=True)),
     ("disable", dict(BASE, member="198.51.100.21", state="disabled", _ansible_diff=True)),
     ("enable", dict(BASE, member="198.51.100.21", state="enabled", _ansible_diff=True)),
     ("enable_again", dict(BASE, member="198.51.100.21", state="enabled")),
+    ("force", dict(BASE, member="198.51.100.22", state="draining", wait=True, wait_timeout=5, force_after=1)),
     ("weight", dict(BASE, member="198.51.100.22", state="enabled", weight="7")),
     ("everywhere", dict(BASE, pool=None, member="198.51.100.22:80", state="draining")),
     ("unknown", dict(BASE, member="198.51.100.99", state="draining")),
@@ -100,18 +101,26 @@ def group_vm():
     out, ipvs = ok("drain", True)
     check(out["members"][0]["after"]["weight"] == 0 and out["members"][0]["after"]["state"] == "draining", "drain", out)
     check(dest(ipvs, VIP, "198.51.100.21:80") == "Route 0", "ipvsadm after drain", ipvs)
+    check(out["members"][0]["after"]["reason"] == "nic swap" and out["members"][0]["after"]["since"], "record", out)
     out, ipvs = ok("drain_again", False)
+    check(out["members"][0]["before"]["reason"] == "nic swap", "record read back", out)
     out, ipvs = ok("check_disable", True)
     check(out["members"][0]["after"]["state"] == "disabled", "predicted", out)
     check(dest(ipvs, VIP, "198.51.100.21:80") == "Route 0", "check mode touched IPVS", ipvs)
     out, ipvs = ok("disable", True)
     check(dest(ipvs, VIP, "198.51.100.21:80") is None, "still in IPVS after disable", ipvs)
-    check(out["diff"][0]["before"] == "state: draining\nweight: 0\n" and out["diff"][0]["after"].startswith(
-        "state: disabled\n"), "diff", out)
+    # Drained through lbmember: the diff shows its record too.
+    check(out["diff"][0]["before"].startswith("state: draining\nweight: 0\nreason: \"nic swap\"\nby: ")
+          and out["diff"][0]["after"].startswith("state: disabled\n"), "diff", out)
     out, ipvs = ok("enable", True)
     check(dest(ipvs, VIP, "198.51.100.21:80") == "Route 5", "weight 5 and Route restored", ipvs)
     check(out["diff"][0]["after"] == "state: enabled\nweight: 5\n", "diff after enable", out)
+    check(out["members"][0]["after"]["reason"] is None, "record cleared", out)
     ok("enable_again", False)
+    out, rc, ipvs = r["force"]
+    check(rc == 1 and out["failed"] is True and out["changed"] is False and "LVS: cannot force: " in out["msg"],
+          "force_after refused", out)
+    check(dest(ipvs, VIP, "198.51.100.22:80") == "Masq 3", "force_after touched IPVS", ipvs)
     out, ipvs = ok("weight", True)
     check(dest(ipvs, VIP, "198.51.100.22:80") == "Masq 7", "weight 7 from '7', Masq kept", ipvs)
     out, ipvs = ok("everywhere", True)

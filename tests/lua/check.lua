@@ -71,6 +71,28 @@ function check.ok(what, v, msg, code)
 	return v
 end
 
+-- The key=value lines a witness command prints, as a table; the command
+-- must succeed.
+function check.keyvalues(command, what)
+	local f = assert(io.popen(command))
+	local t = {}
+	for line in f:lines() do
+		local k, v = line:match("^(%w+)=(.*)$")
+		if k then
+			t[k] = v
+		end
+	end
+	check.truthy(f:close(), what)
+	return t
+end
+
+-- lbmember's record of pool/member, read from its file by run.py's
+-- $LBM_RECORDS: {target=, state=, by=, since=, reason=}, or {none="1"}.
+function check.record(pool, member)
+	return check.keyvalues(os.getenv("LBM_RECORDS") .. " " .. pool .. " " .. member,
+		"record of " .. pool .. "/" .. member)
+end
+
 -- Runs each named test in order, printing one line per test.
 function check.run(tests)
 	for _, t in ipairs(tests) do

@@ -9,6 +9,13 @@ real HAProxy or the F5 emulator started here.
 Environment (set by CTest): LBM_SRC, LBM_LUA (the interpreter), LBM_LUA_CPATH
 (where lbmember.so is), LBM_LUA_PRELOAD (the ASan runtime, sanitizer builds).
 
+Every script gets a fresh LBM_STATE_DIR, removed afterwards, so that
+lbmember's records (who took a member out, when and why) stay out of
+/var/lib/lbmember and out of the next run; SUDO_USER is "lbm-operator", the
+name they record; LBM_RECORDS is a shell command prefix:
+`$LBM_RECORDS POOL MEMBER` prints the record's file as key=value lines
+(target, state, by, since, reason), or none=1.
+
 In haproxy mode (backends web: s1 s2 s3, api: s1 a2, trk: t1 and t2 which
 tracks t1; health checks on) the script sees LBM_TARGET (unix socket), LBM_TARGET_TCP,
 LBM_TARGET_USER (a socket at level "user"), LBM_PEER and LBM_PEER_OPERATOR (a
@@ -17,7 +24,9 @@ its socket at level "operator"), LBM_WITNESS (a shell command
 prefix: `$LBM_WITNESS BACKEND SERVER` prints that server's `show stat`
 status, weight and scur as key=value lines, read with plain sockets, not
 lbmember) and LBM_CTL, a directory: creating LBM_CTL/release makes the
-connection held on web/s3 since the start finish.
+connection held on web/s3 since the start finish; creating LBM_CTL/hold-NAME
+opens a connection held on web/NAME (until the end), and LBM_CTL/held-NAME
+appears once its server holds it.
 
 In f5 mode (the iControl REST emulator, tests/lib/f5_fixture.py): LBM_TARGET,
 LBM_CA_FILE, LBM_OTHER_CA_FILE (a CA that did not sign the emulator's
@@ -29,6 +38,7 @@ emulator's record of the member, after setting the fields given).
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -60,7 +70,10 @@ def lua_env(extra=None):
 def run_lua(args, extra_env=None, timeout=240):
     """Run lua5.4 with args; return its exit code, output passed through."""
     cmd = [os.environ.get("LBM_LUA", "lua5.4")] + list(args)
-    proc = subprocess.run(cmd, env=lua_env(extra_env), timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="lbm-lua-state-") as state:
+        records = "%s%s %s records %s" % (UNPRELOAD, sys.executable, os.path.join(HERE, "witness.py"), state)
+        env = dict({"LBM_STATE_DIR": state, "SUDO_USER": "lbm-operator", "LBM_RECORDS": records}, **(extra_env or {}))
+        proc = subprocess.run(cmd, env=lua_env(env), timeout=timeout)
     return proc.returncode
 
 
@@ -80,14 +93,27 @@ def haproxy_mode(script):
     ctl = os.path.join(ha.workdir, "ctl")
     os.mkdir(ctl)
     held = ha.hold("web", "s3")
+    asked = []  # connections held on demand: hold-NAME
     stop = threading.Event()
 
+    def hold_when_asked():
+        for s in servers:
+            name = os.path.join(ctl, "hold-" + s.name)
+            if os.path.exists(name):
+                os.remove(name)
+                before = s.held
+                asked.append(ha.hold("web", s.name))
+                if s.wait_held(before + 1):
+                    open(os.path.join(ctl, "held-" + s.name), "w").close()
+
     def release_when_asked():
+        released = False
         while not stop.is_set():
-            if os.path.exists(os.path.join(ctl, "release")):
+            if not released and os.path.exists(os.path.join(ctl, "release")):
                 servers[2].release()
                 held.close()
-                return
+                released = True
+            hold_when_asked()
             time.sleep(0.05)
 
     try:
@@ -108,6 +134,8 @@ def haproxy_mode(script):
     finally:
         stop.set()
         held.close()
+        for conn in asked:
+            conn.close()
         ha.stop()
         ha2.stop()
         for s in servers + [other]:

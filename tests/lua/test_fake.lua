@@ -140,6 +140,9 @@ test("pools lists every pool and member", function()
 	check.eq(m.template, false, "template")
 	check.eq(m.ephemeral, false, "ephemeral")
 	check.eq(m.agent, false, "agent")
+	check.eq(m.reason, nil, "reason (no record)")
+	check.eq(m.by, nil, "by (no record)")
+	check.eq(m.since, nil, "since (no record)")
 	check.eq(math.type(m.port), "integer", "port type")
 	check.eq(pools[2].members[2].address, "", "address of a member without one")
 	check.eq(pools[2].members[2].port, 0, "port of a member without one")
@@ -215,6 +218,7 @@ test("drain, disable, enable: result tables", function()
 	-- the string result.warning.
 	check.eq(#r.warnings, 0, "warnings")
 	check.eq(r.outcomes[1].waiting, false, "outcome waiting")
+	check.eq(r.outcomes[1].cut, 0, "outcome cut")
 	check.eq(#r.outcomes, 1, "outcomes")
 	check.eq(r.outcomes[1].before, r.before, "before is outcomes[1].before")
 	check.eq(r.outcomes[1].changed, true, "outcome changed")
@@ -286,14 +290,70 @@ test("change failures", function()
 	check.fails("ENOTFOUND", "^no pool has a member 'zz'$", "unknown member anywhere", lb:enable(nil, "zz"))
 	check.fails("ENOTFOUND", "^Fake: no pool 'nope'$", "unknown pool", lb:disable("nope", "a"))
 	check.fails("EINVAL", "^no member given$", "empty member", lb:drain("web", ""))
+	check.fails("EINVAL", "^force_after 1 s must be less than the wait %(0 s%)", "force_after without a wait",
+		lb:drain("web", "a", { force_after = 1 }))
+	check.fails("EINVAL", "^force_after goes with draining or disabling", "force_after with enable",
+		lb:enable("web", "a", { wait = 2, force_after = 1 }))
+	check.fails("EINVAL", "^force_after must be a positive number of seconds$", "infinite force_after",
+		lb:drain("web", "a", { wait = 2, force_after = math.huge }))
+	check.fails("EINVAL", "^the reason must be one line of text: it holds a control character$", "reason \\r",
+		lb:drain("web", "a", { reason = "a\rb" }))
+	check.fails("EINVAL", "^the reason must be one line of text: it holds a NUL byte$", "reason with a NUL",
+		lb:disable("web", "a", { reason = "a\0" }))
+	check.fails("EINVAL", "^the reason is 256 bytes long: expected at most 255$", "reason of 256 bytes",
+		lb:drain("web", "a", { reason = string.rep("é", 128) }))
 	check.eq(lb:member("web", "a").state, lbm.ENABLED, "nothing changed")
+	-- A reason with enable: done, and the core says it is not kept.
+	local r = check.ok("reason with enable", lb:enable("web", "a", { reason = "done" }))
+	check.eq(r.warnings[1], "a reason is kept only while a member is out of rotation: enabling clears the record",
+		"reason with enable: warned")
+end)
+
+test("reason, by, since: recorded in the state directory, cleared by enable", function()
+	-- A target of its own: records are per target.
+	local target = "fake://rec:a,b,c"
+	local lb <close> = check.ok("open", lbm.open(target))
+	local t0 = os.time()
+	local r = check.ok("drain", lb:drain("rec", "a", { reason = "disk swap", wait = 2, force_after = 1 }))
+	check.eq(r.after.reason, "disk swap", "reason")
+	check.eq(r.after.by, os.getenv("SUDO_USER"), "by: $SUDO_USER")
+	check.match(r.after.since, "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$", "since")
+	check.truthy(r.after.since >= os.date("!%Y-%m-%dT%H:%M:%SZ", t0)
+		and r.after.since <= os.date("!%Y-%m-%dT%H:%M:%SZ"), "since is now: " .. r.after.since)
+	check.eq(r.outcomes[1].cut, 0, "nothing to cut: the fake has no connections")
+	-- Read back from the state directory. (A second handle would be a
+	-- second fake balancer, every member enabled: test_haproxy.lua does that.)
+	local m = check.ok("member", lb:member("rec", "a"))
+	check.eq(m.reason .. "|" .. m.since, "disk swap|" .. r.after.since, "read back")
+	check.eq(check.ok("pools", lb:pools())[1].members[1].by, os.getenv("SUDO_USER"), "in pools() too")
+	-- Without a reason: recorded all the same, with an empty one.
+	r = check.ok("drain b", lb:drain("rec", "b"))
+	check.eq(r.after.reason, "", "no reason given")
+	check.eq(r.after.by, os.getenv("SUDO_USER"), "by, without a reason")
+	r = check.ok("enable", lb:enable("rec", "a"))
+	check.eq(r.before.reason, "disk swap", "before the enable")
+	check.eq(r.after.reason, nil, "reason cleared")
+	check.eq(r.after.since, nil, "since cleared")
+	check.eq(lb:member("rec", "a").by, nil, "read back cleared")
+	check.eq(check.record("rec", "a").none, "1", "the record's file is gone")
+	local rec = check.record("rec", "b")
+	check.eq(rec.target .. " " .. rec.state .. " " .. rec.by, target .. " draining " .. os.getenv("SUDO_USER"),
+		"b's record's file")
+	-- A dry run records nothing.
+	check.ok("dry run", lb:disable("rec", "c", { reason = "never", dry_run = true }))
+	check.eq(check.record("rec", "c").none, "1", "a dry run's record")
 end)
 
 test("change misuse raises", function()
 	local lb <close> = open()
-	-- Adapted for 0.2: the list of expected options gained progress.
-	check.raises("bad argument #3 to 'drain' %(unknown option 'wiat' %(expected weight, wait, "
-		.. "min_enabled, dry_run, progress%)%)", "typo", function() return lb:drain("web", "a", { wiat = 3 }) end)
+	-- Adapted for 0.2: the list of expected options gained progress; issue
+	-- 18 force_after and reason.
+	check.raises("bad argument #3 to 'drain' %(unknown option 'wiat' %(expected weight, wait, force_after, "
+		.. "min_enabled, dry_run, reason, progress%)%)", "typo", function() return lb:drain("web", "a", { wiat = 3 }) end)
+	check.raises("option 'reason' must be a string, got number", "reason 5",
+		function() return lb:drain("web", "a", { reason = 5 }) end)
+	check.raises("option 'force_after' must be a number of seconds, 0 or more, got number", "force_after -1",
+		function() return lb:drain("web", "a", { wait = 2, force_after = -1 }) end)
 	check.raises("option 'weight' must be an integer, 0 or more, got number", "weight -1",
 		function() return lb:enable("web", "a", { weight = -1 }) end)
 	check.raises("option 'weight' must be an integer, 0 or more, got number", "weight 1.5",

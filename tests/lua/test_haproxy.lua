@@ -2,27 +2,44 @@
 -- The module against a real HAProxy started by run.py (web: s1 s2 s3, api:
 -- s1 a2, trk: t1 and t2 tracking t1, health checks on, one connection held on web/s3 until LBM_CTL/release
 -- exists). Every change is confirmed by an independent witness: `show stat`
--- and `show servers state` read with plain sockets by witness.py.
+-- and `show servers state` read with plain sockets by witness.py, and
+-- lbmember's records read as files ($LBM_RECORDS).
 local check = require "check"
 local lbm = require "lbmember"
 
 local TARGET = assert(os.getenv("LBM_TARGET"), "LBM_TARGET")
 
 local function witness(backend, server)
-	local f = assert(io.popen(os.getenv("LBM_WITNESS") .. " " .. backend .. " " .. server))
-	local t = {}
-	for line in f:lines() do
-		local k, v = line:match("^(%w+)=(.*)$")
-		if k then
-			t[k] = v
-		end
-	end
-	check.truthy(f:close(), "witness for " .. backend .. "/" .. server)
-	return t
+	return check.keyvalues(os.getenv("LBM_WITNESS") .. " " .. backend .. " " .. server,
+		"witness for " .. backend .. "/" .. server)
 end
 
 local function status(backend, server)
 	return witness(backend, server).status
+end
+
+-- The times from t0 to now, as lbmember writes them (ISO 8601, UTC).
+local function since_now(t0)
+	local t = {}
+	for s = t0, os.time() do
+		t[os.date("!%Y-%m-%dT%H:%M:%SZ", s)] = true
+	end
+	return t
+end
+
+-- A connection held on web/NAME by run.py, until the end of the script.
+local function hold(name)
+	local ctl = os.getenv("LBM_CTL")
+	assert(io.open(ctl .. "/hold-" .. name, "w")):close()
+	for _ = 1, 200 do
+		local f = io.open(ctl .. "/held-" .. name)
+		if f then
+			f:close()
+			return
+		end
+		witness("web", name) -- a pause, of a Python start-up
+	end
+	error("run.py did not hold a connection on web/" .. name)
 end
 
 local function open(target)
@@ -280,6 +297,97 @@ test("lbm.open{t1, t2}: one handle over an HA pair, undone together", function()
 	check.eq(status("web", "s2"), "UP", "witness: back as it was")
 	check.raises("target 2 is a number, expected a string", "a number in the list", lbm.open, { TARGET, 5 })
 	check.raises("expected a target, or a list of targets", "an empty list", lbm.open, {})
+end)
+
+local REASON = "kernel update, CHG-1234"
+
+test("reason, by and since: recorded, read back, kept, cleared by enable", function()
+	local lb <close> = open()
+	local t0 = os.time()
+	local r = check.ok("drain with a reason", lb:drain("web", "s2", { reason = REASON }))
+	check.eq(r.before.reason, nil, "before: no reason")
+	check.eq(r.before.by, nil, "before: by nobody")
+	check.eq(r.before.since, nil, "before: no since")
+	check.eq(r.after.reason, REASON, "after: reason")
+	check.eq(r.after.by, "lbm-operator", "after: by ($SUDO_USER)")
+	check.truthy(since_now(t0)[r.after.since], "after: since " .. tostring(r.after.since))
+	check.eq(status("web", "s2"), "DRAIN", "witness")
+	local rec = check.record("web", "s2")
+	check.eq(rec.reason .. "|" .. rec.by .. "|" .. rec.state .. "|" .. rec.target,
+		REASON .. "|lbm-operator|draining|" .. TARGET, "the record's file")
+	check.eq(os.date("!%Y-%m-%dT%H:%M:%SZ", tonumber(rec.since)), r.after.since, "the record's time")
+
+	-- Another handle reads it back, through member() and pools().
+	local other <close> = open()
+	local m = check.ok("member", other:member("web", "s2"))
+	check.eq(m.reason .. "|" .. m.by .. "|" .. m.since, REASON .. "|lbm-operator|" .. r.after.since, "member()")
+	check.eq(check.ok("pools", other:pools("web"))[1].members[2].reason, REASON, "pools()")
+	check.eq(check.ok("member s1", other:member("web", "s1")).reason, nil, "a member in rotation has none")
+
+	-- Disabling without a new reason keeps the reason and the time.
+	r = check.ok("disable", lb:disable("web", "s2"))
+	check.eq(r.before.reason, REASON, "disable: before")
+	check.eq(r.after.reason .. "|" .. r.after.since, REASON .. "|" .. m.since, "disable: kept")
+	check.eq(status("web", "s2"), "MAINT", "witness after disable")
+
+	r = check.ok("enable", lb:enable("web", "s2", { wait = 10 }))
+	check.eq(r.before.reason, REASON, "enable: before")
+	check.eq(r.after.reason, nil, "enable: reason cleared")
+	check.eq(r.after.by, nil, "enable: by cleared")
+	check.eq(r.after.since, nil, "enable: since cleared")
+	check.eq(other:member("web", "s2").reason, nil, "read back after enable")
+	check.eq(check.record("web", "s2").none, "1", "the record's file is gone")
+	check.eq(status("web", "s2"), "UP", "witness after enable")
+end)
+
+test("a reason lbmember cannot take or record: nil, message, code; nothing touched", function()
+	local lb <close> = open()
+	check.fails("EINVAL", "^the reason must be one line of text: it holds a control character$", "two lines",
+		lb:drain("web", "s2", { reason = "one\ntwo" }))
+	check.fails("EINVAL", "^the reason must be one line of text: it holds a NUL byte$", "a NUL",
+		lb:drain("web", "s2", { reason = "one\0two" }))
+	check.fails("EINVAL", "^the reason is 256 bytes long: expected at most 255$", "too long",
+		lb:drain("web", "s2", { reason = string.rep("x", 256) }))
+	check.raises("option 'reason' must be a string, got number", "a number",
+		function() return lb:drain("web", "s2", { reason = 5 }) end)
+	local blocked <close> = check.ok("open", lbm.open(TARGET, { state_dir = "/dev/null/lbm-state" }))
+	check.fails("EIO", "^cannot record the reason, so nothing was changed: ", "no state directory",
+		blocked:drain("web", "s2", { reason = REASON }))
+	check.eq(status("web", "s2"), "UP", "witness: untouched")
+	check.eq(check.record("web", "s2").none, "1", "no record")
+end)
+
+test("force_after: what outstays it is cut, the drain settles", function()
+	hold("s1")
+	check.eq(witness("web", "s1").scur, "1", "the held connection")
+	local lb <close> = open()
+	local cut_seen = 0
+	local t0 = os.time()
+	local r = check.ok("drain, force after 1 s", lb:drain("web", "s1", { wait = 10, force_after = 1,
+		reason = "stuck client", progress = function(p)
+			cut_seen = math.max(cut_seen, p.outcomes[1].cut)
+		end }))
+	check.truthy(os.time() - t0 < 8, "settled long before the wait's end: " .. os.time() - t0 .. " s")
+	check.eq(r.outcomes[1].cut, 1, "cut")
+	check.eq(math.type(r.outcomes[1].cut), "integer", "cut is an integer")
+	check.eq(cut_seen, 1, "progress saw the cut")
+	check.eq(r.outcomes[1].waiting, false, "settled")
+	check.eq(r.after.active, 0, "no connection left")
+	local w = witness("web", "s1")
+	check.eq(w.status .. " " .. w.scur, "DRAIN 0", "witness")
+	check.eq(check.ok("member", lb:member("web", "s1")).reason, "stuck client", "the reason of a drain that cut")
+
+	check.fails("EINVAL", "^force_after 1 s must be less than the wait %(0 s%)", "without a wait",
+		lb:disable("web", "s1", { force_after = 1 }))
+	check.fails("EINVAL", "^force_after 5 s must be less than the wait %(5 s%)", "not below the wait",
+		lb:disable("web", "s1", { wait = 5, force_after = 5 }))
+	check.fails("EINVAL", "^force_after goes with draining or disabling: it cuts connections$", "with enable",
+		lb:enable("web", "s1", { wait = 5, force_after = 1 }))
+	check.raises("option 'force_after' must be a number of seconds, 0 or more, got string", "a string",
+		function() return lb:drain("web", "s1", { wait = 5, force_after = "1" }) end)
+	check.eq(status("web", "s1"), "DRAIN", "witness: untouched")
+	check.ok("enable s1", lb:enable("web", "s1", { wait = 10 }))
+	check.eq(status("web", "s1"), "UP", "witness after enable")
 end)
 
 test("no HAProxy there: EIO", function()

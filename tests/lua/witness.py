@@ -12,6 +12,10 @@
         make the emulator fail the next matching requests (its fault knob)
     witness.py f5 URL CA_FILE --config JSON
         set the emulator's configuration knobs (e.g. {"conn_counts": false})
+    witness.py records STATE_DIR POOL MEMBER
+        lbmember's record of who took the member out, when and why, read
+        from its target's file in STATE_DIR/out (target, state, by, since,
+        reason; the first target that has one), or none=1
 """
 
 import json
@@ -58,9 +62,22 @@ def f5(url, ca_file, pool, member, *sets):
     raise SystemExit("witness.py: no member %s in %s" % (member, pool))
 
 
+def records(state_dir, pool, member):
+    """One file per target: {"target", "members": {"POOL\nMEMBER": {...}}}."""
+    out = os.path.join(state_dir, "out")
+    for name in sorted(os.listdir(out)) if os.path.isdir(out) else []:
+        if name.endswith(".json"):
+            with open(os.path.join(out, name)) as f:
+                rec = json.load(f)
+            entry = rec["members"].get(pool + "\n" + member)
+            if entry:
+                return dict(entry, target=rec["target"])
+    return {"none": 1}
+
+
 def main():
     kind, args = sys.argv[1], sys.argv[2:]
-    out = haproxy(*args) if kind == "haproxy" else f5(*args)
+    out = {"haproxy": haproxy, "f5": f5, "records": records}[kind](*args)
     for k, v in out.items():
         print("%s=%s" % (k, v))
 
