@@ -408,6 +408,16 @@ static int http_failure(struct lbm *lb, const struct req *r, const char *what)
 			       r->retried ? ", also after one retry" : "");
 }
 
+/* 0 when BIG-IP took the request (2xx), else an error naming `what`. */
+static int accepted(struct lbm *lb, const struct req *r, const char *what)
+{
+	if (r->result != CURLE_OK)
+		return curl_failure(lb, r, what);
+	if (r->status < 200 || r->status > 299)
+		return http_failure(lb, r, what);
+	return 0;
+}
+
 /* Check an answer and parse it: 0 and *out (for json_decref), or an error
  * naming `what` was being done. kind, when given, must be the answer's. */
 static int answer(struct lbm *lb, const struct req *r, const char *what, const char *kind, json_t **out)
@@ -415,12 +425,11 @@ static int answer(struct lbm *lb, const struct req *r, const char *what, const c
 	struct f5 *f5 = lb->priv;
 	const char *got;
 	json_t *json;
+	int ret = accepted(lb, r, what);
 
 	*out = NULL;
-	if (r->result != CURLE_OK)
-		return curl_failure(lb, r, what);
-	if (r->status < 200 || r->status > 299)
-		return http_failure(lb, r, what);
+	if (ret)
+		return ret;
 	/* jansson's error text quotes the input, which may hold a token. */
 	json = r->resp ? json_loadb(r->resp, r->len, 0, NULL) : NULL;
 	if (!json_is_object(json)) {
@@ -1595,6 +1604,39 @@ static int f5_apply(struct lbm *lb, struct lbm_item *items, size_t n)
 	return ret;
 }
 
+/* force_after: what tmsh's "delete sys connection ss-server-addr A
+ * ss-server-port P" deletes, through iControl REST, which passes a tmsh
+ * command's arguments in the options query parameter (tests/f5/README.md
+ * §8 has the sources and what no device has confirmed). BIG-IP's
+ * connection table knows addresses and ports, not pools: every
+ * server-side connection to the member's address and port goes, whatever
+ * the pool that made it. */
+static int f5_cut(struct lbm *lb, const char *pool, const struct lbm_member *m)
+{
+	struct req r = { .method = "DELETE" };
+	char what[3 * LBM_NAME_MAX], addr[3 * LBM_ADDRESS_MAX], port[32] = "";
+	int ret;
+
+	snprintf(what, sizeof(what), "cutting the connections of %s in %s", m->name, pool);
+	/* An FQDN member's connections are its ephemeral members'. */
+	if (!m->address[0])
+		return lbm_driver_fail(lb, LBM_EINVAL, "%s: it has no address of its own", what);
+	/* A route domain's '%' travels as %25, as in a path. */
+	ret = tm_name(lb, m->address, addr, sizeof(addr));
+	if (ret)
+		return ret;
+	/* Port 0 is F5's "any": the member takes every port of its address. */
+	if (m->port)
+		snprintf(port, sizeof(port), "+ss-server-port+%u", m->port);
+	snprintf(r.path, sizeof(r.path), "/mgmt/tm/sys/connection?options=ss-server-addr+%s%s", addr, port);
+	ret = exchange(lb, &r, 1, true);
+	/* What a device answers besides its status was never recorded. */
+	if (!ret)
+		ret = accepted(lb, &r, what);
+	req_free(&r);
+	return ret;
+}
+
 /* ---- names ------------------------------------------------------------------------ */
 
 /* "web" -> "/Common/web"; "Tenant/app" -> "/Tenant/app". */
@@ -1698,4 +1740,5 @@ const struct lbm_driver lbm_driver_f5 = {
     .check = f5_check,
     .before_change = f5_before_change,
     .after_change = f5_after_change,
+    .cut = f5_cut,
 };

@@ -19,6 +19,8 @@ It answers with the shapes that public recordings of BIG-IP 11.x to 17.x show
   POST   /mgmt/tm/cm {"command":"run","utilCmdArgs":"config-sync to-group G"}
          (a pair only: a standalone device, or another group, answers 400)
   POST   /mgmt/tm/util/bash (only "tmsh delete sys connection ...")
+  DELETE /mgmt/tm/sys/connection?options=ss-server-addr+A[+ss-server-port+P]
+         (tmsh's "delete sys connection" with its arguments in options)
   GET    /mgmt/tm/net/tunnels/{gre,ipip}
   POST   /mgmt/tm/transaction, PATCH .../<id> {"state":"VALIDATING"},
          GET .../<id>[/commands[/<n>]], PATCH .../<id>/commands/<n>
@@ -102,6 +104,7 @@ Credentials the emulator accepts: --user, and the password from
 import argparse
 import base64
 import copy
+import ipaddress
 import json
 import os
 import re
@@ -189,6 +192,16 @@ def split_member_name(name):
     if not addr or not port.isdigit():
         raise ValueError("member name %r is not NODE:PORT" % name)
     return addr, int(port)
+
+
+def route_domain_address(text):
+    """'198.51.100.31%2' -> (ip_address, 2); an address without a route
+    domain is in route domain 0. None when it is not an address."""
+    addr, _, rd = text.partition("%")
+    try:
+        return ipaddress.ip_address(addr), int(rd or 0)
+    except ValueError:
+        return None
 
 
 def split_path(full, default_partition="Common"):
@@ -982,9 +995,10 @@ class Emulator:
 
     def handle_one(self, method, raw_path, headers, body, peer):
         split = urlsplit(raw_path)
-        if re.search(r"%(?![0-9A-Fa-f]{2})", split.path):
-            # A route domain's '%' must travel as %25; a bare one is not a URL.
-            raise F5Error(400, "Bad Request: invalid percent-encoding in %s" % split.path, api_error=1)
+        for part in (split.path, split.query):
+            if re.search(r"%(?![0-9A-Fa-f]{2})", part):
+                # A route domain's '%' must travel as %25; a bare one is not a URL.
+                raise F5Error(400, "Bad Request: invalid percent-encoding in %s" % part, api_error=1)
         query = parse_qs(split.query)
         path = unquote(split.path).rstrip("/") or "/"
         with self.lock:
@@ -1043,6 +1057,8 @@ class Emulator:
             return self.cm_run(body)
         if path == "/mgmt/tm/util/bash":
             return self.bash(method, body)
+        if path == "/mgmt/tm/sys/connection":
+            return self.sys_connection(method, query)
         m = re.fullmatch(r"/mgmt/tm/net/tunnels/(gre|ipip)", path)
         if m and method == "GET":
             kind = m.group(1)
@@ -1176,14 +1192,54 @@ class Emulator:
         if not m:
             raise F5Error(400, "emulator: only \"tmsh delete sys connection ...\" is emulated in util/bash",
                           api_error=1)
-        words = m.group(1).split()
+        out = {"kind": "tm:util:bash:runstate", "command": "run", "utilCmdArgs": body["utilCmdArgs"]}
+        try:
+            self.delete_connections(m.group(1))
+        except F5Error as err:
+            # bash ran: tmsh's complaint is its output, not the REST status.
+            out["commandResult"] = err.message + "\n"
+        return 200, out
+
+    def sys_connection(self, method, query):
+        """DELETE with tmsh's arguments in options: what "tmsh delete sys
+        connection ..." deletes. Listing the table (GET) is not emulated."""
+        if method != "DELETE":
+            raise F5Error(405, "Method not allowed in this emulator: %s /mgmt/tm/sys/connection" % method,
+                          api_error=1)
+        self.delete_connections(" ".join(query.get("options", [])))
+        # Whether a device answers with a body was not recorded: none here.
+        return 200, b""
+
+    def delete_connections(self, args):
+        """tmsh "delete sys connection ARGS": the server-side connections of
+        the members at ss-server-addr (and ss-server-port) drop to 0, in
+        every pool; no argument at all deletes every connection, as tmsh
+        does. The connection table has no pool: members sharing an address
+        and port lose theirs together. Other filters are not emulated."""
+        words = args.split()
+        if len(words) % 2:
+            raise F5Error(400, "%s: delete sys connection: option '%s' has no value" % (PLACEHOLDER, words[-1]),
+                          api_error=26214401)
         opts = dict(zip(words[::2], words[1::2]))
+        unknown = sorted(set(opts) - {"ss-server-addr", "ss-server-port"})
+        if unknown:
+            raise F5Error(400, "%s: delete sys connection: '%s' is not emulated" % (PLACEHOLDER, unknown[0]),
+                          api_error=26214401)
         addr, port = opts.get("ss-server-addr"), opts.get("ss-server-port")
+        want = route_domain_address(addr) if addr is not None else None
+        if addr is not None and want is None:
+            raise F5Error(400, "%s: delete sys connection: '%s' is not an IP address" % (PLACEHOLDER, addr),
+                          api_error=26214401)
+        if port is not None and not (port.isdigit() and int(port) <= 65535):
+            raise F5Error(400, "%s: delete sys connection: '%s' is not a port" % (PLACEHOLDER, port),
+                          api_error=26214401)
         for p in self.pools:
             for mem in p.members:
-                if (addr is None or mem.address == addr) and (port is None or str(mem.port) == port):
+                if mem.is_template:
+                    continue
+                if (want is None or route_domain_address(mem.address) == want) and \
+                        (port is None or mem.port == int(port)):
                     mem.set_direct({"conns": 0})
-        return 200, {"kind": "tm:util:bash:runstate", "command": "run", "utilCmdArgs": body["utilCmdArgs"]}
 
     def node(self, method, path, body):
         if path == "/mgmt/tm/ltm/node":

@@ -6,10 +6,14 @@
  * "err CODE message".
  *   open TARGET [basic] [insecure] [ca=FILE] [timeout=S] [provider=P]
  *   list [POOL]                   ok NPOOLS NMEMBERS
- *   get POOL MEMBER               ok STATE HEALTH WEIGHT ACTIVE
- *   set STATE POOL MEMBER...      ok CHANGED
+ *   get POOL MEMBER               ok STATE HEALTH WEIGHT ACTIVE [by=WHO since=T reason=TEXT]
+ *   set STATE POOL MEMBER... [wait=S] [force=S] [reason=TEXT]
+ *                                 ok CHANGED [cut=POOL/MEMBER:N]...
  *   close                         ok
- * The user and password come from LBM_F5_USER / LBM_F5_PASSWORD. */
+ * reason= takes the rest of the line; by, since and reason are there when
+ * the member has a record (lbm_member.reason). The user and password come
+ * from LBM_F5_USER / LBM_F5_PASSWORD, the state directory from
+ * LBM_STATE_DIR. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "lbmember.h"
@@ -82,8 +86,21 @@ static void do_get(struct lbm *lb, char **w, int n)
 	if (ret < 0)
 		return report(lb, ret);
 	m = &l.pools[0].members[0];
-	printf("ok %s %s %d %ld\n", lbm_state_name(m->state), lbm_health_name(m->health), m->weight, m->active);
+	printf("ok %s %s %d %ld", lbm_state_name(m->state), lbm_health_name(m->health), m->weight, m->active);
+	if (m->by)
+		printf(" by=%s since=%lld reason=%s", m->by, m->since, m->reason ? m->reason : "");
+	printf("\n");
 	lbm_listing_free(&l);
+}
+
+/* The words of a reason given as reason=TEXT, put back together. */
+static void join(char *out, size_t outsz, char **w, int n)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n && len < outsz; i++)
+		len += (size_t)snprintf(out + len, outsz - len, "%s%s", i ? " " : "", w[i]);
 }
 
 static void do_set(struct lbm *lb, char **w, int n)
@@ -91,20 +108,38 @@ static void do_set(struct lbm *lb, char **w, int n)
 	struct lbm_change how = LBM_CHANGE_INIT;
 	struct lbm_ref refs[MAX_WORDS];
 	struct lbm_result res;
-	int ret;
+	char reason[LBM_REASON_MAX + 64];
+	int ret, nrefs = 0;
 
 	how.flags = LBM_CHANGE_HAS_MIN_ENABLED;
-	if (n < 4 || lbm_state_parse(w[1], &how.state) < 0) {
-		printf("err EINVAL usage: set STATE POOL MEMBER...\n");
+	for (int i = 3; i < n; i++) {
+		if (!strncmp(w[i], "wait=", 5))
+			how.wait_s = atof(w[i] + 5);
+		else if (!strncmp(w[i], "force=", 6))
+			how.force_after_s = atof(w[i] + 6);
+		else if (!strncmp(w[i], "reason=", 7)) {
+			w[i] += 7;
+			join(reason, sizeof(reason), &w[i], n - i);
+			how.reason = reason;
+			break;
+		} else
+			refs[nrefs++] = (struct lbm_ref){ .pool = w[2], .member = w[i] };
+	}
+	if (!nrefs || lbm_state_parse(w[1], &how.state) < 0) {
+		printf("err EINVAL usage: set STATE POOL MEMBER... [wait=S] [force=S] [reason=TEXT]\n");
 		return;
 	}
-	for (int i = 3; i < n; i++)
-		refs[i - 3] = (struct lbm_ref){ .pool = w[2], .member = w[i] };
-	ret = lbm_set_state(lb, refs, (size_t)(n - 3), &how, &res);
-	if (ret < 0)
+	ret = lbm_set_state(lb, refs, (size_t)nrefs, &how, &res);
+	if (ret < 0) {
 		report(lb, ret);
-	else
-		printf("ok %d\n", res.changed);
+	} else {
+		printf("ok %d", res.changed);
+		for (size_t i = 0; i < res.n; i++)
+			if (res.outcomes[i].cut)
+				printf(" cut=%s/%s:%ld", res.outcomes[i].pool, res.outcomes[i].before.name,
+				       res.outcomes[i].cut);
+		printf("\n");
+	}
 	lbm_result_free(&res);
 }
 

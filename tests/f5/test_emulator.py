@@ -487,10 +487,54 @@ def k_versions(f5, tok):
     return out
 
 
+def k_connections(f5, tok):
+    out = []
+    f5.set_pools(dict(web(dict(WEB_A, conns=4), dict(WEB10, conns=3)),
+                      **web(dict(WEB_A, name="web-a:8080", conns=2), {"name": "198.51.100.31%2:443", "conns": 5},
+                            {"name": "2001:db8::1.80", "conns": 1}, path="/Common/api")))
+
+    def conns():
+        return {m["fullPath"]: m["conns"] for p in f5.pools().values() for m in p}
+
+    def delete(options):
+        return f5.rest("DELETE", "/mgmt/tm/sys/connection?options=" + options, token=tok)
+
+    st, body = delete("ss-server-addr+198.51.100.81+ss-server-port+80")
+    out += expect(st == 200 and body == b"", "DELETE answers 200, no body", st, str(body))
+    c = conns()
+    out += expect(c["/Common/web-a:80"] == 0 and c["/Common/web-a:8080"] == 2 and c["/Common/192.0.2.10:80"] == 3,
+                  "only that address and port lose their connections", c)
+    st, _ = delete("ss-server-addr+198.51.100.81")
+    out += expect(st == 200 and conns()["/Common/web-a:8080"] == 0, "every port of an address", conns())
+    st, body = delete("ss-server-addr+198.51.100.31%2+ss-server-port+443")
+    out += expect(st == 400 and conns()["/Common/198.51.100.31%2:443"] == 5, "a bare '%' in the query", body)
+    st, _ = delete("ss-server-addr+198.51.100.31+ss-server-port+443")
+    out += expect(st == 200 and conns()["/Common/198.51.100.31%2:443"] == 5, "route domain 0 is another one", conns())
+    st, _ = delete("ss-server-addr+198.51.100.31%252+ss-server-port+443")
+    out += expect(st == 200 and conns()["/Common/198.51.100.31%2:443"] == 0, "route domain as %25", conns())
+    st, _ = delete("ss-server-addr+2001:db8:0::1+ss-server-port+80")
+    out += expect(st == 200 and conns()["/Common/2001:db8::1.80"] == 0, "IPv6, spelt otherwise", conns())
+    for bad in ("ss-server-addr+nope", "ss-server-addr", "ss-server-addr+192.0.2.10+ss-server-port+http",
+                "cs-client-addr+192.0.2.99"):
+        st, body = delete(bad)
+        out += expect(st == 400 and body.get("apiError") == 26214401 and body["errorStack"] == [] and
+                      body["message"].startswith(PLACEHOLDER) and conns()["/Common/192.0.2.10:80"] == 3,
+                      "bad options %r" % bad, body)
+    st, body = f5.rest("POST", "/mgmt/tm/util/bash", {"command": "run", "utilCmdArgs": "-c \"tmsh delete sys "
+                                                      "connection cs-client-addr 192.0.2.99\""}, token=tok)
+    out += expect(st == 200 and body["commandResult"].startswith(PLACEHOLDER), "bad options through bash", body)
+    st, body = f5.rest("GET", "/mgmt/tm/sys/connection", token=tok)
+    out += expect(st == 405, "GET sys/connection is not emulated", body)
+    st, _ = f5.rest("DELETE", "/mgmt/tm/sys/connection", token=tok)
+    out += expect(st == 200 and not any(conns().values()), "no options: every connection", conns())
+    return out
+
+
 KNOB_CHECKS = [("transactions (commit without the header, FAILED, unknown id)", k_transactions),
                ("commit_async", k_commit_async), ("nodes (knob, holds, PATCH)", k_nodes),
                ("fqdn_propagate true and false, DNS changes", k_fqdn),
-               ("version, conn_counts, member_stats_pool_level", k_versions)]
+               ("version, conn_counts, member_stats_pool_level", k_versions),
+               ("sys/connection DELETE (address, port, route domain, IPv6, bad options)", k_connections)]
 
 
 def run_knobs():

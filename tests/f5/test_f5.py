@@ -596,6 +596,153 @@ def test_ansible():
         check(f5.tokens()["live"] == 0, "tokens left behind", f5.tokens())
 
 
+CUT = "/mgmt/tm/sys/connection?options="
+API10 = ("/Common/api", "/Common/192.0.2.10:8080")
+
+
+def cuts(f5):
+    """The connection deletions the emulator was asked for, in order."""
+    return [p[len(CUT):] for m, p in f5.requests() if m == "DELETE" and p.startswith(CUT)]
+
+
+def test_force():
+    """force_after: once it has passed and connections remain, BIG-IP is
+    asked to delete the member's server-side connections, as tmsh's "delete
+    sys connection ss-server-addr A ss-server-port P" does (tests/f5/README.md
+    §8); the wait then goes on until the member has settled."""
+    with F5Emulator() as f5:
+        # Three connections that never close by themselves; the same address
+        # on another port (another pool) keeps its own.
+        f5.set_member(*WEB10, conns=3, drain_rate=0)
+        f5.set_member(*API10, conns=2, drain_rate=0)
+        sh = Shell(f5)
+        check(sh("open %s ca=%s" % (f5.target, f5.ca_file)) == "ok", "open")
+        f5.reset_requests()
+        t0 = time.monotonic()
+        out = sh("set drain web 192.0.2.10:80 wait=10 force=1")
+        took = time.monotonic() - t0
+        check(out == "ok 1 cut=/Common/web//Common/192.0.2.10:80:3", "cut through the library", out)
+        check(1.0 <= took < 10, "cut after %.1f s, force_after 1 s" % took)
+        check(cuts(f5) == ["ss-server-addr+192.0.2.10+ss-server-port+80"], "the DELETE sent", f5.requests())
+        check(f5.member(*WEB10)["conns"] == 0 and f5.member(*API10)["conns"] == 2, "what was cut", f5.pools())
+        out = sh("get web 192.0.2.10:80")
+        check(out.split()[:5] == ["ok", "draining", "up", "1", "0"], "settled", out, f5.pools())
+        # Connections that end by themselves before force_after: nothing is cut.
+        f5.set_member("/Common/web", "/Common/192.0.2.11:80", conns=2, drain_rate=10)
+        f5.reset_requests()
+        check(sh("set drain web 192.0.2.11:80 wait=10 force=3") == "ok 1", "drained on its own")
+        check(cuts(f5) == [], "cut although the connections had ended", f5.requests())
+        # A route domain's '%' travels as %25; an IPv6 address as it is.
+        f5.set_member("/Tenant/app", "/Tenant/198.51.100.31%2:443", conns=4, drain_rate=0)
+        f5.set_member("/Tenant/app", "/Tenant/2001:db8::1.80", conns=1, drain_rate=0)
+        f5.reset_requests()
+        out = sh("set drain Tenant/app 198.51.100.31%2:443 [2001:db8::1]:80 wait=10 force=0.5")
+        check(out == "ok 1 cut=/Tenant/app//Tenant/198.51.100.31%2:443:4 cut=/Tenant/app//Tenant/2001:db8::1.80:1",
+              "route domain and IPv6 cut", out)
+        check(sorted(cuts(f5)) == ["ss-server-addr+198.51.100.31%252+ss-server-port+443",
+                                   "ss-server-addr+2001:db8::1+ss-server-port+80"], "their DELETEs", f5.requests())
+        check(sh("close") == "ok", "close")
+        sh.close()
+        check(f5.tokens()["live"] == 0, "tokens left behind", f5.tokens())
+
+        # The CLI: --force-after, the count in the result, exit 0 once settled.
+        f5.set_member("/Common/web", "/Common/192.0.2.12:80", conns=3, drain_rate=0)
+        f5.reset_requests()
+        _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.12:80", "--wait", "10", "--force-after", "1",
+                        "--min-enabled", "0")
+        o = out["outcomes"][0]
+        check(o["cut"] == 3 and o["after"]["active"] == 0 and o["after"]["state"] == "draining" and
+              o["result"] == "applied" and "error" not in out, "CLI force", out)
+        check(cuts(f5) == ["ss-server-addr+192.0.2.12+ss-server-port+80"], "CLI DELETE", f5.requests())
+        cli(f5, f5.target, "enable", "web", "192.0.2.10:80", "192.0.2.11:80", "192.0.2.12:80")
+
+        # BIG-IP refuses the deletion: its words, the drain made and said so.
+        denied = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "common",
+                              "error_400_access_denied.json")
+        with open(denied) as f:
+            body = json.load(f)
+        for status, fault, code, words in ((400, body, "EPROTO", body["message"] + " (HTTP 400)"),
+                                           (404, None, "ENOTFOUND", "(HTTP 404)")):
+            f5.set_member(*WEB10, conns=3, drain_rate=0)
+            f5.add_fault(path=r"^/mgmt/tm/sys/connection\?", method="DELETE", status=status, body=fault, times=1)
+            _, out, _ = cli(f5, f5.target, "drain", "web", "192.0.2.10:80", "--wait", "10", "--force-after", "0.5",
+                            expect=1)
+            msg = out["error"]["message"]
+            check(error_code(out) == code and msg.startswith(
+                "F5: cutting the connections of /Common/192.0.2.10:80 in /Common/web: ") and msg.endswith(words),
+                "refused cut (%d)" % status, out)
+            check(out["outcomes"][0]["result"] == "applied" and witness(f5, *WEB10)[0] == "user-disabled" and
+                  f5.member(*WEB10)["conns"] == 3, "refused cut: the drain stays, the connections too", out)
+            cli(f5, f5.target, "enable", "web", "192.0.2.10:80")
+        check(f5.tokens()["live"] == 0, "tokens left behind", f5.tokens())
+
+
+def test_records():
+    """Who took a member out, when and why, kept in the state directory's
+    out/ for an F5 target too: a reason given with the drain is listed back
+    with who and since when; disabling keeps both; enabling removes it."""
+    with F5Emulator() as f5, tempfile.TemporaryDirectory() as sd:
+        env = f5.env(LBM_STATE_DIR=sd, SUDO_USER="alice")
+        sh = Shell(f5, env=env)
+        check(sh("open %s ca=%s" % (f5.target, f5.ca_file)) == "ok", "open")
+        check(sh("get web 192.0.2.10:80") == "ok enabled up 1 0", "no record at first")
+        t0 = int(time.time())
+        check(sh("set drain web 192.0.2.10:80 reason=kernel update, ticket 42") == "ok 1", "drain with a reason")
+        out = sh("get web 192.0.2.10:80")
+        head, _, since = out.partition(" by=alice since=")
+        since, _, reason = since.partition(" reason=")
+        check(head == "ok draining up 1 0" and reason == "kernel update, ticket 42" and
+              t0 <= int(since) <= time.time(), "the record through the library", out)
+        # Disabling it now keeps when it went out and why.
+        check(sh("set disable web 192.0.2.10:80") == "ok 1", "disable")
+        check(sh("get web 192.0.2.10:80") == "ok disabled up 1 0 by=alice since=%s reason=kernel update, ticket 42"
+              % since, "disabling keeps the record", sh("get web 192.0.2.10:80"))
+        # Where it is kept (its format is the core's): in the state
+        # directory's out/, readable by a monitoring user, no secret in it.
+        def recorded():
+            out = {}
+            for name in os.listdir(os.path.join(sd, "out")):
+                if name.endswith(".json"):
+                    path = os.path.join(sd, "out", name)
+                    with open(path) as f:
+                        out[path] = f.read()
+            return out
+
+        files = recorded()
+        text = "".join(files.values())
+        check(len(files) == 1 and all(os.stat(p).st_mode & 0o777 == 0o644 for p in files) and
+              all(w in text for w in (f5.target, "/Common/web", "/Common/192.0.2.10:80", "kernel update, ticket 42",
+                                      "alice")), "the record file", files)
+        no_secret(f5, text)
+        check(sh("set enable web 192.0.2.10:80") == "ok 1", "enable")
+        check(sh("get web 192.0.2.10:80") == "ok enabled up 1 0", "enable left the record")
+        check("192.0.2.10:80" not in "".join(recorded().values()), "the entry outlived the enable", recorded())
+        # A member taken out behind lbmember's back has no record.
+        f5.set_member("/Common/web", "/Common/192.0.2.11:80", admin="disabled")
+        check(sh("get web 192.0.2.11:80") == "ok draining up 1 0", "a record for another's drain")
+        f5.set_member("/Common/web", "/Common/192.0.2.11:80", admin="enabled")
+        check(sh("close") == "ok", "close")
+        sh.close()
+
+        # The CLI: --reason, then list and status show it; enable clears it.
+        _, out, _ = cli(f5, f5.target, "drain", "Tenant/app", "198.51.100.31%2:443", "--reason", "disk swap",
+                        env=env)
+        after = out["outcomes"][0]["after"]
+        check((after["reason"], after["by"]) == ("disk swap", "alice") and after["since"], "CLI drain result", out)
+        _, out, _ = cli(f5, f5.target, "status", "Tenant/app", "198.51.100.31%2:443", env=env)
+        check((out["member"]["reason"], out["member"]["by"], out["member"]["since"]) ==
+              ("disk swap", "alice", after["since"]), "CLI status", out)
+        _, out, _ = cli(f5, f5.target, "list", "Tenant/app", env=env)
+        listed = {m["name"]: m["reason"] for m in out["pools"][0]["members"]}
+        check(listed["/Tenant/198.51.100.31%2:443"] == "disk swap" and listed["/Tenant/198.51.100.30:443"] is None,
+              "CLI list", out)
+        _, out, _ = cli(f5, f5.target, "enable", "Tenant/app", "198.51.100.31%2:443", env=env)
+        check(out["outcomes"][0]["after"]["reason"] is None, "CLI enable", out)
+        _, out, _ = cli(f5, f5.target, "status", "Tenant/app", "198.51.100.31%2:443", env=env)
+        check(out["member"]["reason"] is None and out["member"]["by"] is None and out["member"]["since"] is None,
+              "CLI status after enable", out)
+
+
 def test_emulator():
     """The emulator itself is as strict as a BIG-IP: otherwise the other
     groups prove little."""
