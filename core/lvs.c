@@ -787,6 +787,45 @@ static int dest_cmp(const void *a, const void *b)
 	return c ? c : (int)x->port - (int)y->port;
 }
 
+/* Records of real servers that IPVS shows back in rotation (weight > 0):
+ * something else (keepalived at a restart, ipvsadm) put them back, and the
+ * record would make lbmember restore a stale weight later. Dropped under
+ * the lock, after looking again, and said. */
+static void drop_stale(struct lbm *lb, const struct svc *s, const struct dests *kernel, const struct dests *recs)
+{
+	struct lbm_store *st = &priv(lb)->store;
+	struct dests now = { 0 };
+	char errmsg[LBM_ERRMSG_MAX];
+	bool any = false;
+
+	for (size_t i = 0; !any && i < recs->n; i++) {
+		const struct dest *d = find_dest(kernel, recs->v[i].name);
+
+		any = d && d->weight;
+	}
+	if (!any || access(st->dir, W_OK) < 0)
+		return;
+	memcpy(errmsg, lb->errmsg, sizeof(errmsg));
+	if (lbm_store_lock(lb, st) == 0 && dump_dests(lb, s, &now) == 0) {
+		for (size_t i = 0; i < recs->n; i++) {
+			const struct dest *d = find_dest(&now, recs->v[i].name);
+			char key[2 * LBM_NAME_MAX];
+
+			if (!d || !d->weight)
+				continue;
+			record_key(s, d->name, key, sizeof(key));
+			if (lbm_store_del(lb, st, key) == 0)
+				lbm_warn(lb,
+					 "%s %s was put back in rotation by something else (keepalived? weight %u, "
+					 "lbmember recorded %u): lbmember's record of it is cleared",
+					 s->name, d->name, d->weight, recs->v[i].weight);
+		}
+	}
+	free(now.v);
+	lbm_store_unlock(st);
+	memcpy(lb->errmsg, errmsg, sizeof(errmsg));
+}
+
 static int list_service(struct lbm *lb, const struct svc *s, struct lbm_listing *l)
 {
 	struct dests kernel = { 0 }, recs = { 0 };
@@ -811,6 +850,8 @@ static int list_service(struct lbm *lb, const struct svc *s, struct lbm_listing 
 			qsort(recs.v, recs.n, sizeof(*recs.v), dest_cmp);
 		ret = add_members(lb, l, pool, s, &kernel, &recs);
 	}
+	if (ret == 0)
+		drop_stale(lb, s, &kernel, &recs);
 	free(kernel.v);
 	free(recs.v);
 	return ret;
