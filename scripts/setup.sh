@@ -8,9 +8,9 @@ LBM_PACKAGES=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev valgrind
 	libnl-3-dev libnl-genl-3-dev libjansson-dev libcurl4-openssl-dev liblua5.4-dev
 	lua5.4 luarocks haproxy libsystemd-dev python3 openssl ca-certificates
-	ansible
+	ansible ansible-lint
 	icinga2 nagios4-core groff-base libcap2-bin
-	qemu-system-x86 busybox-static ipvsadm cpio kmod
+	qemu-system-x86 busybox-static ipvsadm cpio kmod keepalived
 )
 
 lbm_install() {
