@@ -349,9 +349,18 @@ static void put_summary(FILE *f, const struct check_config *cfg, const struct ch
 	}
 }
 
+/* "WARN;CRIT", each as given less a trailing '%'. */
+static void put_thresholds(FILE *f, const struct check_config *cfg)
+{
+	if (cfg->has_warn)
+		fprintf(f, "%.*s", nagios_range_perf_len(&cfg->warn), cfg->warn.text);
+	fputc(';', f);
+	if (cfg->has_crit)
+		fprintf(f, "%.*s", nagios_range_perf_len(&cfg->crit), cfg->crit.text);
+}
+
 static void put_perfdata(FILE *f, const struct check_config *cfg, const struct check_pool *res)
 {
-	const char *warn = cfg->has_warn ? cfg->warn.text : "", *crit = cfg->has_crit ? cfg->crit.text : "";
 	size_t total = res->pool->n_members;
 
 	put_label(f, cfg, res->pool, "enabled");
@@ -361,14 +370,18 @@ static void put_perfdata(FILE *f, const struct check_config *cfg, const struct c
 	fprintf(f, ";0;%zu ", total);
 	put_label(f, cfg, res->pool, "out");
 	if (!cfg->percent) {
-		fprintf(f, "=%zu;%s;%s;0;%zu", res->out, warn, crit, total);
+		fprintf(f, "=%zu;", res->out);
+		put_thresholds(f, cfg);
+		fprintf(f, ";0;%zu", total);
 		return;
 	}
 	fprintf(f, "=%zu;;;0;%zu ", res->out, total);
 	put_label(f, cfg, res->pool, "out_pct");
 	fputc('=', f);
 	put_pct(f, res->pct);
-	fprintf(f, "%%;%s;%s;0;100", warn, crit);
+	fputs("%;", f);
+	put_thresholds(f, cfg);
+	fputs(";0;100", f);
 }
 
 static void put_member_detail(FILE *f, const struct check_config *cfg, const struct lbm_member *m)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,12 +54,14 @@ struct args {
 	const char **pools;
 	size_t n_pools;
 	unsigned timeout;
+	enum check_status timeout_state; /* -t SECONDS:STATE: an unreachable or silent balancer */
 	struct check_config cfg;
 	struct lbm_options opt;
 };
 
 /* What the run is doing, as SIGALRM will report it: set before each stage. */
 static const char *volatile alarm_msg;
+static volatile sig_atomic_t alarm_status = CHECK_UNKNOWN;
 
 static void on_alarm(int sig)
 {
@@ -67,7 +70,7 @@ static void on_alarm(int sig)
 	(void)sig;
 	if (write(STDOUT_FILENO, msg, strlen(msg)) < 0)
 		_exit(CHECK_UNKNOWN);
-	_exit(CHECK_UNKNOWN);
+	_exit(alarm_status);
 }
 
 static void print_usage(FILE *f)
@@ -77,7 +80,7 @@ static void print_usage(FILE *f)
 
 	fputs("Usage: " PROGNAME " -T TARGET [-P POOL]... [-w RANGE] [-c RANGE] [--percent]\n"
 	      "         [--count disabled,draining,down] [--min-enabled N]\n"
-	      "         [--max-out-time DURATION] [-t SECONDS] [-v]...\n"
+	      "         [--max-out-time DURATION] [-t SECONDS[:STATE]] [-v]...\n"
 	      "        ",
 	      f);
 	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
@@ -137,9 +140,13 @@ static void print_help(void)
 	     "    and are named. A member taken out by other means has no record: its\n"
 	     "    age is unknown, the long output says so, and it is never counted as\n"
 	     "    over. A CRITICAL pool stays CRITICAL.\n"
-	     " -t, --timeout=SECONDS\n"
+	     " -t, --timeout=SECONDS[:STATE]\n"
 	     "    Bound on the whole run (default 10): UNKNOWN, naming the stage that\n"
-	     "    timed out. Also bounds each exchange with the balancer.");
+	     "    timed out. Also bounds each exchange with the balancer. With STATE\n"
+	     "    (OK, WARNING, CRITICAL or UNKNOWN, any case, or 0 to 3), a balancer\n"
+	     "    that cannot be reached (no socket, connection refused) or times out\n"
+	     "    is STATE instead of UNKNOWN, e.g. -t 10:CRITICAL; :STATE alone keeps\n"
+	     "    10 s. Bad arguments stay UNKNOWN.");
 	for (size_t i = 0; (o = lbm_option_info(i)); i++) {
 		char name[64], text[512];
 
@@ -166,7 +173,9 @@ static void print_help(void)
 	     " -h, --help     This help (exit 3, as the guidelines say).\n"
 	     " -V, --version  The version (exit 3).\n");
 	puts("Ranges ([@]start:end, endpoints inclusive): 10 alerts outside 0..10,\n"
-	     "10: below 10, ~:10 above 10, 10:20 outside 10..20, @10:20 inside 10..20.\n\n"
+	     "10: below 10, ~:10 above 10, 10:20 outside 10..20, @10:20 inside 10..20.\n"
+	     "With --percent a range may end in % (-w 1:12%), meaning the same as\n"
+	     "without; without --percent a % range is refused.\n\n"
 	     "Classification: HAProxy MAINT (also via a tracked server or DNS\n"
 	     "resolution) is disabled, DRAIN and NOLB are draining; LVS weight 0 is\n"
 	     "draining; F5 user-disabled is draining, user-down (forced offline) is\n"
@@ -177,7 +186,8 @@ static void print_help(void)
 	     "'POOL out'=N;WARN;CRIT;0;TOTAL; with --percent also\n"
 	     "'POOL out_pct'=P%;WARN;CRIT;0;100 (and 'POOL out' without thresholds).\n\n"
 	     "Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad arguments, balancer\n"
-	     "unreachable, permission refused, timeout).\n\n"
+	     "unreachable, permission refused, timeout; -t SECONDS:STATE makes an\n"
+	     "unreachable balancer and a timeout STATE).\n\n"
 	     "LVS: the kernel requires CAP_NET_ADMIN even to read the IPVS table. Give\n"
 	     "the monitoring user a sudo rule, e.g. in /etc/sudoers.d/check_lb_members:\n"
 	     "  nagios ALL=(root) NOPASSWD: /usr/lib/nagios/plugins/check_lb_members\n"
@@ -221,6 +231,49 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
+}
+
+/* As the Monitoring Plugins read a state (mp_translate_state()): a name in
+ * any case, or its exit code. -1 for anything else. */
+static int parse_state(const char *s)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
+
+	for (int i = CHECK_OK; i <= CHECK_UNKNOWN; i++)
+		if (!strcasecmp(s, names[i]) || (s[0] == '0' + i && !s[1]))
+			return i;
+	return -1;
+}
+
+/* The first len bytes of s: whole seconds, 1 to a day. */
+static int parse_seconds(const char *s, size_t len, unsigned *out)
+{
+	char buf[16];
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return parse_uint(buf, 86400, out) < 0 || !*out ? -1 : 0;
+}
+
+/* SECONDS[:STATE], or :STATE alone keeping the default seconds, as
+ * check_nrpe and nagios-plugins' parse_timeout_string() take -t. */
+static int parse_timeout(struct args *a, const char *text)
+{
+	const char *colon = strchr(text, ':');
+	size_t len = colon ? (size_t)(colon - text) : strlen(text);
+	int state = colon ? parse_state(colon + 1) : (int)a->timeout_state;
+
+	if ((len || !colon) && parse_seconds(text, len, &a->timeout) < 0)
+		return usage_error("-t/--timeout '%s': expected whole seconds, 1 to 86400, then optionally :STATE",
+				   text);
+	if (state < 0)
+		return usage_error("-t/--timeout '%s': expected SECONDS[:STATE], STATE one of OK, WARNING, CRITICAL, "
+				   "UNKNOWN (any case) or 0 to 3",
+				   text);
+	a->timeout_state = (enum check_status)state;
+	return -1;
 }
 
 static int add_pool(struct args *a, const char *pool)
@@ -292,6 +345,28 @@ static int add_target(struct args *a, const char *target)
 	return 0;
 }
 
+static bool percent_range(const struct nagios_range *r, bool has)
+{
+	return has && r->percent;
+}
+
+/* A range ending in '%' read as a count would alert at numbers its writer
+ * meant as percentages: refused rather than guessed, whatever the order of
+ * the options. */
+static int percent_needs_flag(const struct args *a)
+{
+	const struct check_config *c = &a->cfg;
+	bool warn = percent_range(&c->warn, c->has_warn);
+	char what[LBM_ERRMSG_MAX];
+
+	if (c->percent || (!warn && !percent_range(&c->crit, c->has_crit)))
+		return -1;
+	snprintf(what, sizeof(what), "%s '%s'", warn ? "-w" : "-c", warn ? c->warn.text : c->crit.text);
+	return usage_error("%s: a range ending in '%%' needs --percent (without it, -w and -c apply to the count "
+			   "of members out of rotation)",
+			   what);
+}
+
 /* -1 when the run goes on; otherwise the exit code. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -339,10 +414,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->cfg.has_max_out = true;
 			a->cfg.max_out_text = optarg;
 			break;
-		case 't':
-			if (parse_uint(optarg, 86400, &a->timeout) < 0 || !a->timeout)
-				ret = usage_error("--timeout '%s': expected whole seconds, 1 to 86400", optarg);
-			break;
+		case 't': ret = parse_timeout(a, optarg); break;
 		case 'u': ret = table_option(a, lbm_option_find("user"), optarg); break;
 		case 'v':
 			if (a->cfg.verbose < 3)
@@ -373,7 +445,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return usage_error("%s", "no target: give -T TARGET, e.g. -T haproxy:///run/haproxy/admin.sock");
 	if (!a->cfg.has_warn && !a->cfg.has_crit)
 		parse_range(&a->cfg.warn, &a->cfg.has_warn, "0");
-	return -1;
+	return percent_needs_flag(a);
 }
 
 static double elapsed(const struct timespec *since)
@@ -412,7 +484,7 @@ static char *stage_message(const struct args *a, const char *stage)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "LB_MEMBERS UNKNOWN - timed out after %u s ", a->timeout);
+	fprintf(f, "LB_MEMBERS %s - timed out after %u s ", check_status_name(a->timeout_state), a->timeout);
 	put_stage(f, stage, a->n_pools ? a->pools : NULL, a->n_pools, a->target);
 	fputc('\n', f);
 	if (fclose(f))
@@ -420,14 +492,20 @@ static char *stage_message(const struct args *a, const char *stage)
 	return msg;
 }
 
-/* UNKNOWN for anything but a pool that is not there, which is CRITICAL: the
- * traffic it should carry has nowhere to go. */
-static int fail(struct lbm *lb, int ret, const char *stage, const char *const *pools, size_t n, const char *target)
+/* A pool that is not there is CRITICAL: the traffic it should carry has
+ * nowhere to go. A balancer that cannot be reached or does not answer in
+ * time is what -t's STATE says; anything else (refused, unexpected answer)
+ * is UNKNOWN. */
+static int fail(const struct args *a, struct lbm *lb, int ret, const char *stage, const char *const *pools, size_t n)
 {
-	int status = ret == LBM_ENOTFOUND && pools ? CHECK_CRITICAL : CHECK_UNKNOWN;
+	int status = CHECK_UNKNOWN;
 
+	if (ret == LBM_ENOTFOUND && pools)
+		status = CHECK_CRITICAL;
+	else if (ret == LBM_EIO || ret == LBM_ETIMEDOUT)
+		status = (int)a->timeout_state;
 	printf("LB_MEMBERS %s - ", check_status_name(status));
-	put_stage(stdout, stage, pools, n, target);
+	put_stage(stdout, stage, pools, n, a->target);
 	fputs(": ", stdout);
 	check_put_text(stdout, lbm_errmsg(lb));
 	putchar('\n');
@@ -447,9 +525,9 @@ static int list_pools(struct lbm *lb, const struct args *a, struct lbm_listing *
 
 		lbm_listing_free(&one);
 		if (one_ret < 0)
-			return fail(lb, one_ret, "listing", &a->pools[i], 1, a->target);
+			return fail(a, lb, one_ret, "listing", &a->pools[i], 1);
 	}
-	return ret < 0 ? fail(lb, ret, "listing", names, a->n_pools, a->target) : -1;
+	return ret < 0 ? fail(a, lb, ret, "listing", names, a->n_pools) : -1;
 }
 
 static void print_settings(const struct args *a)
@@ -457,11 +535,11 @@ static void print_settings(const struct args *a)
 	printf("target %s, pools %s", a->target, a->n_pools ? "" : "all");
 	for (size_t i = 0; i < a->n_pools; i++)
 		printf("%s'%s'", i ? " " : "", a->pools[i]);
-	printf(", counting%s%s%s, warning %s, critical %s%s, min enabled %u, timeout %u s",
+	printf(", counting%s%s%s, warning %s, critical %s%s, min enabled %u, timeout %u s (then %s)",
 	       a->cfg.count & COUNT_DISABLED ? " disabled" : "", a->cfg.count & COUNT_DRAINING ? " draining" : "",
 	       a->cfg.count & COUNT_DOWN ? " down" : "", a->cfg.has_warn ? a->cfg.warn.text : "none",
 	       a->cfg.has_crit ? a->cfg.crit.text : "none", a->cfg.percent ? " (percent)" : "", a->cfg.min_enabled,
-	       a->timeout);
+	       a->timeout, check_status_name(a->timeout_state));
 	if (a->cfg.has_max_out)
 		printf(", max out time %s", a->cfg.max_out_text);
 	putchar('\n');
@@ -482,7 +560,7 @@ static int check(const struct args *a, char **msgs)
 	alarm(a->timeout);
 	ret = lbm_open(&lb, a->target, &a->opt);
 	if (ret < 0) {
-		status = fail(lb, ret, "opening", NULL, 0, a->target);
+		status = fail(a, lb, ret, "opening", NULL, 0);
 		goto out;
 	}
 	t_open = elapsed(&t0);
@@ -532,6 +610,7 @@ int main(int argc, char **argv)
 {
 	struct args a = {
 		.timeout = DEFAULT_TIMEOUT,
+		.timeout_state = CHECK_UNKNOWN,
 		.cfg = { .count = COUNT_DISABLED | COUNT_DRAINING, .min_enabled = 1 },
 		.opt = LBM_OPTIONS_INIT,
 	};
@@ -548,6 +627,7 @@ int main(int argc, char **argv)
 		status = unknown("%s", "out of memory");
 		goto out;
 	}
+	alarm_status = a.timeout_state;
 	sigaction(SIGALRM, &sa, NULL);
 	status = check(&a, msgs);
 out:

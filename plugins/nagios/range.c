@@ -36,38 +36,34 @@ static int parse_number(const char *s, size_t len, double *out)
 
 static int fail(char *why, size_t why_len, const char *text, const char *reason)
 {
-	snprintf(why, why_len, "invalid range '%s': %s (expected [@]start:end, e.g. 10, 10:, ~:10, 10:20, @10:20)",
+	snprintf(why, why_len,
+		 "invalid range '%s': %s (expected [@]start:end, e.g. 10, 10:, ~:10, 10:20, @10:20; a trailing %% "
+		 "with --percent)",
 		 text, reason);
 	return -1;
 }
 
-int nagios_range_parse(const char *text, struct nagios_range *r, char *why, size_t why_len)
+/* s..stop holds no '@' nor the trailing '%': [start:]end. */
+static int parse_bounds(const char *text, const char *s, const char *stop, struct nagios_range *r, char *why,
+			size_t why_len)
 {
-	const char *s = text, *colon;
+	const char *colon = memchr(s, ':', (size_t)(stop - s));
 
-	*r = (struct nagios_range){ .start = 0, .end = INFINITY, .text = text };
-	if (*s == '@') {
-		r->inside = true;
-		s++;
-	}
-	if (!*s)
+	if (s == stop)
 		return fail(why, why_len, text, "it is empty");
-	colon = strchr(s, ':');
-	if (colon && strchr(colon + 1, ':'))
+	if (colon && memchr(colon + 1, ':', (size_t)(stop - colon - 1)))
 		return fail(why, why_len, text, "more than one ':'");
 	if (colon) {
 		if (colon - s == 1 && s[0] == '~')
 			r->start = -INFINITY;
-		else if (colon != s && parse_number(s, colon - s, &r->start) < 0)
+		else if (colon != s && parse_number(s, (size_t)(colon - s), &r->start) < 0)
 			return fail(why, why_len, text, "start is not a number or '~'");
 		s = colon + 1;
-		if (!*s) {
-			if (colon == text + r->inside)
-				return fail(why, why_len, text, "neither start nor end is given");
-			return 0;
-		}
+		if (s == stop)
+			return colon == text + r->inside ? fail(why, why_len, text, "neither start nor end is given")
+							 : 0;
 	}
-	if (parse_number(s, strlen(s), &r->end) < 0)
+	if (parse_number(s, (size_t)(stop - s), &r->end) < 0)
 		return fail(why, why_len, text, colon ? "end is not a number" : "not a number");
 	if (r->start > r->end)
 		return fail(why, why_len, text,
@@ -75,9 +71,30 @@ int nagios_range_parse(const char *text, struct nagios_range *r, char *why, size
 	return 0;
 }
 
+int nagios_range_parse(const char *text, struct nagios_range *r, char *why, size_t why_len)
+{
+	const char *s = text, *stop = text + strlen(text);
+
+	*r = (struct nagios_range){ .start = 0, .end = INFINITY, .text = text };
+	if (*s == '@') {
+		r->inside = true;
+		s++;
+	}
+	if (stop > s && stop[-1] == '%') {
+		r->percent = true;
+		stop--;
+	}
+	return parse_bounds(text, s, stop, r, why, why_len);
+}
+
 bool nagios_range_alert(const struct nagios_range *r, double value)
 {
 	bool in = value >= r->start && value <= r->end;
 
 	return r->inside ? in : !in;
+}
+
+int nagios_range_perf_len(const struct nagios_range *r)
+{
+	return (int)strlen(r->text) - r->percent;
 }

@@ -175,6 +175,20 @@ static void test_percent(void)
 	       "LB_MEMBERS WARNING - 1 of 3 members out of rotation: web s1 draining"
 	       "|'web enabled'=2;;1:;0;3 'web out'=1;;;0;3 'web out_pct'=33.33%;30;50;0;100\n"
 	       "web WARNING: 2 of 3 enabled, 1 out (33.33%): s1 draining\n");
+	/* With a trailing '%' the same, and perfdata without it: its warn and
+	 * crit grammar has none. */
+	cfg = config("30%", "50%");
+	cfg.percent = true;
+	expect(&cfg, p, 1, CHECK_WARNING,
+	       "LB_MEMBERS WARNING - 1 of 3 members out of rotation: web s1 draining"
+	       "|'web enabled'=2;;1:;0;3 'web out'=1;;;0;3 'web out_pct'=33.33%;30;50;0;100\n"
+	       "web WARNING: 2 of 3 enabled, 1 out (33.33%): s1 draining\n");
+	cfg = config("40", "@30:35%");
+	cfg.percent = true;
+	expect(&cfg, p, 1, CHECK_CRITICAL,
+	       "LB_MEMBERS CRITICAL - 1 of 3 members out of rotation: web s1 draining"
+	       "|'web enabled'=2;;1:;0;3 'web out'=1;;;0;3 'web out_pct'=33.33%;40;@30:35;0;100\n"
+	       "web CRITICAL: 2 of 3 enabled, 1 out (33.33%): s1 draining\n");
 	cfg = config("40", "@30:35");
 	cfg.percent = true;
 	expect(&cfg, p, 1, CHECK_CRITICAL,

@@ -39,6 +39,23 @@ class Arguments(PluginTest):
             (["-T", TARGET, "--max-out-time", "2w"], "--max-out-time '2w': expected a duration above 0"),
             (["-T", TARGET, "--max-out-time", "1|2"], "--max-out-time '1_2'"),
             (["-T", TARGET, "-t", "2.5"], "--timeout '2.5'"),
+            # -t SECONDS[:STATE]: a bad state is a bad argument, UNKNOWN whatever it asks for.
+            (["-T", TARGET, "-t", "10:BOGUS"], "-t/--timeout '10:BOGUS': expected SECONDS[:STATE], STATE one of "
+             "OK, WARNING, CRITICAL, UNKNOWN (any case) or 0 to 3"),
+            (["-T", TARGET, "-t", "10:"], "-t/--timeout '10:': expected SECONDS[:STATE]"),
+            (["-T", TARGET, "-t", ":"], "-t/--timeout ':': expected SECONDS[:STATE]"),
+            (["-T", TARGET, "-t", "10:4"], "-t/--timeout '10:4': expected SECONDS[:STATE]"),
+            (["-T", TARGET, "-t", "10:02"], "-t/--timeout '10:02': expected SECONDS[:STATE]"),
+            (["-T", TARGET, "-t", "10:CRITICAL:OK"], "-t/--timeout '10:CRITICAL:OK': expected SECONDS[:STATE]"),
+            (["-T", TARGET, "-t", "10:CRIT"], "-t/--timeout '10:CRIT': expected SECONDS[:STATE]"),
+            (["-T", TARGET, "-t", "0:CRITICAL"], "-t/--timeout '0:CRITICAL': expected whole seconds"),
+            (["-T", TARGET, "-t", "x:CRITICAL"], "-t/--timeout 'x:CRITICAL': expected whole seconds"),
+            (["-T", TARGET, "-t", "00000000000000010:OK"], "-t/--timeout '00000000000000010:OK'"),
+            # A '%' range is a percentage: refused on counts, whichever of -w and -c has it.
+            (["-T", TARGET, "-w", "1:12%"], "-w '1:12%': a range ending in '%' needs --percent (without it, -w "
+             "and -c apply to the count of members out of rotation)"),
+            (["-T", TARGET, "-w", "1", "-c", "@10%"], "-c '@10%': a range ending in '%' needs --percent"),
+            (["-T", TARGET, "--percent", "-w", "1:12%%"], "invalid range '1:12%%'"),
             (["-T", TARGET, "--bogus"], "unknown or ambiguous option '--bogus'"),
             (["-T", TARGET, "-w"], "needs a value"),
             (["-T", TARGET, "extra"], "unexpected argument 'extra'"),
@@ -54,6 +71,45 @@ class Arguments(PluginTest):
                 self.assertIn(why, res.first)
                 self.assertIn("Usage:", res.stdout)
                 self.assertNotIn("s3cr3t", res.stdout)
+
+    def test_bad_arguments_stay_unknown_whatever_the_timeout_state(self):
+        for args in (["-w", "10:5"], ["-w", "1%"], ["--bogus"]):
+            for state in ("OK", "CRITICAL"):
+                with self.subTest(args=args, state=state):
+                    self.assertStatus(fake("-T", TARGET, "-t", "5:" + state, *args), 3)
+        # A pool that is not there is CRITICAL, not the timeout state.
+        self.assertStatus(fake("-T", TARGET, "-P", "nosuch", "-t", "5:OK"), 2)
+        self.assertStatus(fake("-T", "nosuch://x", "-t", "5:CRITICAL"), 3)
+
+    def test_timeout_state_spellings(self):
+        # As monitoring-plugins' mp_translate_state(): names in any case, or 0-3.
+        for spelled, name in (("OK", "OK"), ("ok", "OK"), ("0", "OK"), ("Warning", "WARNING"), ("1", "WARNING"),
+                              ("critical", "CRITICAL"), ("CRITICAL", "CRITICAL"), ("2", "CRITICAL"),
+                              ("unknown", "UNKNOWN"), ("3", "UNKNOWN")):
+            with self.subTest(state=spelled):
+                res = fake("-T", TARGET, "-t", "7:" + spelled, "-vv")
+                self.assertStatus(res, 0)
+                self.assertIn("timeout 7 s (then %s)" % name, res.stdout)
+        res = fake("-T", TARGET, "-t", ":critical", "-vv")  # the seconds stay the default
+        self.assertIn("timeout 10 s (then CRITICAL)", res.stdout)
+        res = fake("-T", TARGET, "-t", "5:critical", "-t", "8", "-vv")  # a later -t SECONDS keeps the state
+        self.assertIn("timeout 8 s (then CRITICAL)", res.stdout)
+        self.assertIn("timeout 10 s (then UNKNOWN)", fake("-T", TARGET, "-vv").stdout)
+
+    def test_percent_ranges_with_percent(self):
+        # 1:12% means 1:12 with --percent, before or after it; perfdata (read
+        # back by the guidelines' grammar in run()) carries no '%' in warn/crit.
+        plain = fake("-T", TARGET, "--percent", "-w", "1:12", "-c", "@0:5")
+        self.assertStatus(plain, 2)
+        for args in (["--percent", "-w", "1:12%", "-c", "@0:5%"], ["-w", "1:12%", "-c", "@0:5", "--percent"]):
+            with self.subTest(args=args):
+                res = fake("-T", TARGET, *args)
+                self.assertEqual(res.stdout, plain.stdout)
+                self.assertEqual(res.perfdata["web out_pct"]["warn"], "1:12")
+                self.assertEqual(res.perfdata["web out_pct"]["crit"], "@0:5")
+                self.assertEqual(res.perfdata["web out_pct"]["uom"], "%")
+        self.assertIn("warning 1:12%, critical @0:5% (percent)",
+                      fake("-T", TARGET, "--percent", "-w", "1:12%", "-c", "@0:5%", "-vv").stdout)
 
     def test_records_that_cannot_be_read_are_unknown(self):
         with tempfile.TemporaryDirectory() as d:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Every range form of the Monitoring Plugins Development Guidelines, the
- * guidelines' example table checked value by value, and invalid ranges. */
+ * guidelines' example table checked value by value, the trailing '%' the
+ * Monitoring Plugins also take, and invalid ranges. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +85,33 @@ int main(void)
 	CHECK(r.start == 0 && r.end == 0.5);
 	r = parse_ok("33.3");
 	CHECK(!strcmp(r.text, "33.3"));
+
+	/* A trailing '%', as monitoring-plugins' tests/test_utils.c takes 1:12%:
+	 * the same range, flagged for the caller (--percent), echoed less the
+	 * '%' in perfdata. */
+	expect_alerts("1:12%", 1, 12, 0);
+	expect_alerts("10%", 0, 10, 0);
+	expect_alerts("@10:20%", 10, 20, 1);
+	expect_alerts("~:10%", -INFINITY, 10, 0);
+	expect_alerts("10:%", 10, INFINITY, 0);
+	expect_alerts("33.5%", 0, 33.5, 0);
+	r = parse_ok("1:12%");
+	CHECK(r.percent && !r.inside && nagios_range_perf_len(&r) == 4 && !strcmp(r.text, "1:12%"));
+	r = parse_ok("@0%");
+	CHECK(r.percent && r.inside && r.end == 0 && nagios_range_perf_len(&r) == 2);
+	r = parse_ok("1:12");
+	CHECK(!r.percent && nagios_range_perf_len(&r) == 4);
+
+	expect_invalid("%", "empty");
+	expect_invalid("@%", "empty");
+	expect_invalid(":%", "neither start nor end");
+	expect_invalid("1:12%%", "end is not a number");
+	expect_invalid("10%:20", "start is not a number");
+	expect_invalid("10%:20%", "start is not a number");
+	expect_invalid("%10", "not a number");
+	expect_invalid("20:10%", "greater than end");
+	expect_invalid("10% ", "not a number");
+	expect_invalid("1:12%x", "end is not a number");
 
 	expect_invalid("", "empty");
 	expect_invalid("@", "empty");
