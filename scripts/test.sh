@@ -17,21 +17,21 @@ echo "== HAProxy builds of Debian's other suites (cached in ${LBM_HAPROXY_CACHE:
 bash scripts/haproxy-builds.sh
 rm -rf build build-asan build-valgrind build-fuzz
 echo "== build"
-lbm_build build
+lbm_build build -DLBM_WERROR=ON
 echo "== test"
 ctest --test-dir build --output-on-failure -j2
 echo "== build with ASan + UBSan"
-lbm_build build-asan -DLBM_SANITIZE=ON
+lbm_build build-asan -DLBM_WERROR=ON -DLBM_SANITIZE=ON
 echo "== test with ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure -j2
 echo "== build for valgrind"
-lbm_build build-valgrind -DLBM_VALGRIND=ON
+lbm_build build-valgrind -DLBM_WERROR=ON -DLBM_VALGRIND=ON
 echo "== test under valgrind memcheck (without the VM tests)"
 # The last test, valgrind.logs, fails on any error or definite leak in any log.
 # The other HAProxy versions (label haproxy_matrix) ran in the two stages
 # above: they change what HAProxy answers, not how lbmember uses memory.
 ctest --test-dir build-valgrind --output-on-failure -j2 -LE "vm|haproxy_matrix"
 echo "== fuzz (clang, libFuzzer + ASan + UBSan)"
-CC=clang lbm_build build-fuzz -DLBM_FUZZ=ON
+CC=clang lbm_build build-fuzz -DLBM_WERROR=ON -DLBM_FUZZ=ON
 LBM_FUZZ_SECONDS=${LBM_FUZZ_SECONDS:-60} ctest --test-dir build-fuzz -R '^fuzz\.' --output-on-failure -j2

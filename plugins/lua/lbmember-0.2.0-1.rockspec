@@ -1,6 +1,8 @@
 -- SPDX-License-Identifier: MIT
 -- Build and install the Lua module from a checkout, at the top of the tree:
---   luarocks make plugins/lua/lbmember-0.2.0-1.rockspec
+--   luarocks --lua-version 5.4 make plugins/lua/lbmember-0.2.0-1.rockspec
+-- (Debian's luarocks defaults to Lua 5.1; without --lua-version 5.4 it fails
+-- with "Rock lua 5.1-1 is already provided by VM". See plugins/lua/README.md.)
 -- CMake builds the whole project (the module links the core statically);
 -- only lbmember.so is installed into the rock tree.
 rockspec_format = "3.0"
@@ -35,6 +37,7 @@ build = {
 		CMAKE_BUILD_TYPE = "RelWithDebInfo", -- what CI builds and tests
 		BUILD_TESTING = "OFF",
 		LBM_WITH_LUA = "ON",
+		LBM_WERROR = "OFF", -- a user's build: a newer compiler's warnings must not fail it
 		CMAKE_INSTALL_PREFIX = "$(PREFIX)",
 	},
 	install_pass = false,
