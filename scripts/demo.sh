@@ -110,5 +110,45 @@ echo "   (refused, nothing touched: the backend would have no server left)"
 step "$T" enable test.tianya.cn 198.51.100.76
 show_stat
 step --json "$T" status test.tianya.cn 198.51.100.76
+
+# The same list, drain and enable on LVS: the real kernel IPVS, in a VM with
+# no network device (this machine's kernel has none), ipvsadm as the witness.
+echo
+echo "== the same on LVS: the real Linux IPVS in a QEMU VM (no network device); ipvsadm -Ln is the witness"
+cat > "$work/lvs.sh" <<'SH'
+set -e
+ipvsadm -A -t 198.51.100.11:80 -s wrr
+for i in 76 77 78; do ipvsadm -a -t 198.51.100.11:80 -r 198.51.100.$i:80 -g -w 5; done
+step() { echo; echo "\$ lbmember $*"; lbmember "$@" || echo "   (exit status $?)"; }
+witness() { echo "   the kernel's own view (ipvsadm -Ln):"; ipvsadm -Ln | sed 's/^/     /'; }
+step lvs:// list
+step lvs:// drain tcp:198.51.100.11:80 198.51.100.76 --reason 'kernel update'
+witness
+step lvs:// list
+step lvs:// enable tcp:198.51.100.11:80 198.51.100.76
+witness
+SH
+python3 "$LBM_ROOT/tests/lib/ipvs_vm.py" --cache "$LBM_ROOT/build/ipvs-vm-cache" --bin "$LBM" --timeout 120 \
+	"$work/lvs.sh" | sed -n '/^\$ lbmember\|^   \|^     \|^POOL\|^tcp\|^lbmember/p'
+
+# And on F5 BIG-IP: no device runs here, so the iControl REST emulator the
+# tests use (tests/f5/README.md: F5's documented endpoints and recorded JSON).
+echo
+echo "== the same on F5 BIG-IP LTM: the iControl REST emulator of the tests (HTTPS on 127.0.0.1, token login)"
+python3 - "$LBM_ROOT" "$LBM" <<'PY'
+import os, subprocess, sys
+sys.path.insert(0, os.path.join(sys.argv[1], "tests", "lib"))
+from f5_fixture import F5Emulator
+
+pools = {"/Common/web": {"members": [{"name": "198.51.100.%d:80" % i} for i in (76, 77, 78)]}}
+with F5Emulator(pools=pools) as f5:
+    for args in (["list"], ["drain", "/Common/web", "198.51.100.76:80", "--reason", "kernel update"],
+                 ["enable", "/Common/web", "198.51.100.76:80"]):
+        print("\n$ lbmember --ca-file CA --password-file FILE f5://127.0.0.1:PORT " + " ".join(args), flush=True)
+        subprocess.run([sys.argv[2], "--ca-file", f5.ca_file, "--password-file", f5.password_file, f5.target] + args,
+                       env=dict(os.environ, LBM_F5_USER=f5.user))
+        m = f5.member("/Common/web", "/Common/198.51.100.76:80")
+        print("   the emulated BIG-IP's own view: 198.51.100.76:80 session=%s state=%s" % (m["session"], m["state"]))
+PY
 echo
 echo "== demo done"
