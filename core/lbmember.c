@@ -208,6 +208,7 @@ const char *lbm_strerror(int code)
 	case LBM_ENOMEM: return "ENOMEM";
 	case LBM_EAMBIGUOUS: return "EAMBIGUOUS";
 	case LBM_ESTANDBY: return "ESTANDBY";
+	case LBM_EOWNER: return "EOWNER";
 	}
 	return "EUNKNOWN";
 }

@@ -14,11 +14,13 @@
 #define _GNU_SOURCE
 
 #include "driver.h"
+#include "keepalived.h"
 #include "statestore.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <linux/ip_vs.h>
 #include <netinet/in.h>
 #include <netlink/genl/ctrl.h>
@@ -30,16 +32,29 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define EXPIRE_QUIESCENT "/proc/sys/net/ipv4/vs/expire_quiescent_template"
+
+/* A program that owns the table and re-asserts its own configuration,
+ * found in the handle's network namespace when it was opened. */
+struct owner {
+	pid_t keepalived;    /* 0: none */
+	char conf[PATH_MAX]; /* its configuration (-f) */
+	pid_t ldirectord;    /* 0: none; its configuration is not read: a warning */
+};
 
 struct lvs {
 	struct nl_sock *sk;
 	int family;
 	int quiescent_fd; /* the sysctl, opened in the handle's netns */
 	struct lbm_store store;
+	struct owner owner;
+	bool ignore_owner;
+	struct stale *stale; /* found by the last listing: see note_stale() */
+	size_t n_stale;
 };
 
 /* A virtual service: its key (af + fwmark, or af + protocol + addr + port)
@@ -72,6 +87,12 @@ struct dest {
 struct dests {
 	struct dest *v;
 	size_t n;
+};
+
+/* A record of a real server that IPVS shows back in rotation. */
+struct stale {
+	struct svc svc;
+	struct dest rec;
 };
 
 static struct lvs *priv(struct lbm *lb)
@@ -665,7 +686,13 @@ static int get_record(struct lbm *lb, const struct svc *s, const char *member, s
 	return ret;
 }
 
-/* ---- list ---- */
+static int drop_record(struct lbm *lb, const struct svc *s, const char *member)
+{
+	char key[2 * LBM_NAME_MAX];
+
+	record_key(s, member, key, sizeof(key));
+	return lbm_store_del(lb, &priv(lb)->store, key);
+}
 
 static const struct dest *find_dest(const struct dests *all, const char *name)
 {
@@ -674,6 +701,266 @@ static const struct dest *find_dest(const struct dests *all, const char *name)
 			return &all->v[i];
 	return NULL;
 }
+
+/* ---- the table's owner ---- */
+
+/* The network namespace a file names (/proc/PID/ns/net, /run/netns/NAME). */
+static bool same_netns(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* The PID in pidfile when it is a live process called comm in netns. */
+static pid_t live_pid(const char *pidfile, const char *comm, const char *netns)
+{
+	char path[64], name[32] = "";
+	long pid = 0;
+	FILE *f = fopen(pidfile, "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1 || pid <= 0 || pid > 1 << 22)
+		pid = 0;
+	fclose(f);
+	if (!pid)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(name, sizeof(name), f))
+		name[0] = '\0';
+	fclose(f);
+	name[strcspn(name, "\n")] = '\0';
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+	return !strcmp(name, comm) && same_netns(path, netns) ? (pid_t)pid : 0;
+}
+
+/* The first live process of the pid files matching pattern. */
+static pid_t find_process(const char *pattern, const char *comm, const char *netns)
+{
+	glob_t g;
+	pid_t pid = 0;
+
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return 0;
+	for (size_t i = 0; !pid && i < g.gl_pathc; i++)
+		pid = live_pid(g.gl_pathv[i], comm, netns);
+	globfree(&g);
+	return pid;
+}
+
+/* keepalived's -f FILE, -fFILE or --use-file=FILE; a relative one is from
+ * its working directory. */
+static void keepalived_conf(pid_t pid, char *out, size_t outsz)
+{
+	char path[64], args[8192], *arg, *end, *file = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	f = fopen(path, "re");
+	if (f) {
+		len = fread(args, 1, sizeof(args) - 1, f);
+		fclose(f);
+	}
+	args[len] = '\0';
+	end = args + len;
+	for (arg = args; arg < end && !file; arg += strlen(arg) + 1) {
+		if ((!strcmp(arg, "-f") || !strcmp(arg, "--use-file")) && arg + strlen(arg) + 1 < end)
+			file = arg + strlen(arg) + 1;
+		else if (!strncmp(arg, "--use-file=", 11))
+			file = arg + 11;
+		else if (!strncmp(arg, "-f", 2) && arg[2] != '-')
+			file = arg + 2;
+	}
+	if (!file || !*file)
+		file = "/etc/keepalived/keepalived.conf";
+	if (*file == '/')
+		lbm_copy(out, outsz, file);
+	else
+		snprintf(out, outsz, "/proc/%ld/cwd/%s", (long)pid, file);
+}
+
+static void find_owner(struct lvs *lvs, const char *netns)
+{
+	/* keepalived.pid and checkers.pid (the process that writes IPVS);
+	 * an instance adds _NAME, a namespace a directory of its own. */
+	static const char *const keepalived[] = { "/run/keepalived.pid", "/run/checkers.pid", "/run/keepalived/*.pid",
+						  "/run/keepalived/*/*.pid" };
+
+	for (size_t i = 0; !lvs->owner.keepalived && i < sizeof(keepalived) / sizeof(keepalived[0]); i++)
+		lvs->owner.keepalived = find_process(keepalived[i], "keepalived", netns);
+	if (lvs->owner.keepalived)
+		keepalived_conf(lvs->owner.keepalived, lvs->owner.conf, sizeof(lvs->owner.conf));
+	lvs->owner.ldirectord = find_process("/run/ldirectord.*.pid", "ldirectord", netns);
+}
+
+/* What keepalived does with the item's real server; out->service false
+ * when keepalived does not run here or has not the service. */
+static int keepalived_dest(struct lbm *lb, const struct svc *s, int af, const unsigned char *addr, unsigned port,
+			   struct lbm_ka_real *out)
+{
+	const struct owner *o = &priv(lb)->owner;
+	struct lbm_ka_service ks = { .af = s->af, .port = s->port, .fwmark = s->fwmark };
+	char err[LBM_ERRMSG_MAX];
+
+	memset(out, 0, sizeof(*out));
+	if (!o->keepalived)
+		return 0;
+	ks.protocol = s->fwmark ? 0 : s->protocol;
+	memcpy(ks.addr, s->addr, sizeof(ks.addr));
+	if (lbm_ka_lookup(o->conf, &ks, af, addr, port, out, err, sizeof(err)) < 0)
+		return lbm_driver_fail(lb, LBM_EOWNER,
+				       "keepalived runs here (pid %ld), but lbmember cannot tell whether it manages "
+				       "%s: %s; ignore_owner (--ignore-owner) changes IPVS anyway",
+				       (long)o->keepalived, s->name, err);
+	return 0;
+}
+
+static int keepalived_of(struct lbm *lb, const struct lbm_item *item, struct lbm_ka_real *out)
+{
+	unsigned char addr[16];
+	struct svc s;
+	int af = 0, ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!priv(lb)->owner.keepalived)
+		return 0;
+	ret = parse_svc(lb, item->pool, &s);
+	if (ret == 0 && parse_addr(item->member->address, &af, addr) < 0)
+		ret = lbm_driver_fail(lb, LBM_EINVAL, "%s has no address lbmember can read", item->member->name);
+	return ret < 0 ? ret : keepalived_dest(lb, &s, af, addr, item->member->port, out);
+}
+
+/* A weight 0 lbmember did not set, on a real server keepalived checks
+ * with inhibit_on_failure and no track_file saying 1: keepalived's failed
+ * check, which a listing should call down rather than draining. */
+static bool inhibited(const struct lbm_ka_real *ka)
+{
+	char value[8] = "";
+	FILE *f;
+
+	if (!ka->managed || !ka->checked || !ka->inhibit)
+		return false;
+	if (ka->track_file[0] && (f = fopen(ka->track_path, "re"))) {
+		if (!fgets(value, sizeof(value), f))
+			value[0] = '\0';
+		fclose(f);
+	}
+	return atoi(value) == 0;
+}
+
+/* "drain_198_51_100_84_80": a track_file name for the advice. */
+static void track_name(const struct lbm_member *m, char *out, size_t outsz)
+{
+	size_t n = (size_t)snprintf(out, outsz, "drain_%s_%u", m->address, m->port);
+
+	for (size_t i = 0; i < n && i < outsz; i++)
+		if (!((out[i] >= 'a' && out[i] <= 'z') || (out[i] >= '0' && out[i] <= '9')))
+			out[i] = '_';
+}
+
+/* Before anything is touched: what keepalived would undo is refused,
+ * with the configuration that lets lbmember drain through keepalived. */
+static int lvs_check(struct lbm *lb, const struct lbm_item *item)
+{
+	const struct owner *o = &priv(lb)->owner;
+	struct lbm_ka_real ka;
+	char name[96];
+	int ret;
+
+	if (priv(lb)->ignore_owner || (item->state == LBM_STATE_ENABLED && item->weight < 0))
+		return 0;
+	ret = keepalived_of(lb, item, &ka);
+	if (ret < 0 || !ka.service)
+		return ret;
+	if (item->state == LBM_STATE_ENABLED)
+		return lbm_driver_fail(lb, LBM_EOWNER,
+				       "%s %s is managed by keepalived (pid %ld, %s line %u), whose weight for it is "
+				       "%d: change it there, or ignore_owner (--ignore-owner) to set it in IPVS anyway",
+				       item->pool, item->member->name, (long)o->keepalived, ka.conf, ka.line,
+				       ka.weight);
+	if (item->state == LBM_STATE_DISABLED)
+		return lbm_driver_fail(lb, LBM_EOWNER,
+				       "%s %s is managed by keepalived (pid %ld, %s), which adds a removed real "
+				       "server back at its next check or restart: drain it%s, or ignore_owner "
+				       "(--ignore-owner) to remove it anyway",
+				       item->pool, item->member->name, (long)o->keepalived, o->conf,
+				       ka.track_file[0] ? " (through its track_file)" : "");
+	if (ka.track_file[0])
+		return 0;
+	track_name(item->member, name, sizeof(name));
+	return lbm_driver_fail(
+		lb, LBM_EOWNER,
+		"%s %s is managed by keepalived (pid %ld, %s line %u), which puts it back at weight %d at its next "
+		"checker change or restart: give its real_server a FILE_CHECK on a track_file to drain through "
+		"('track_file %s { file /etc/keepalived/drain/%s  init_file 0 }' at the top, and in the real_server "
+		"'FILE_CHECK { track_file %s  weight -65535 }', one keyword per line), or ignore_owner "
+		"(--ignore-owner) to change IPVS anyway",
+		item->pool, item->member->name, (long)o->keepalived, ka.conf, ka.line, ka.weight, name, name + 6, name);
+}
+
+/* Write the track file keepalived watches ("1": drained), then see
+ * keepalived apply it to IPVS within the timeout. */
+static int through_track_file(struct lbm *lb, const struct svc *s, const struct lbm_item *item,
+			      const struct lbm_ka_real *ka)
+{
+	const char *value = item->state == LBM_STATE_ENABLED ? "0\n" : "1\n";
+	double deadline = lbm_now() + lb->timeout_s;
+	int fd = open(ka->track_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	bool written = fd >= 0 && write(fd, value, 2) == 2;
+	int ret = 0;
+
+	if (fd >= 0 && close(fd) < 0)
+		written = false;
+	if (!written)
+		return lbm_driver_fail(lb, LBM_EIO, "cannot write keepalived's track_file %s (%s): %s", ka->track_file,
+				       ka->track_path, strerror(errno));
+	for (;;) {
+		struct dests kernel = { 0 };
+		const struct dest *d;
+		bool applied;
+
+		ret = dump_dests(lb, s, &kernel);
+		d = ret == 0 ? find_dest(&kernel, item->member->name) : NULL;
+		applied = item->state == LBM_STATE_ENABLED ? d && d->weight : !d || !d->weight;
+		free(kernel.v);
+		if (ret < 0 || applied)
+			return ret;
+		if (lbm_now() > deadline)
+			break;
+		usleep(50000);
+	}
+	if (item->state == LBM_STATE_ENABLED)
+		return lbm_driver_fail(lb, LBM_EHELD,
+				       "%s %s: its track_file %s says 0, but keepalived has not put it back within %g "
+				       "s "
+				       "(does its health check fail?)",
+				       s->name, item->member->name, ka->track_file, lb->timeout_s);
+	return lbm_driver_fail(lb, LBM_ETIMEDOUT,
+			       "%s %s: its track_file %s says 1, but keepalived has not set weight 0 within %g s",
+			       s->name, item->member->name, ka->track_file, lb->timeout_s);
+}
+
+/* With ignore_owner: what keepalived will do to the change. */
+static void warn_owner(struct lbm *lb, const struct lbm_item *item, const struct lbm_ka_real *ka)
+{
+	long pid = (long)priv(lb)->owner.keepalived;
+
+	if (item->state == LBM_STATE_DRAINING)
+		lbm_warn(lb,
+			 "%s %s: keepalived (pid %ld) puts it back at weight %d at its next checker change or "
+			 "restart",
+			 item->pool, item->member->name, pid, ka->weight);
+	else if (item->state == LBM_STATE_DISABLED)
+		lbm_warn(lb, "%s %s: keepalived (pid %ld) adds it back at its next check or restart", item->pool,
+			 item->member->name, pid);
+}
+
+/* ---- list ---- */
 
 static void append(char *buf, size_t sz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -734,6 +1021,31 @@ static void describe_svc(const struct svc *s, char *out, size_t outsz)
 	}
 }
 
+/* Why a real server has weight 0 when lbmember did not set it, as far as
+ * keepalived's configuration tells: its failed check (down), or what
+ * cannot be known. */
+static void owner_status(struct lbm *lb, const struct svc *s, const struct dest *d, struct lbm_member *m, char *status,
+			 size_t statussz)
+{
+	char errmsg[LBM_ERRMSG_MAX];
+	struct lbm_ka_real ka;
+
+	if (!priv(lb)->owner.keepalived)
+		return;
+	memcpy(errmsg, lb->errmsg, sizeof(errmsg));
+	if (keepalived_dest(lb, s, d->af, d->addr, d->port ? d->port : s->port, &ka) < 0) {
+		append(status, statussz,
+		       "; keepalived runs here, and whether this weight 0 is its failed check "
+		       "cannot be known (its configuration cannot be read)");
+	} else if (inhibited(&ka)) {
+		/* Not taken out by anyone: keepalived's health check. */
+		m->state = LBM_STATE_ENABLED;
+		m->health = LBM_HEALTH_DOWN;
+		append(status, statussz, "; keepalived: its check failed (inhibit_on_failure)");
+	}
+	memcpy(lb->errmsg, errmsg, sizeof(errmsg));
+}
+
 static int add_members(struct lbm *lb, struct lbm_listing *l, struct lbm_pool *pool, const struct svc *s,
 		       const struct dests *kernel, const struct dests *recs)
 {
@@ -770,6 +1082,8 @@ static int add_members(struct lbm *lb, struct lbm_listing *l, struct lbm_pool *p
 		if (!d->weight && rec) {
 			m->restore_weight = (int)rec->weight;
 			append(status, sizeof(status), "; recorded weight %u", rec->weight);
+		} else if (!d->weight) {
+			owner_status(lb, s, d, m, status, sizeof(status));
 		}
 		m->status = lbm_str(l, status);
 	}
@@ -788,41 +1102,59 @@ static int dest_cmp(const void *a, const void *b)
 }
 
 /* Records of real servers that IPVS shows back in rotation (weight > 0):
- * something else (keepalived at a restart, ipvsadm) put them back, and the
- * record would make lbmember restore a stale weight later. Dropped under
- * the lock, after looking again, and said. */
-static void drop_stale(struct lbm *lb, const struct svc *s, const struct dests *kernel, const struct dests *recs)
+ * something else (keepalived at a restart, ipvsadm) put them back, and a
+ * record would make lbmember restore a stale weight later. A listing
+ * notes them; a change that follows it (after_change) drops those of the
+ * pools it listed and says so, each by name: a plain listing writes
+ * nothing. */
+static void note_stale(struct lbm *lb, const struct svc *s, const struct dests *kernel, const struct dests *recs)
 {
-	struct lbm_store *st = &priv(lb)->store;
-	struct dests now = { 0 };
-	char errmsg[LBM_ERRMSG_MAX];
-	bool any = false;
+	struct lvs *lvs = priv(lb);
 
-	for (size_t i = 0; !any && i < recs->n; i++) {
+	for (size_t i = 0; i < recs->n; i++) {
 		const struct dest *d = find_dest(kernel, recs->v[i].name);
+		struct stale *grown;
 
-		any = d && d->weight;
+		if (!d || !d->weight || !(grown = realloc(lvs->stale, (lvs->n_stale + 1) * sizeof(*grown))))
+			continue;
+		lvs->stale = grown;
+		lvs->stale[lvs->n_stale++] = (struct stale){ .svc = *s, .rec = recs->v[i] };
 	}
-	if (!any || access(st->dir, W_OK) < 0)
+}
+
+/* Under the lock, looked at again: a drain may have come since. */
+static void drop_stale(struct lbm *lb, const struct stale *st)
+{
+	struct dests now = { 0 };
+	const struct dest *d;
+	struct dest rec;
+	bool have_rec = false;
+
+	if (dump_dests(lb, &st->svc, &now) == 0 && (d = find_dest(&now, st->rec.name)) && d->weight &&
+	    get_record(lb, &st->svc, st->rec.name, &rec, &have_rec) == 0 && have_rec &&
+	    drop_record(lb, &st->svc, st->rec.name) == 0)
+		lbm_warn(lb,
+			 "%s %s was put back in rotation by something else (keepalived? weight %u, lbmember "
+			 "recorded %u): lbmember's record of it is cleared",
+			 st->svc.name, d->name, d->weight, rec.weight);
+	free(now.v);
+}
+
+static void lvs_after_change(struct lbm *lb)
+{
+	struct lvs *lvs = priv(lb);
+	char errmsg[LBM_ERRMSG_MAX];
+	size_t n = lvs->n_stale;
+
+	lvs->n_stale = 0; /* noted for this change only */
+	if (!n)
 		return;
 	memcpy(errmsg, lb->errmsg, sizeof(errmsg));
-	if (lbm_store_lock(lb, st) == 0 && dump_dests(lb, s, &now) == 0) {
-		for (size_t i = 0; i < recs->n; i++) {
-			const struct dest *d = find_dest(&now, recs->v[i].name);
-			char key[2 * LBM_NAME_MAX];
-
-			if (!d || !d->weight)
-				continue;
-			record_key(s, d->name, key, sizeof(key));
-			if (lbm_store_del(lb, st, key) == 0)
-				lbm_warn(lb,
-					 "%s %s was put back in rotation by something else (keepalived? weight %u, "
-					 "lbmember recorded %u): lbmember's record of it is cleared",
-					 s->name, d->name, d->weight, recs->v[i].weight);
-		}
+	if (lbm_store_lock(lb, &lvs->store) == 0) {
+		for (size_t i = 0; i < n; i++)
+			drop_stale(lb, &lvs->stale[i]);
+		lbm_store_unlock(&lvs->store);
 	}
-	free(now.v);
-	lbm_store_unlock(st);
 	memcpy(lb->errmsg, errmsg, sizeof(errmsg));
 }
 
@@ -851,7 +1183,7 @@ static int list_service(struct lbm *lb, const struct svc *s, struct lbm_listing 
 		ret = add_members(lb, l, pool, s, &kernel, &recs);
 	}
 	if (ret == 0)
-		drop_stale(lb, s, &kernel, &recs);
+		note_stale(lb, s, &kernel, &recs);
 	free(kernel.v);
 	free(recs.v);
 	return ret;
@@ -863,6 +1195,7 @@ static int lvs_list(struct lbm *lb, const char *const *names, size_t n, struct l
 	struct svc one;
 	int ret = 0;
 
+	priv(lb)->n_stale = 0;
 	for (size_t i = 0; names && i < n && ret == 0; i++) {
 		ret = parse_svc(lb, names[i], &one);
 		if (ret == 0)
@@ -925,7 +1258,6 @@ static int remember(struct lbm *lb, const struct svc *s, const struct dest *cur,
 static int enable(struct lbm *lb, const struct svc *s, const struct lbm_item *item, const struct dest *cur,
 		  const struct dest *rec)
 {
-	char key[2 * LBM_NAME_MAX];
 	struct dest want = cur ? *cur : *rec;
 	int ret;
 
@@ -940,15 +1272,13 @@ static int enable(struct lbm *lb, const struct svc *s, const struct lbm_item *it
 				       want.name, s->name);
 	ret = cur ? change_dest(lb, s, &want, IPVS_CMD_SET_DEST, "setting the weight of")
 		  : change_dest(lb, s, &want, IPVS_CMD_NEW_DEST, "adding back");
-	if (ret < 0)
-		return ret;
-	record_key(s, want.name, key, sizeof(key));
-	return lbm_store_del(lb, &priv(lb)->store, key);
+	return ret < 0 ? ret : drop_record(lb, s, want.name);
 }
 
 static int apply_one(struct lbm *lb, const struct lbm_item *item)
 {
 	struct dests kernel = { 0 };
+	struct lbm_ka_real ka;
 	const struct dest *cur;
 	struct dest rec, want;
 	struct svc s;
@@ -968,6 +1298,32 @@ static int apply_one(struct lbm *lb, const struct lbm_item *item)
 	if (!cur && !have_rec) {
 		ret = lbm_driver_fail(lb, LBM_ENOTFOUND, "%s has no real server %s any more", s.name,
 				      item->member->name);
+		goto out;
+	}
+	ret = keepalived_of(lb, item, &ka);
+	if (ret < 0)
+		goto out;
+	if (priv(lb)->owner.ldirectord)
+		lbm_warn(lb,
+			 "ldirectord (pid %ld) manages IPVS here: it may undo this change at its next check or reload",
+			 (long)priv(lb)->owner.ldirectord);
+	if (ka.service && priv(lb)->ignore_owner) {
+		warn_owner(lb, item, &ka);
+	} else if (ka.service && ka.track_file[0]) {
+		ret = through_track_file(lb, &s, item, &ka);
+		if (ret == 0 && have_rec)
+			ret = drop_record(lb, &s, item->member->name);
+		goto out;
+	} else if (ka.service && !cur) {
+		/* Removed by keepalived (a failed check) or, with ignore_owner,
+		 * by lbmember: either way keepalived adds it back when it should. */
+		ret = drop_record(lb, &s, item->member->name);
+		if (ret == 0)
+			ret = lbm_driver_fail(
+				lb, LBM_EHELD,
+				"%s %s is not in IPVS, and keepalived (pid %ld) manages it: keepalived adds "
+				"it back when its check passes, lbmember does not (its record is cleared)",
+				s.name, item->member->name, (long)priv(lb)->owner.keepalived);
 		goto out;
 	}
 	advise(lb, &s, item);
@@ -1102,16 +1458,21 @@ static int lvs_open(struct lbm *lb, const char *location, const struct lbm_optio
 	lvs->quiescent_fd = -1;
 	lvs->store.lock_fd = -1;
 	lb->priv = lvs;
+	lvs->ignore_owner = opt->ignore_owner;
 	ret = lbm_store_init(lb, &lvs->store, opt->state_dir);
 	if (ret < 0)
 		return ret;
-	if (!*location)
+	if (!*location) {
+		find_owner(lvs, "/proc/self/ns/net");
 		return connect_here(lb);
+	}
 	if (!strncmp(location, "?netns=", 7)) {
-		char dir[sizeof(lvs->store.dir)];
+		char dir[sizeof(lvs->store.dir)], netns[PATH_MAX];
 
 		/* Each namespace has its own IPVS table, so its own records. */
 		ret = connect_netns(lb, location + 7);
+		snprintf(netns, sizeof(netns), "/run/netns/%s", location + 7);
+		find_owner(lvs, netns);
 		if (ret == 0 &&
 		    (size_t)snprintf(dir, sizeof(dir), "%s/netns/%s", lvs->store.dir, location + 7) >= sizeof(dir))
 			return lbm_driver_fail(lb, LBM_EINVAL, "state directory name is too long");
@@ -1133,9 +1494,20 @@ static void lvs_close(struct lbm *lb)
 	if (lvs->quiescent_fd >= 0)
 		close(lvs->quiescent_fd);
 	lbm_store_unlock(&lvs->store);
+	free(lvs->stale);
 	free(lvs);
 	lb->priv = NULL;
 }
+
+static const struct lbm_option_def lvs_options[] = {
+	{ { .name = "ignore_owner",
+	    .type = LBM_OPTION_FLAG,
+	    .help = "Change IPVS where keepalived owns the service although keepalived will undo it (at its next "
+		    "checker change or restart; a warning says so), instead of refusing.",
+	    .change_only = 1 },
+	  LBM_OPTION_AT(ignore_owner) },
+	{ { 0 }, 0 },
+};
 
 const struct lbm_driver lbm_driver_lvs = {
 	.info = {
@@ -1148,6 +1520,9 @@ const struct lbm_driver lbm_driver_lvs = {
 	},
 	.cannot_cut = "a drained real server's connections cannot be cut: disable drops them (the destination is "
 		      "removed)",
+	.options = lvs_options,
+	.check = lvs_check,
+	.after_change = lvs_after_change,
 	.open = lvs_open,
 	.close = lvs_close,
 	.list = lvs_list,

@@ -63,6 +63,7 @@ enum lbm_error {
 	LBM_ENOMEM = -10,     /**< out of memory */
 	LBM_EAMBIGUOUS = -11, /**< a member name or address that fits several: give the pool, the port or the name */
 	LBM_ESTANDBY = -12,   /**< refused: an F5 standby unit, whose member state config-sync copies */
+	LBM_EOWNER = -13,     /**< refused: another program owns the table (keepalived) and would undo the change */
 };
 
 /** Administrative state of a member. */
@@ -82,7 +83,7 @@ enum lbm_health {
 
 /* ---- opening a balancer ------------------------------------------------ */
 
-#define LBM_OPTIONS_VERSION 1
+#define LBM_OPTIONS_VERSION 2
 
 /**
  * Options for lbm_open(). Start from LBM_OPTIONS_INIT; every field is
@@ -103,6 +104,7 @@ struct lbm_options {
 	const char *state_dir;	    /**< records (reasons, LVS weights); NULL: $LBM_STATE_DIR, then /var/lib/lbmember */
 	const char *state_file; /**< HAProxy: server state written after every change (load-server-state-from-file) */
 	const char *sync_group; /**< F5: device group to config-sync to after a change; NULL: none */
+	int ignore_owner; /**< LVS: change IPVS where keepalived owns the service (a warning says it will undo it) */
 };
 
 #define LBM_OPTIONS_INIT                                                                                               \

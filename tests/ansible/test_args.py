@@ -224,7 +224,7 @@ def group_playbook():
                       "<class 'str'> cannot be converted to an int",
         "bad choice": "value of state must be one of: enabled, draining, disabled, got: off",
         "unknown option": "Unsupported parameters for (lb_member) module: backend. Supported parameters include: "
-                          "basic_auth, ca_file, force_after, login_provider, member, min_enabled, password, "
+                          "basic_auth, ca_file, force_after, ignore_owner, login_provider, member, min_enabled, password, "
                           "password_file, pool, reason, state, state_dir, state_file, sync_group, target, timeout, "
                           "user, validate_certs, wait, "
                           "wait_timeout, weight "

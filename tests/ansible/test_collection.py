@@ -23,7 +23,7 @@ COLLECTIONS_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(COLLECTION)))
 OPTIONS = ["target", "pool", "member", "state", "weight", "reason", "wait", "wait_timeout", "force_after",
            "min_enabled", "user",
            "password", "password_file", "login_provider", "basic_auth", "validate_certs", "ca_file", "timeout",
-           "state_dir", "state_file", "sync_group"]
+           "state_dir", "state_file", "sync_group", "ignore_owner"]
 
 
 def group_doc():

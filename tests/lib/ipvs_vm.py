@@ -18,7 +18,8 @@ Python API (standard library only)::
         files={"/tmp/x/case.sh": "/work/case.sh"},      # host path -> path in the VM
         env={"LBM_CLI": "/tmp/build/plugins/cli/lbmember"},
         cache_dir="/tmp/build/ipvs-vm-cache",           # kernel .deb + extracted tree, reused
-        timeout=120, memory=512, cpus=1)
+        timeout=120, memory=512, cpus=1,
+        keepalived=False)                               # True: Debian's keepalived too (below)
     res.ok        # True when the VM booted, the script ran and exited 0
     res.rc        # the script's exit status (None when it never finished)
     res.output    # the console text the script printed (kernel noise included)
@@ -31,7 +32,8 @@ failed; the console is printed on stdout)::
 
     python3 ipvs_vm.py [--cache DIR] [--bin PATH]... [--file SRC[:DST]]...
                        [--env NAME=VALUE]... [--module NAME]... [--addr CIDR]...
-                       [--timeout S] [--memory MB] [--cpus N] [--log FILE] SCRIPT
+                       [--keepalived] [--timeout S] [--memory MB] [--cpus N]
+                       [--log FILE] SCRIPT
     python3 ipvs_vm.py --prepare [--cache DIR]   # only fetch and unpack the kernel
 
 SCRIPT is a file run by busybox sh as root in /work; "-" reads it from
@@ -43,6 +45,40 @@ dependencies (nf_conntrack...) are loaded (plus --module); every busybox
 applet (nc, httpd, timeout, unshare, nsenter...) is on PATH, and so are the
 --bin programs (also by basename in /usr/local/bin). Binaries keep their
 absolute host path, so paths in the environment work unchanged in the VM.
+/var/run is a link to /run, as on Debian.
+
+Directives: the script itself may ask for what it needs, one per line
+anywhere in it (comment lines, so the shell ignores them), as the Python
+API and the command line would; an unknown directive is an error::
+
+    # ipvs_vm: keepalived                      same as keepalived=True
+    # ipvs_vm: file SRC[:DST]                  same as files={SRC: DST}
+
+A relative SRC is taken from the source tree (the directory above tests/);
+SRC may be a directory, copied with everything in it; DST defaults to SRC's
+absolute path. This lets a runner that knows nothing of a case's needs
+(tests/lvs/run_case.py) run it.
+
+keepalived (keepalived=True, --keepalived, or the directive): Debian's
+keepalived package, installed on the host (apt-get install
+--no-install-recommends keepalived), goes in as /usr/sbin/keepalived with
+every library ldd lists (libperl, net-snmp, glib...: about 27 MB more
+initramfs), and what it looks for besides its configuration:
+/etc/passwd and /etc/group (root, keepalived_script, the user it runs
+check scripts as, and nobody/nogroup; the host's are not copied),
+/etc/nsswitch.conf (files), an empty /etc/keepalived/ and /run/keepalived/.
+Nothing starts it: the script runs it as Debian's systemd unit does, in the
+foreground, which still writes /run/keepalived.pid (the parent, $!) and
+/run/checkers.pid (its health-checker child) and removes them at exit::
+
+    keepalived --dont-fork --log-console --no-syslog [-f CONF] >>LOG 2>&1 &
+
+then waits until `ipvsadm -Ln` shows its table (it starts in under a second).
+There is no syslog in the VM: --no-syslog, or every line comes twice on the
+console. `kill -HUP` reloads it ("Reload complete" in its log); `kill`
+(SIGTERM) stops it, and it removes its whole table. Without the package on
+the host the run fails (VMError) and names it. tests/lvs/README.md has the
+recipe (real servers, fast checks, waiting on its log, pid file places).
 
 Kernel: the package linux-image-amd64 depends on, fetched once with
 `apt-get download` into the cache (set LBM_VM_KERNEL_DEB to use a given .deb
@@ -70,6 +106,18 @@ DEFAULT_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_wlc", "ip_vs_lc", "i
 DEFAULT_ADDRS = ["198.51.100.1/24", "2001:db8::1/64"]
 BUSYBOX = "/bin/busybox"
 IPVSADM = shutil.which("ipvsadm", path="/usr/sbin:/sbin:/usr/bin:/bin") or "/usr/sbin/ipvsadm"
+KEEPALIVED = shutil.which("keepalived", path="/usr/sbin:/sbin:/usr/bin:/bin") or "/usr/sbin/keepalived"
+SOURCE_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+# What keepalived reads at startup besides its configuration. keepalived
+# looks its script user up (keepalived_script, else root) and the groups.
+KEEPALIVED_FILES = {
+    "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\n"
+                   "keepalived_script:x:998:998:keepalived scripts:/nonexistent:/bin/false\n"
+                   "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    "/etc/group": "root:x:0:\nkeepalived_script:x:998:\nnogroup:x:65534:\n",
+    "/etc/nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files\n",
+}
 
 
 class VMError(Exception):
@@ -220,9 +268,33 @@ def _libraries(path):
 def _copy(src, root, dst):
     target = os.path.join(root, dst.lstrip("/"))
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    if not os.path.exists(target):
+    if os.path.isdir(src):
+        shutil.copytree(os.path.realpath(src), target, symlinks=False, dirs_exist_ok=True)
+    elif not os.path.exists(target):
         shutil.copy2(os.path.realpath(src), target)
     return target
+
+
+def directives(script):
+    """What the script asks for in its "# ipvs_vm: ..." lines, as a dict
+    of run_vm's arguments (keepalived, files)."""
+    found = {"keepalived": False, "files": {}}
+    for n, line in enumerate(script.splitlines(), 1):
+        m = re.match(r"\s*#\s*ipvs_vm:\s*(\S+)\s*(.*?)\s*$", line)
+        if not m:
+            continue
+        word, arg = m.groups()
+        if word == "keepalived" and not arg:
+            found["keepalived"] = True
+        elif word == "file" and arg and " " not in arg:
+            src, _, dst = arg.partition(":")
+            src = os.path.join(SOURCE_ROOT, src)
+            if not os.path.exists(src):
+                raise VMError("script line %d: no such file: %s" % (n, src))
+            found["files"][src] = dst or os.path.abspath(src)
+        else:
+            raise VMError("script line %d: unknown directive: %s" % (n, line.strip()))
+    return found
 
 
 INIT = r"""#!/bin/busybox sh
@@ -250,14 +322,24 @@ poweroff -f
 
 
 def build_initramfs(out, kroot, version, script, binaries=(), files=None, env=None, modules=None,
-                    addrs=None, token="x"):
+                    addrs=None, token="x", keepalived=False):
     """Write an uncompressed newc initramfs to out."""
-    files = files or {}
+    files = dict(files or {})
+    asked = directives(script)
+    files.update(asked["files"])
+    keepalived = keepalived or asked["keepalived"]
+    binaries = list(binaries)
+    if keepalived:
+        if not os.access(KEEPALIVED, os.X_OK):
+            raise VMError("keepalived is not installed here (%s): apt-get install "
+                          "--no-install-recommends keepalived" % KEEPALIVED)
+        binaries.append(KEEPALIVED)
     root = tempfile.mkdtemp(prefix="ipvsvm-root-", dir=os.path.dirname(out))
     try:
         for d in ("bin", "sbin", "usr/bin", "usr/sbin", "usr/local/bin", "proc", "sys", "dev",
-                  "tmp", "run", "modules"):
+                  "tmp", "run", "var", "modules"):
             os.makedirs(os.path.join(root, d), exist_ok=True)
+        os.symlink("../run", os.path.join(root, "var", "run"))
         shutil.copy2(BUSYBOX, os.path.join(root, "bin", "busybox"))
         for prog in [IPVSADM] + list(binaries):
             prog = os.path.abspath(prog)
@@ -271,6 +353,14 @@ def build_initramfs(out, kroot, version, script, binaries=(), files=None, env=No
                 _copy(lib, root, lib)
         for src, dst in files.items():
             _copy(src, root, dst)
+        if keepalived:
+            for d in ("etc/keepalived", "run/keepalived"):
+                os.makedirs(os.path.join(root, d), exist_ok=True)
+            for path, text in KEEPALIVED_FILES.items():
+                target = os.path.join(root, path.lstrip("/"))
+                if not os.path.exists(target):  # the caller's own files win
+                    with open(target, "w") as f:
+                        f.write(text)
         with open(os.path.join(root, "modules.list"), "w") as f:
             for ko, args in resolve_modules(kroot, version, modules or DEFAULT_MODULES):
                 name = os.path.basename(ko)
@@ -300,7 +390,7 @@ def build_initramfs(out, kroot, version, script, binaries=(), files=None, env=No
 
 
 def run_vm(script, binaries=(), files=None, env=None, modules=None, addrs=None, cache_dir=None,
-           timeout=120, memory=512, log=None, cpus=1):
+           timeout=120, memory=512, log=None, cpus=1, keepalived=False):
     """Boot the VM, run script (shell text) in it; return a Result."""
     res = Result()
     cache_dir = os.path.abspath(cache_dir or os.environ.get("LBM_VM_CACHE") or "ipvs-vm-cache")
@@ -311,7 +401,7 @@ def run_vm(script, binaries=(), files=None, env=None, modules=None, addrs=None, 
         with tempfile.TemporaryDirectory(prefix="ipvsvm-", dir=cache_dir) as tmp:
             initrd = os.path.join(tmp, "initrd.cpio")
             build_initramfs(initrd, kroot, version, script, binaries, files, env, modules, addrs,
-                            token)
+                            token, keepalived)
             _boot(res, vmlinuz, initrd, token, timeout, memory, cpus)
     except VMError as e:
         res.error = str(e)
@@ -388,6 +478,8 @@ def main(argv=None):
     ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for the script")
     ap.add_argument("--module", action="append", default=[], help="extra kernel module to load")
     ap.add_argument("--addr", action="append", default=[], help="extra CIDR address for lo")
+    ap.add_argument("--keepalived", action="store_true",
+                    help="add Debian's keepalived, its libraries and the files it reads")
     ap.add_argument("--timeout", type=float, default=120, help="hard limit in seconds (120)")
     ap.add_argument("--memory", type=int, default=512, help="VM memory in MB (512)")
     ap.add_argument("--cpus", type=int, default=1, help="virtual CPUs (1; 2 for real parallelism)")
@@ -415,7 +507,7 @@ def main(argv=None):
         files[src] = dst or os.path.abspath(src)
     env = dict(e.split("=", 1) for e in args.env)
     res = run_vm(script, args.bin, files, env, DEFAULT_MODULES + args.module, args.addr, args.cache,
-                 args.timeout, args.memory, args.log, args.cpus)
+                 args.timeout, args.memory, args.log, args.cpus, args.keepalived)
     sys.stdout.write(res.output)
     sys.stdout.flush()
     print("ipvs_vm: %s (boot %.1f s, total %.1f s)" % (

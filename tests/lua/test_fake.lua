@@ -40,8 +40,8 @@ test("open misuse raises", function()
 	check.raises("bad argument #2 .*table expected, got string", "opts string", lbm.open, TARGET, "x")
 	-- Adapted for 0.2: the names come from the core's option table
 	-- (lbm_option_info: the common ones, then LVS's, then F5's), each alias
-	-- after its name, so the order changed. Issue 17 added sync_group.
-	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, state_dir, state_file, user, password, "
+	-- after its name, so the order changed. Issue 17 added sync_group, issue 19 ignore_owner.
+	check.raises("bad argument #2 .*unknown option 'tiemout' %(expected timeout, state_dir, ignore_owner, state_file, user, password, "
 		.. "password_file, login_provider, basic_auth, ca_file, ca_path, insecure, sync_group%)",
 		"typo in an option", lbm.open, TARGET, { tiemout = 5 })
 	check.raises("option names must be strings, got a number key", "array opts", lbm.open, TARGET, { 5 })
@@ -81,7 +81,7 @@ test("lbm.options: the core's option table", function()
 		check.match(o.type, "^%l+$", o.name .. " type")
 		check.match(o.help, "%.$", o.name .. " help")
 	end
-	check.eq(table.concat(names, " "), "timeout state_dir state_file user password password_file login_provider "
+	check.eq(table.concat(names, " "), "timeout state_dir ignore_owner state_file user password password_file login_provider "
 		.. "basic_auth ca_file/ca_path insecure sync_group", "names")
 	check.eq(lbm.options[1].type, "seconds", "timeout type")
 	check.eq(lbm.options[1].schemes, nil, "timeout is for every target")

@@ -1,0 +1,6 @@
+real_server 198.51.100.102 80 {
+    weight 50
+    FILE_CHECK {
+        track_file t_b
+    }
+}
