@@ -11,16 +11,7 @@ local CA = assert(os.getenv("LBM_CA_FILE"), "LBM_CA_FILE")
 
 local function witness(pool, member, ...)
 	local cmd = table.concat({ os.getenv("LBM_WITNESS"), pool, member, ... }, " ")
-	local f = assert(io.popen(cmd))
-	local t = {}
-	for line in f:lines() do
-		local k, v = line:match("^(%w+)=(.*)$")
-		if k then
-			t[k] = v
-		end
-	end
-	check.truthy(f:close(), "witness " .. cmd)
-	return t
+	return check.keyvalues(cmd, "witness " .. cmd)
 end
 
 local function session_state(member)

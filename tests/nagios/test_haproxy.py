@@ -27,15 +27,19 @@ def wait_for(pred, timeout=10):
     return pred()
 
 
+# Three web servers, two api servers, no health checks.
+WEB_AND_API = {
+    "web": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9), ("s3", "127.0.0.4", 9)],
+    "api": [("a1", "127.0.0.5", 9), ("a2", "127.0.0.6", 9)],
+}
+
+
 class HAProxyChecks(PluginTest):
     """Three web servers, two api servers, no health checks."""
 
     @classmethod
     def setUpClass(cls):
-        cls.h = HAProxy({
-            "web": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9), ("s3", "127.0.0.4", 9)],
-            "api": [("a1", "127.0.0.5", 9), ("a2", "127.0.0.6", 9)],
-        }).start()
+        cls.h = HAProxy(WEB_AND_API).start()
 
     @classmethod
     def tearDownClass(cls):
@@ -328,10 +332,7 @@ class MaxOutTime(PluginTest):
 
     @classmethod
     def setUpClass(cls):
-        cls.h = HAProxy({
-            "web": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9), ("s3", "127.0.0.4", 9)],
-            "api": [("a1", "127.0.0.5", 9), ("a2", "127.0.0.6", 9)],
-        }).start()
+        cls.h = HAProxy(WEB_AND_API).start()
         # Searchable by all, as /var/lib is: lbmember makes what it creates
         # under it readable by a monitoring user.
         cls.base = tempfile.mkdtemp(prefix="lbm-nagios-state-")
