@@ -333,6 +333,25 @@ err_lacks 'warning|keepalived'
 expect_dest "$U" 198.51.100.91:80 "Route 3"
 expect_dest "$U" 198.51.100.92:80 "Route 3"
 
+echo "## ldirectord: found the same way, and only warned about"
+# A process called ldirectord (a script of that name: ldirectord is one)
+# and its pid file, as ldirectord writes /run/ldirectord.CONFIG.pid.
+printf '#!/bin/sh\nsleep 600\n' >/tmp/ldirectord
+chmod +x /tmp/ldirectord
+/tmp/ldirectord &
+LD=$!
+echo $LD >/run/ldirectord.ldirectord.cf.pid
+run2 0 $L lvs:// drain $Q 198.51.100.91
+err_has "^lbmember: warning: ldirectord \\(pid $LD\\) manages IPVS here"
+expect_dest "$U" 198.51.100.91:80 "Route 0"
+run2 0 $L lvs:// enable $Q 198.51.100.91
+expect_dest "$U" 198.51.100.91:80 "Route 3"
+kill $LD
+rm /run/ldirectord.ldirectord.cf.pid
+run2 0 $L lvs:// drain $Q 198.51.100.91
+err_lacks ldirectord
+run2 0 $L lvs:// enable $Q 198.51.100.91
+
 echo "## inhibit_on_failure: a failed check's weight 0 is down, not draining (.88)"
 V13="-t 198.51.100.13:80"
 stop_srv 88
