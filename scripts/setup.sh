@@ -8,7 +8,7 @@ LBM_PACKAGES=(
 	build-essential cmake pkg-config clang clang-format libclang-rt-14-dev valgrind
 	libnl-3-dev libnl-genl-3-dev libjansson-dev libcurl4-openssl-dev liblua5.4-dev
 	lua5.4 luarocks haproxy libsystemd-dev python3 openssl ca-certificates
-	ansible ansible-lint
+	ansible ansible-lint python3-voluptuous python3-pycodestyle pylint yamllint
 	icinga2 nagios4-core groff-base libcap2-bin
 	qemu-system-x86 busybox-static ipvsadm cpio kmod keepalived
 )

@@ -18,13 +18,23 @@ static const char *const yaml_types[] = {
 	[AS_FLOAT] = "float", [AS_BOOL] = "bool", [AS_RAW] = "raw",
 };
 
-/* s as a YAML double-quoted scalar. The stub is a Python r''' string: a
+/* Where a description is folded: pep8 (ansible-test sanity) takes lines
+ * of 160 characters at most. */
+#define FOLD_AT 100
+
+/* s as a YAML double-quoted scalar, folded at a space past FOLD_AT (a line
+ * break in it reads as a space). The stub is a Python r''' string: a
  * quote after a quote is written \x27, so that ''' never ends it early. */
 static void quoted(FILE *out, const char *s)
 {
+	int col = 8;
+
 	fputc('"', out);
-	for (const char *p = s; *p; p++) {
-		if (*p == '"' || *p == '\\')
+	for (const char *p = s; *p; p++, col++) {
+		if (*p == ' ' && col > FOLD_AT) {
+			fputs("\n        ", out);
+			col = 8;
+		} else if (*p == '"' || *p == '\\')
 			fprintf(out, "\\%c", *p);
 		else if (*p == '\'' && p > s && p[-1] == '\'')
 			fputs("\\x27", out);
