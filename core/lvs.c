@@ -798,8 +798,10 @@ static void find_owner(struct lvs *lvs, const char *netns)
 	lvs->owner.ldirectord = find_process("/run/ldirectord.*.pid", "ldirectord", netns);
 }
 
-/* What keepalived does with the item's real server; out->service false
- * when keepalived does not run here or has not the service. */
+/* What keepalived does with the item's real server; out->managed false
+ * when keepalived does not run here, or its configuration has not this
+ * real server of this service (one added by hand, which it neither puts
+ * back nor re-adds). */
 static int keepalived_dest(struct lbm *lb, const struct svc *s, int af, const unsigned char *addr, unsigned port,
 			   struct lbm_ka_real *out)
 {
@@ -875,7 +877,7 @@ static int lvs_check(struct lbm *lb, const struct lbm_item *item)
 	if (priv(lb)->ignore_owner || (item->state == LBM_STATE_ENABLED && item->weight < 0))
 		return 0;
 	ret = keepalived_of(lb, item, &ka);
-	if (ret < 0 || !ka.service)
+	if (ret < 0 || !ka.managed)
 		return ret;
 	if (item->state == LBM_STATE_ENABLED)
 		return lbm_driver_fail(lb, LBM_EOWNER,
@@ -1307,16 +1309,17 @@ static int apply_one(struct lbm *lb, const struct lbm_item *item)
 		lbm_warn(lb,
 			 "ldirectord (pid %ld) manages IPVS here: it may undo this change at its next check or reload",
 			 (long)priv(lb)->owner.ldirectord);
-	if (ka.service && priv(lb)->ignore_owner) {
+	if (ka.managed && priv(lb)->ignore_owner) {
 		warn_owner(lb, item, &ka);
-	} else if (ka.service && ka.track_file[0]) {
+	} else if (ka.managed && ka.track_file[0]) {
 		ret = through_track_file(lb, &s, item, &ka);
 		if (ret == 0 && have_rec)
 			ret = drop_record(lb, &s, item->member->name);
 		goto out;
-	} else if (ka.service && !cur) {
-		/* Removed by keepalived (a failed check) or, with ignore_owner,
-		 * by lbmember: either way keepalived adds it back when it should. */
+	} else if (ka.managed && !cur) {
+		/* Removed by keepalived (a failed check), or by an earlier
+		 * lbmember --ignore-owner: either way keepalived adds it back
+		 * when its check passes. */
 		ret = drop_record(lb, &s, item->member->name);
 		if (ret == 0)
 			ret = lbm_driver_fail(
