@@ -209,12 +209,23 @@ static void undo_all(struct lbm *lb, struct job *jobs)
 	}
 }
 
+/* What is left of a time of total seconds (0: none) once spent have
+ * passed; a balancer reached after it still gets an instant, so that the
+ * wait looks at it once and never takes it for settled unseen, and the cut
+ * comes at once. */
+static double still(double total, double spent)
+{
+	if (total <= 0)
+		return 0;
+	return total - spent > 0 ? total - spent : 1e-9;
+}
+
 int lbm_group_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, const struct lbm_change *how,
 			struct lbm_result *res)
 {
 	struct job *jobs = new_jobs(lb, job_plan);
 	bool dry = how->flags & LBM_CHANGE_DRY_RUN, planned;
-	double deadline;
+	double start;
 	int ret;
 
 	*res = (struct lbm_result){ 0 };
@@ -237,21 +248,13 @@ int lbm_group_set_state(struct lbm *lb, const struct lbm_ref *refs, size_t n, co
 		if (ret < 0)
 			undo_all(lb, jobs);
 	}
-	/* One wait for all, its time shared, and one moment to cut: a
-	 * balancer reached after it cuts at once. A balancer reached after the
-	 * deadline is still looked at once (a wait of an instant), never
-	 * taken for settled unseen. */
-	deadline = lbm_now() + how->wait_s;
+	/* One wait for all, its time shared, and one moment to cut. */
+	start = lbm_now();
 	for (size_t i = 0; ret == 0 && !dry && i < lb->n_parts; i++) {
-		double left = deadline - lbm_now(), force = how->force_after_s - (how->wait_s - left);
+		double spent = lbm_now() - start;
 
-		ret = lbm_change_wait(jobs[i].part, jobs[i].change,
-				      how->wait_s <= 0 ? 0
-				      : left > 0       ? left
-						       : 1e-9,
-				      how->force_after_s <= 0 ? 0
-				      : force > 0	      ? force
-							      : 1e-9);
+		ret = lbm_change_wait(jobs[i].part, jobs[i].change, still(how->wait_s, spent),
+				      still(how->force_after_s, spent));
 		if (ret < 0)
 			ret = part_fail(lb, jobs[i].part, ret);
 	}

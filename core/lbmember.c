@@ -1399,13 +1399,12 @@ int lbm_change_apply(struct lbm *lb, struct change *c)
 		memcpy(errmsg, lb->errmsg, sizeof(errmsg));
 		read_ret = read_back(lb, res, c->pool_name, &c->lag);
 		set_results(res, &c->plan, c->todo, read_ret == 0);
-		if (ret < 0) {
-			lbm_records_update(lb, &c->how, res);
+		if (ret < 0)
 			memcpy(lb->errmsg, errmsg, sizeof(errmsg));
-			return ret;
-		}
-		ret = read_ret;
+		else
+			ret = read_ret;
 	}
+	/* Also after a failed apply: what was done is recorded. */
 	lbm_records_update(lb, &c->how, res);
 	if (ret == 0)
 		ret = check_reached(lb, res, &c->plan);
