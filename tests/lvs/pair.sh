@@ -67,8 +67,10 @@ has '"code": "ETIMEDOUT"'
 has '1 active connection left'
 expect_ns a 198.51.100.22:80 "Route 0"
 expect_ns b 198.51.100.22:80 "Route 0"
-# Once b's connection closes, the wait on both returns.
-(sleep 1; kill $CLIENT) &
+# Once b's connection closes, the wait on both returns. Closed 2 s from
+# now, so that the wait has begun (an ASan build starts slowly under TCG)
+# and still has at least a second to wait.
+(sleep 2; kill $CLIENT) &
 run 0 $L "$PAIR" drain $P 198.51.100.22 --wait 20
 has "settled after [1-9]"
 exec 3>&-
