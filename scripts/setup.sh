@@ -9,7 +9,7 @@ LBM_PACKAGES=(
 	libnl-3-dev libnl-genl-3-dev libjansson-dev libcurl4-openssl-dev liblua5.4-dev
 	lua5.4 luarocks haproxy libsystemd-dev python3 openssl ca-certificates
 	ansible ansible-lint python3-voluptuous python3-pycodestyle pylint yamllint
-	icinga2 nagios4-core groff-base libcap2-bin
+	icinga2 nagios4-core groff-base libcap2-bin lintian file
 	qemu-system-x86 busybox-static ipvsadm cpio kmod keepalived
 )
 

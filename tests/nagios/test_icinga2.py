@@ -116,8 +116,11 @@ object Service "f5" {
         self.assertIn("Object 'lb_members' of type 'CheckCommand' does not exist", res.stdout)
 
 
-class Engine(PluginTest):
-    """Icinga 2 runs the plugin once per service, forced through its API."""
+class Daemon(PluginTest):
+    """An Icinga 2 daemon (API on loopback) and a real HAProxy; a test names
+    its services, and Icinga 2 runs the plugin once per service, forced
+    through the API. INCLUDE is how the configuration gets lb_members."""
+    INCLUDE = "include %s" % icinga_str(SHIPPED)
 
     def setUp(self):
         self.assertTrue(os.access(ICINGA2, os.X_OK), "icinga2 is not installed (apt-get install icinga2)")
@@ -125,8 +128,6 @@ class Engine(PluginTest):
                           "api": [("a1", "127.0.0.5", 9), ("a2", "127.0.0.6", 9)],
                           "app": [("p1", "127.0.0.7", 9), ("p2", "127.0.0.8", 9)]}).start()
         self.addCleanup(self.h.stop)
-        self.f5 = F5Emulator()
-        self.addCleanup(self.f5.stop)
         self.inst = Instance()
         self.addCleanup(self.inst.stop)
         self.port = free_port()
@@ -144,15 +145,14 @@ class Engine(PluginTest):
 const NodeName = %(node)s
 const ZoneName = %(node)s
 include <itl>
-include %(shipped)s
+%(include)s
 object Endpoint NodeName {}
 object Zone ZoneName { endpoints = [ NodeName ] }
 object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %(port)d }
 object ApiUser "test" { password = %(pw)s; permissions = [ "*" ] }
 object CheckerComponent "checker" {}
 object Host "lb" { check_command = "dummy"; enable_active_checks = false }
-""" % {"node": icinga_str(NODE), "shipped": icinga_str(SHIPPED), "port": self.port,
-           "pw": icinga_str(self.api_password)}
+""" % {"node": icinga_str(NODE), "include": self.INCLUDE, "port": self.port, "pw": icinga_str(self.api_password)}
         for name, attrs in services.items():
             text += "object Service %s {\n  host_name = \"lb\"\n  check_command = \"lb_members\"\n" % icinga_str(name)
             text += "  check_interval = 1h\n  max_check_attempts = 1\n"
@@ -191,6 +191,25 @@ object Host "lb" { check_command = "dummy"; enable_active_checks = false }
                 self.fail("no check result from Icinga 2: %r\n%s" % (got, self.inst.log_text()))
             time.sleep(0.2)
 
+    def run_services(self, services):
+        """Starts Icinga 2 with SERVICES, has each checked once, and returns
+        name: attributes (state, last_check_result)."""
+        self.config(services)
+        self.inst.start()
+        self.wait_api()
+        self.api("POST", "/v1/actions/reschedule-check",
+                 {"type": "Service", "filter": "host.name == \"lb\"", "force": True})
+        return self.results(services)
+
+
+class Engine(Daemon):
+    """The shipped CheckCommand, every variable, against HAProxy and F5."""
+
+    def setUp(self):
+        super().setUp()
+        self.f5 = F5Emulator()
+        self.addCleanup(self.f5.stop)
+
     def test_icinga2_runs_the_plugin(self):
         self.h.command("set server web/s2 state drain")
         for s in ("a1", "a2"):
@@ -212,12 +231,7 @@ object Host "lb" { check_command = "dummy"; enable_active_checks = false }
             "app max out": {"target": self.h.target_unix, "pools": ["app"], "warning": "1",
                             "max_out_time": "2h", "state_dir": state},
         }
-        self.config(services)
-        self.inst.start()
-        self.wait_api()
-        self.api("POST", "/v1/actions/reschedule-check",
-                 {"type": "Service", "filter": "host.name == \"lb\"", "force": True})
-        got = self.results(services)
+        got = self.run_services(services)
 
         def result(name, state, first_line, perf):
             cr = got[name]["last_check_result"]
