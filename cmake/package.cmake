@@ -117,7 +117,7 @@ set(CPACK_DEBIAN_TOOLS_PACKAGE_CONTROL_EXTRA ${lbm_control}/tools/conffiles)
 # directory where Debian's linker and Lua look.
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_BINARY_DIR}/packaging/cpack-check.cmake)
 file(WRITE ${CPACK_PROJECT_CONFIG_FILE} "
-if(NOT \"${CMAKE_INSTALL_PREFIX}\" STREQUAL \"/usr\")
+if(NOT \"${CMAKE_INSTALL_PREFIX}\" MATCHES \"^/usr/?$\")
   message(FATAL_ERROR \"lbmember: the Debian packages need a build configured with \"
     \"-DCMAKE_INSTALL_PREFIX=/usr (this one has ${CMAKE_INSTALL_PREFIX}): \"
     \"cmake -S ${PROJECT_SOURCE_DIR} -B ${CMAKE_BINARY_DIR} -DCMAKE_INSTALL_PREFIX=/usr\")
