@@ -128,6 +128,9 @@ bool lbm_copy(char *dst, size_t dstsz, const char *src);
 /* Monotonic clock in seconds, for deadlines. */
 double lbm_now(void);
 
+/* Sleep s seconds, the whole of them even when a signal interrupts. */
+void lbm_sleep(double s);
+
 /* Split "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" (and a bare "V6").
  * port is 0 when none was given. Returns false when it is none of those. */
 bool lbm_split_hostport(const char *s, char *addr, size_t addrsz, unsigned *port);

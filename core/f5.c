@@ -346,7 +346,7 @@ static int exchange(struct lbm *lb, struct req *reqs, size_t n, bool relogin)
 			again = reqs[i].todo = reqs[i].retried = true;
 	if (!again)
 		return 0;
-	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	lbm_sleep(0.2);
 	return run(lb, reqs, n);
 }
 
@@ -1387,7 +1387,7 @@ static int await_sync(struct lbm *lb, const char *what, struct sync *st)
 
 	while (!ret && strcmp(st->status, "In Sync") && strcmp(st->status, "Disconnected") &&
 	       lbm_now() + delay <= deadline) {
-		nanosleep(&(struct timespec){ .tv_nsec = (long)(delay * 1e9) }, NULL); /* delay < 1 s */
+		lbm_sleep(delay);
 		delay = delay * 2 < 0.8 ? delay * 2 : 0.8;
 		ret = read_sync(lb, what, st);
 	}
@@ -1535,7 +1535,7 @@ static int transaction_commit(struct lbm *lb, const char *id)
 					      lb->timeout_s, id);
 			break;
 		}
-		nanosleep(&(struct timespec){ .tv_nsec = (long)(delay * 1e9) }, NULL);
+		lbm_sleep(delay);
 		delay = delay * 2 < 0.8 ? delay * 2 : 0.8;
 		wipe_free(r.body);
 		r.body = NULL;

@@ -352,7 +352,7 @@ static int hap_connect(struct lbm *lb, const struct haproxy *hp, double deadline
 			return lbm_driver_fail(lb, LBM_ETIMEDOUT, "%s accepted no connection within %g s (busy?)",
 					       hp->where, lb->timeout_s);
 		}
-		nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
+		lbm_sleep(0.002);
 	}
 	if (errno != EINPROGRESS) {
 		err = errno;

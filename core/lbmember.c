@@ -1099,7 +1099,7 @@ static int settled(struct lbm *lb, const struct lbm_outcome *o, char *why, size_
 	return m->active == 0;
 }
 
-static void sleep_s(double s)
+void lbm_sleep(double s)
 {
 	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
 
@@ -1187,7 +1187,7 @@ static int wait_settled(struct lbm *lb, struct lbm_result *res, const char *pool
 		nap = delay < left ? delay : left;
 		if (force_at - lbm_now() < nap)
 			nap = force_at - lbm_now() > 0 ? force_at - lbm_now() : 0;
-		sleep_s(nap);
+		lbm_sleep(nap);
 		delay = delay * 2 < 1.0 ? delay * 2 : 1.0;
 		ret = read_back(lb, res, pool_name, NULL);
 		if (ret < 0)

@@ -934,7 +934,7 @@ static int through_track_file(struct lbm *lb, const struct svc *s, const struct 
 			return ret;
 		if (lbm_now() > deadline)
 			break;
-		usleep(50000);
+		lbm_sleep(0.05);
 	}
 	if (item->state == LBM_STATE_ENABLED)
 		return lbm_driver_fail(lb, LBM_EHELD,

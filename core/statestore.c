@@ -120,14 +120,6 @@ static int mkdirs(struct lbm *lb, const char *dir)
 	}
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Under the lock no writer is half way, so any temporary file is what a
  * killed writer left behind. */
 static void remove_stale_temps(const struct lbm_store *st)
@@ -170,7 +162,7 @@ int lbm_store_lock(struct lbm *lb, struct lbm_store *st)
 						       st->dir, lb->timeout_s);
 			return lbm_driver_fail(lb, LBM_EIO, "cannot lock %s: %s", path, strerror(err));
 		}
-		sleep_ms(10);
+		lbm_sleep(0.01);
 	}
 	remove_stale_temps(st);
 	return 0;
@@ -297,7 +289,7 @@ static bool write_halves(int fd, const char *data, size_t len)
 	if (!write_all(fd, data, half))
 		return false;
 	if (pause)
-		sleep_ms((long)(atof(pause) * 1000));
+		lbm_sleep(atof(pause));
 	return write_all(fd, data + half, len - half) && fsync(fd) == 0;
 }
 
