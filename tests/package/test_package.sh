@@ -12,6 +12,8 @@ src=$1 work=$2 other=$3
 fail() { echo "FAIL: $*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || fail "needs root, for dpkg --root and a private mount namespace (scripts/test.sh runs as root)"
 command -v lintian >/dev/null || fail "lintian is not installed (apt-get install lintian)"
+unshare --mount --propagation private true 2>/dev/null ||
+	fail "cannot make a private mount namespace here (unshare --mount: CAP_SYS_ADMIN), which this test lays the packages' files over /usr in"
 rm -rf "$work"
 mkdir -p "$work"
 
