@@ -44,6 +44,7 @@ echo "packages: ${debs[*]##*/}"
 # lintian: no error and no warning (its informational tags are printed).
 lint=$(lintian --display-info "${debs[@]}" 2>&1 | grep -v "^running with root privileges") || true
 grep -E "^[EW]: " <<<"$lint" && fail "lintian: $lint"
+grep -E "^I: .* hardening-" <<<"$lint" && fail "lintian: not built with Debian's hardening flags (LBM_HARDENING)"
 grep -E "^[IXP]: " <<<"$lint" || true
 echo "lintian: no error, no warning"
 
