@@ -242,7 +242,8 @@ static int update(struct lbm *lb, const struct lbm_change *how, struct lbm_resul
 	json_int_t now = (json_int_t)time(NULL);
 	int changed = 0;
 
-	who(by, sizeof(by));
+	if (!first)
+		who(by, sizeof(by));
 	for (size_t i = 0; i < res->n; i++) {
 		struct lbm_outcome *o = &res->outcomes[i];
 		const char *k = entry_key(name, sizeof(name), o->pool, o->before.name);

@@ -141,16 +141,21 @@ static void remove_stale_temps(const struct lbm_store *st)
 int lbm_store_lock(struct lbm *lb, struct lbm_store *st)
 {
 	char path[PATH_MAX + 8];
-	double deadline = lbm_now() + lb->timeout_s;
+	double deadline = lbm_now() + lb->timeout_s, nap = 0.001;
 	int ret;
 
-	ret = mkdirs(lb, st->dir);
-	if (ret < 0)
-		return ret;
 	snprintf(path, sizeof(path), "%s/.lock", st->dir);
 	st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		ret = mkdirs(lb, st->dir);
+		if (ret < 0)
+			return ret;
+		st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	}
 	if (st->lock_fd < 0)
 		return lbm_driver_fail(lb, LBM_EIO, "cannot open lock file %s: %s", path, strerror(errno));
+	/* A holder keeps it for a write and two fsyncs (a balancer of the same
+	 * pair in another thread, often): look again soon, then less often. */
 	while (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) || lbm_now() > deadline) {
 			int err = errno;
@@ -162,7 +167,8 @@ int lbm_store_lock(struct lbm *lb, struct lbm_store *st)
 						       st->dir, lb->timeout_s);
 			return lbm_driver_fail(lb, LBM_EIO, "cannot lock %s: %s", path, strerror(err));
 		}
-		lbm_sleep(0.01);
+		lbm_sleep(nap);
+		nap = nap * 2 < 0.01 ? nap * 2 : 0.01;
 	}
 	remove_stale_temps(st);
 	return 0;
