@@ -131,6 +131,10 @@ double lbm_now(void);
 /* Sleep s seconds, the whole of them even when a signal interrupts. */
 void lbm_sleep(double s);
 
+/* Sleep *delay seconds, then double it up to cap: polling that looks again
+ * soon, then less and less often. */
+void lbm_backoff(double *delay, double cap);
+
 /* Split "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT" (and a bare "V6").
  * port is 0 when none was given. Returns false when it is none of those. */
 bool lbm_split_hostport(const char *s, char *addr, size_t addrsz, unsigned *port);

@@ -1387,8 +1387,7 @@ static int await_sync(struct lbm *lb, const char *what, struct sync *st)
 
 	while (!ret && strcmp(st->status, "In Sync") && strcmp(st->status, "Disconnected") &&
 	       lbm_now() + delay <= deadline) {
-		lbm_sleep(delay);
-		delay = delay * 2 < 0.8 ? delay * 2 : 0.8;
+		lbm_backoff(&delay, 0.8);
 		ret = read_sync(lb, what, st);
 	}
 	return ret;
@@ -1535,8 +1534,7 @@ static int transaction_commit(struct lbm *lb, const char *id)
 					      lb->timeout_s, id);
 			break;
 		}
-		lbm_sleep(delay);
-		delay = delay * 2 < 0.8 ? delay * 2 : 0.8;
+		lbm_backoff(&delay, 0.8);
 		wipe_free(r.body);
 		r.body = NULL;
 		r.method = "GET";

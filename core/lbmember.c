@@ -99,6 +99,20 @@ double lbm_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void lbm_sleep(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+void lbm_backoff(double *delay, double cap)
+{
+	lbm_sleep(*delay);
+	*delay = *delay * 2 < cap ? *delay * 2 : cap;
+}
+
 /* Arrays grow by doubling whenever their length reaches a power of two, so
  * that listing 10,000 members does not reallocate 10,000 times. */
 static void *grow(void *array, size_t n, size_t size)
@@ -1097,14 +1111,6 @@ static int settled(struct lbm *lb, const struct lbm_outcome *o, char *why, size_
 				       o->pool, m->name);
 	snprintf(why, whysz, "%ld active connection%s left", m->active, m->active == 1 ? "" : "s");
 	return m->active == 0;
-}
-
-void lbm_sleep(double s)
-{
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* Mark what is still awaited: the first outcome not settled (why says

@@ -154,8 +154,8 @@ int lbm_store_lock(struct lbm *lb, struct lbm_store *st)
 	}
 	if (st->lock_fd < 0)
 		return lbm_driver_fail(lb, LBM_EIO, "cannot open lock file %s: %s", path, strerror(errno));
-	/* A holder keeps it for a write and two fsyncs (a balancer of the same
-	 * pair in another thread, often): look again soon, then less often. */
+	/* A holder keeps it for a write and two fsyncs (often the other
+	 * balancer of a pair, in another thread): a wait of milliseconds. */
 	while (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) || lbm_now() > deadline) {
 			int err = errno;
@@ -167,8 +167,7 @@ int lbm_store_lock(struct lbm *lb, struct lbm_store *st)
 						       st->dir, lb->timeout_s);
 			return lbm_driver_fail(lb, LBM_EIO, "cannot lock %s: %s", path, strerror(err));
 		}
-		lbm_sleep(nap);
-		nap = nap * 2 < 0.01 ? nap * 2 : 0.01;
+		lbm_backoff(&nap, 0.01);
 	}
 	remove_stale_temps(st);
 	return 0;
