@@ -112,15 +112,15 @@ list(JOIN lbm_conffiles "\n" lbm_conffiles)
 file(WRITE ${lbm_control}/tools/conffiles "${lbm_conffiles}\n")
 set(CPACK_DEBIAN_TOOLS_PACKAGE_CONTROL_EXTRA ${lbm_control}/tools/conffiles)
 
-# Checked when the package is made (cpack reads this file then): a package for
-# another prefix would put the libraries in /usr/lib, not in the multiarch
-# directory where Debian's linker and Lua look.
+# Refused when the package is made (cpack reads this file then), not when
+# configuring: a package for another prefix would put the libraries in
+# /usr/lib, not in the multiarch directory where Debian's linker and Lua look.
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_BINARY_DIR}/packaging/cpack-check.cmake)
-file(WRITE ${CPACK_PROJECT_CONFIG_FILE} "
-if(NOT \"${CMAKE_INSTALL_PREFIX}\" MATCHES \"^/usr/?$\")
-  message(FATAL_ERROR \"lbmember: the Debian packages need a build configured with \"
-    \"-DCMAKE_INSTALL_PREFIX=/usr (this one has ${CMAKE_INSTALL_PREFIX}): \"
-    \"cmake -S ${PROJECT_SOURCE_DIR} -B ${CMAKE_BINARY_DIR} -DCMAKE_INSTALL_PREFIX=/usr\")
+if(LBM_PREFIX_USR)
+  file(WRITE ${CPACK_PROJECT_CONFIG_FILE} "")
+else()
+  file(WRITE ${CPACK_PROJECT_CONFIG_FILE} "message(FATAL_ERROR \"lbmember: the Debian packages need a build \"
+  \"configured with -DCMAKE_INSTALL_PREFIX=/usr (this one has ${CMAKE_INSTALL_PREFIX}): \"
+  \"cmake -S ${PROJECT_SOURCE_DIR} -B ${CMAKE_BINARY_DIR} -DCMAKE_INSTALL_PREFIX=/usr\")\n")
 endif()
-")
 include(CPack)
