@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "nagios"))
 
 from test_icinga2 import Daemon  # noqa: E402 (after CHECK_LB_MEMBERS is set)
+from haproxy_fixture import HAProxy  # noqa: E402 (tests/lib, on the path test_icinga2 sets)
 
 # Nothing may point a program at the build tree or elsewhere.
 for var in ("LD_LIBRARY_PATH", "LUA_CPATH", "LUA_CPATH_5_4", "LUA_PATH", "LUA_PATH_5_4", "PKG_CONFIG_PATH",
@@ -35,28 +36,45 @@ for var in ("LD_LIBRARY_PATH", "LUA_CPATH", "LUA_CPATH_5_4", "LUA_PATH", "LUA_PA
 os.environ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def run(*args, **kw):
-    return subprocess.run(args, capture_output=True, text=True, timeout=kw.pop("timeout", 120),
-                          stdin=subprocess.DEVNULL, **kw)
+def run(*args, input=None, timeout=120):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, input=input,
+                          stdin=None if input is not None else subprocess.DEVNULL)
 
 
-class Installed(Daemon):
-    """Icinga 2 takes lb_members from <plugins-contrib>, as Debian's default
-    icinga2.conf includes it (with the constants of Debian's constants.conf)."""
-    INCLUDE = ("const PluginContribDir = PluginDir\nconst ManubulonPluginDir = PluginDir\n"
-               "include <plugins>\ninclude <plugins-contrib>")
-
-    def setUp(self):
-        super().setUp()
-        self.home = tempfile.mkdtemp(prefix="lbm-installed-")
-        self.addCleanup(shutil.rmtree, self.home, ignore_errors=True)
-        os.environ["HOME"] = self.home  # no ~/.ansible/collections of anyone's
-
+class Packaged:
     def assertPackaged(self, path):
         """PATH is in the mount namespace the file dpkg installed."""
         self.assertTrue(os.path.exists(path), path)
         with open(path, "rb") as got, open(ROOT + path, "rb") as packaged:
             self.assertEqual(got.read(), packaged.read(), path)
+
+
+class InstalledIcinga(Packaged, Daemon):
+    """Icinga 2 takes lb_members from <plugins-contrib>, as Debian's default
+    icinga2.conf includes it (with the constants of Debian's constants.conf)."""
+    INCLUDE = ("const PluginContribDir = PluginDir\nconst ManubulonPluginDir = PluginDir\n"
+               "include <plugins>\ninclude <plugins-contrib>")
+
+    def test_plugin_through_icinga2_include(self):
+        self.assertPackaged("/usr/share/icinga2/include/plugins-contrib.d/lbmember.conf")
+        self.assertPackaged(PLUGIN)
+        self.h.command("set server web/s2 state drain")
+        got = self.run_services({"web": {"target": self.h.target_unix, "pools": ["web"], "warning": "0"}})
+        cr = got["web"]["last_check_result"]
+        self.assertEqual(cr["command"][0], PLUGIN, cr)
+        self.assertEqual((cr["exit_status"], cr["output"].split("\n")[0]),
+                         (1, "LB_MEMBERS WARNING - 1 of 3 members out of rotation: web s2 draining"), cr)
+
+
+class Installed(Packaged, unittest.TestCase):
+    """The other faces, against one HAProxy (no Icinga 2 to set up)."""
+
+    def setUp(self):
+        self.h = HAProxy({"web": [("s1", "127.0.0.2", 9), ("s2", "127.0.0.3", 9), ("s3", "127.0.0.4", 9)]}).start()
+        self.addCleanup(self.h.stop)
+        self.home = tempfile.mkdtemp(prefix="lbm-installed-")
+        self.addCleanup(shutil.rmtree, self.home, ignore_errors=True)
+        os.environ["HOME"] = self.home  # no ~/.ansible/collections of anyone's
 
     def test_cli(self):
         self.assertEqual(shutil.which("lbmember"), "/usr/bin/lbmember")
@@ -87,16 +105,6 @@ class Installed(Daemon):
         res = run("bash", "-c", ". /usr/share/bash-completion/completions/lbmember && complete -p lbmember")
         self.assertEqual(res.returncode, 0, res)
         self.assertIn("lbmember", res.stdout)
-
-    def test_plugin_through_icinga2_include(self):
-        self.assertPackaged("/usr/share/icinga2/include/plugins-contrib.d/lbmember.conf")
-        self.assertPackaged(PLUGIN)
-        self.h.command("set server web/s2 state drain")
-        got = self.run_services({"web": {"target": self.h.target_unix, "pools": ["web"], "warning": "0"}})
-        cr = got["web"]["last_check_result"]
-        self.assertEqual(cr["command"][0], PLUGIN, cr)
-        self.assertEqual((cr["exit_status"], cr["output"].split("\n")[0]),
-                         (1, "LB_MEMBERS WARNING - 1 of 3 members out of rotation: web s2 draining"), cr)
 
     def test_nagios_reads_the_command_definitions(self):
         cfg = "/etc/nagios-plugins/config/lbmember.cfg"
@@ -133,8 +141,7 @@ assert(lb:drain("web", "s1"))
 local m = assert(lb:member("web", "s1"))
 print(found, m.state)
 """
-        res = subprocess.run(["lua5.4", "-", self.h.target_unix], input=script, capture_output=True, text=True,
-                             timeout=60)
+        res = run("lua5.4", "-", self.h.target_unix, input=script)
         self.assertEqual(res.returncode, 0, res)
         self.assertEqual(res.stdout.split(), [cmod, "draining"])
         self.assertEqual(self.h.status("web", "s1"), "DRAIN")
